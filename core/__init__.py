@@ -1,0 +1,1 @@
+"""Shared foundation: app factory, configuration, data layer, auth, errors, jobs, audit."""

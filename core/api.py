@@ -1,0 +1,168 @@
+"""Accounts over HTTP: register, tokens, me; staff views of users, audit log and jobs."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlalchemy import func, select
+
+from core import jobs, services
+from core.auth import current_token
+from core.extensions import db
+from core.http import Blueprint
+from core.models import AuditLog, User, UserRole
+from core.schemas import (
+    AuditEntrySchema,
+    AuditQuerySchema,
+    JobStatusSchema,
+    RegisterSchema,
+    RolesSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    UserQuerySchema,
+    UserSchema,
+)
+
+blp = Blueprint("accounts", __name__, url_prefix="/api", description="Accounts and tokens")
+STAFF = ("librarian", "archivist", "facility_manager")
+
+
+def now():
+    return current_app.extensions["clock"].now()
+
+
+def settings() -> services.AccountSettings:
+    return current_app.extensions["account_settings"]
+
+
+@blp.post("/auth/register")
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserSchema)
+@blp.errors(409)
+def register(data):
+    """Create a resident account."""
+    user = services.register(now=now(), settings=settings(), **data)
+    db.session.commit()
+    return user
+
+
+@blp.post("/auth/token")
+@blp.arguments(TokenRequestSchema)
+@blp.response(200, TokenSchema)
+@blp.errors(401, 429)
+def create_token(data):
+    """Log in: exchange email and password for a bearer token."""
+    raw, token = services.issue_token(
+        email=data["email"],
+        password=data["password"],
+        address=request.remote_addr or "?",
+        now=now(),
+        settings=settings(),
+        guard=current_app.extensions["login_guard"],
+    )
+    db.session.commit()
+    return {"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at}
+
+
+@blp.delete("/auth/token")
+@blp.auth()
+@blp.response(204)
+def revoke_token():
+    """Log out: revoke the token used for this request."""
+    services.revoke_token(current_token(), now())
+    db.session.commit()
+
+
+@blp.get("/me")
+@blp.auth()
+@blp.response(200, UserSchema)
+def me():
+    """The calling user, with roles."""
+    return g.user
+
+
+@blp.get("/users")
+@blp.auth("admin", *STAFF)
+@blp.arguments(UserQuerySchema, location="query")
+@blp.response(200, UserSchema(many=True))
+@blp.paginate()
+def list_users(query, pagination_parameters):
+    """Users, for staff (filter by email substring or role)."""
+    stmt = select(User)
+    if query.get("email"):
+        stmt = stmt.where(User.email.contains(query["email"].lower()))
+    if query.get("role"):
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).filter_by(role=query["role"])))
+    pagination_parameters.item_count = db.session.scalar(
+        select(func.count()).select_from(stmt.subquery())
+    )
+    p = pagination_parameters
+    return db.session.scalars(stmt.order_by(User.id).offset(p.first_item).limit(p.page_size))
+
+
+@blp.put("/users/<int:user_id>/roles")
+@blp.auth("admin")
+@blp.arguments(RolesSchema)
+@blp.response(200, UserSchema)
+@blp.errors(404)
+def set_roles(data, user_id):
+    """Replace a user's roles (admin)."""
+    user = services.set_roles(g.user, services.get_user(user_id), data["roles"], now())
+    db.session.commit()
+    return user
+
+
+@blp.post("/users/<int:user_id>/deactivate")
+@blp.auth("admin")
+@blp.response(200, UserSchema)
+@blp.errors(404)
+def deactivate(user_id):
+    """Deactivate an account and revoke its tokens (admin)."""
+    user = services.deactivate(g.user, services.get_user(user_id), now())
+    db.session.commit()
+    return user
+
+
+@blp.put("/users/<int:user_id>/resident-verification")
+@blp.auth("admin", "facility_manager", "librarian")
+@blp.response(200, UserSchema)
+@blp.errors(404)
+def verify_resident(user_id):
+    """Mark a user as a verified city resident (used for resident discounts)."""
+    user = services.set_resident_verification(g.user, services.get_user(user_id), True, now())
+    db.session.commit()
+    return user
+
+
+@blp.delete("/users/<int:user_id>/resident-verification")
+@blp.auth("admin", "facility_manager", "librarian")
+@blp.response(200, UserSchema)
+@blp.errors(404)
+def unverify_resident(user_id):
+    """Withdraw a user's resident verification."""
+    user = services.set_resident_verification(g.user, services.get_user(user_id), False, now())
+    db.session.commit()
+    return user
+
+
+@blp.get("/audit")
+@blp.auth("admin")
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200, AuditEntrySchema(many=True))
+@blp.paginate()
+def audit_log(query, pagination_parameters):
+    """The audit log, newest first (admin)."""
+    stmt = select(AuditLog).filter_by(**query)
+    pagination_parameters.item_count = db.session.scalar(
+        select(func.count()).select_from(stmt.subquery())
+    )
+    p = pagination_parameters
+    stmt = stmt.order_by(AuditLog.id.desc()).offset(p.first_item).limit(p.page_size)
+    return db.session.scalars(stmt)
+
+
+@blp.get("/admin/jobs")
+@blp.auth("admin", *STAFF)
+@blp.response(200, JobStatusSchema)
+def job_status():
+    """Job queue status: backend, pending and scheduled counts, periodic tasks."""
+    return jobs.status()

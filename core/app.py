@@ -1,0 +1,167 @@
+"""The app factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import config as config_module
+from core import jobs
+from core.clock import SystemClock
+from core.db import configure_sqlite, render_migration_type, write_intent
+from core.errors import register_error_handlers
+from core.extensions import api, db, migrate
+from core.ratelimit import build_limiter
+from core.security import Passwords
+from core.services import AccountSettings, LoginGuard
+
+# Domain packages, in a fixed order. Each exposes ``init_app(app, api)``.
+DOMAINS = ("facilities", "library", "archive")
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+BODY_TYPES = ("application/json", "multipart/form-data")
+
+
+def _settings(overrides: dict | None) -> dict:
+    settings = config_module.from_environment()
+    settings.update(overrides or {})
+    return settings
+
+
+def _apply_config(app: Flask, overrides: dict | None) -> None:
+    app.config.update(_settings(overrides))
+    app.config.from_prefixed_env()
+    app.config.update(overrides or {})
+    config_module.check(app.config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = "insecure-development-key"
+    app.config["TESTING"] = app.config["APP_ENV"] == "testing" or app.config.get("TESTING", False)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalize_database_url(
+        app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
+    )
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
+    app.config.update(
+        API_TITLE="HAPPY-HUB",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "City smart services: facility booking, smart-library "
+                "kiosks and the local-culture archive. Errors share one JSON shape: "
+                "{code, status, message, errors?}."
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                    "kioskKey": {
+                        "type": "apiKey",
+                        "in": "header",
+                        "name": "Authorization",
+                        "description": "Kiosk <key>",
+                    },
+                }
+            },
+        },
+    )
+
+
+def _register_request_hooks(app: Flask) -> None:
+    log = logging.getLogger("happyhub.request")
+
+    @app.before_request
+    def _before():
+        incoming = request.headers.get("X-Request-ID", "")
+        valid = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+        g.request_id = incoming if valid else uuid.uuid4().hex
+        write_intent.set(request.method not in SAFE_METHODS)
+        if request.method in SAFE_METHODS or not request.content_length:
+            return
+        mimetype = request.mimetype
+        if mimetype not in BODY_TYPES:
+            raise UnsupportedMediaType(
+                f"Send the body as application/json (or multipart/form-data for uploads), "
+                f"not {mimetype or 'an unlabelled body'}"
+            )
+        if mimetype == "application/json" and request.content_length > app.config["MAX_JSON_BYTES"]:
+            raise RequestEntityTooLarge(
+                f"JSON bodies are limited to {app.config['MAX_JSON_BYTES']} bytes"
+            )
+
+    @app.after_request
+    def _after(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        log.info(
+            "%s %s %s request_id=%s",
+            request.method,
+            request.path,
+            response.status_code,
+            g.get("request_id"),
+        )
+        return response
+
+
+def _register_domains(app: Flask) -> None:
+    for name in DOMAINS:
+        importlib.import_module(name).init_app(app, api)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from core import api as accounts_api
+    from core import cli, health
+
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR), static_folder=None)
+    _apply_config(app, config)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(config_module.PROJECT_ROOT / "migrations"),
+        compare_type=True,
+        render_as_batch=True,
+        render_item=render_migration_type,
+    )
+    api.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    jobs.init_app(app)
+
+    app.extensions["clock"] = SystemClock()
+    limiter = build_limiter(app.config["REDIS_URL"])
+    app.extensions["limiter"] = limiter
+    app.extensions["account_settings"] = AccountSettings(
+        passwords=Passwords(
+            app.config["ARGON2_TIME_COST"],
+            app.config["ARGON2_MEMORY_COST_KIB"],
+            app.config["ARGON2_PARALLELISM"],
+        ),
+        password_min_length=app.config["PASSWORD_MIN_LENGTH"],
+        token_ttl_seconds=app.config["TOKEN_TTL_SECONDS"],
+    )
+    app.extensions["login_guard"] = LoginGuard(
+        limiter, app.config["LOGIN_LIMIT_PER_ACCOUNT"], app.config["LOGIN_LIMIT_PER_ADDRESS"]
+    )
+
+    register_error_handlers(app)
+    _register_request_hooks(app)
+    health.register_core_checks(app)
+    health.register_docs_assets(app)
+    api.register_blueprint(health.blp)
+    api.register_blueprint(accounts_api.blp)
+    cli.register(app)
+    _register_domains(app)
+    return app

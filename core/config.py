@@ -1,0 +1,90 @@
+"""Every configuration key, with its default.
+
+This is the only module that reads ``os.environ``. A key set in the environment under its
+own name (``DATABASE_URL``, ``SECRET_KEY`` ...) overrides the default; values are parsed by the
+type of the default. ``FLASK_*`` variables are applied afterwards by ``from_prefixed_env``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+DEFAULTS: dict[str, object] = {
+    # development | testing | production. Anything but development/testing needs SECRET_KEY.
+    "APP_ENV": "production",
+    "SECRET_KEY": "",
+    "DATABASE_URL": f"sqlite:///{INSTANCE_DIR / 'happyhub.db'}",
+    "SQLITE_BUSY_TIMEOUT_MS": 15000,
+    "MEDIA_DIR": str(INSTANCE_DIR / "media"),
+    "INDEX_DIR": str(INSTANCE_DIR / "index"),
+    "REDIS_URL": "",
+    "JOBS_DB_PATH": str(INSTANCE_DIR / "jobs.db"),
+    "JOBS_IMMEDIATE": False,
+    "TIMEZONE": "Asia/Seoul",
+    # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0 = none).
+    "PROXY_FIX_X_FOR": 0,
+    # Request bodies: JSON is small; multipart uploads (archive scans, CSV imports) may be big.
+    "MAX_JSON_BYTES": 1 * 1024 * 1024,
+    "MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
+    # Accounts
+    "TOKEN_TTL_SECONDS": 12 * 3600,
+    "PASSWORD_MIN_LENGTH": 10,
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST_KIB": 65536,
+    "ARGON2_PARALLELISM": 2,
+    # Login rate limits: "<count>/<seconds>". Failed attempts per account, all attempts per address.
+    "LOGIN_LIMIT_PER_ACCOUNT": "5/900",
+    "LOGIN_LIMIT_PER_ADDRESS": "30/300",
+    # Notifications: "log" writes them to the log; "smtp" sends e-mail through SMTP_HOST.
+    "NOTIFY_SENDER": "log",
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_FROM": "noreply@happyhub.local",
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": False,
+    # Facilities: shared secret of the payment provider's signed callbacks.
+    "PAYMENT_CALLBACK_SECRET": "",
+    # Tests only: a database URL for the suite (SQLite temp file when empty).
+    "TEST_DATABASE_URL": "",
+}
+
+
+def _parse(raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def env(key: str) -> object:
+    """The value of one key: the environment if set there, else the default."""
+    default = DEFAULTS[key]
+    raw = os.environ.get(key)
+    return default if raw is None or raw == "" else _parse(raw, default)
+
+
+def from_environment() -> dict[str, object]:
+    return {key: env(key) for key in DEFAULTS}
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def check(config: dict) -> None:
+    """Refuse configurations that must never serve real traffic."""
+    if config["APP_ENV"] not in {"development", "testing"} and not config["SECRET_KEY"]:
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set it in the environment, "
+            "or set APP_ENV=development for a local run."
+        )

@@ -1,0 +1,89 @@
+"""Liveness, readiness (with named checks any domain can add) and offline API docs assets."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import marshmallow as ma
+from flask import Flask, current_app, jsonify, send_from_directory
+from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path
+
+from core import jobs
+from core.extensions import db
+from core.http import Blueprint
+
+log = logging.getLogger(__name__)
+blp = Blueprint("health", __name__, url_prefix="/api", description="Service health")
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(metadata={"example": "ok"})
+
+
+class ReadySchema(ma.Schema):
+    status = ma.fields.String(metadata={"example": "ok"})
+    checks = ma.fields.Dict(metadata={"example": {"database": "ok", "ocr": "unavailable"}})
+    failing = ma.fields.List(ma.fields.String(), metadata={"example": []})
+
+
+def register_check(app: Flask, name: str, check: Callable[[], str | None], critical=True) -> None:
+    """``check`` returns None when fine, or a short reason. Non-critical checks only report."""
+    app.extensions.setdefault("ready_checks", {})[name] = (check, critical)
+
+
+def _writable(directory: str) -> None:
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path, prefix=".ready-"):
+        pass
+
+
+def check_database() -> None:
+    db.session.execute(text("SELECT 1"))
+
+
+def register_core_checks(app: Flask) -> None:
+    register_check(app, "database", check_database)
+    register_check(app, "media_dir", lambda: _writable(current_app.config["MEDIA_DIR"]))
+    register_check(app, "index_dir", lambda: _writable(current_app.config["INDEX_DIR"]))
+    register_check(app, "job_queue", jobs.ping)
+    register_check(app, "rate_limits", lambda: current_app.extensions["limiter"].ping() and None)
+
+
+@blp.get("/health")
+@blp.response(200, HealthSchema)
+def health():
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@blp.get("/ready")
+@blp.response(200, ReadySchema)
+@blp.alt_response(503, schema=ReadySchema, description="A critical check failed")
+def ready():
+    """Readiness: database, media and index directories, job queue; optional components report."""
+    results, failing = {}, []
+    for name, (check, critical) in current_app.extensions.get("ready_checks", {}).items():
+        try:
+            problem = check()
+        except Exception as error:  # a failing dependency is a result here, not a crash
+            log.warning("ready check %s failed: %s", name, error)
+            problem = "error: " + type(error).__name__
+        results[name] = problem or "ok"
+        if problem and critical:
+            failing.append(name)
+    db.session.rollback()
+    body = {"status": "fail" if failing else "ok", "checks": results, "failing": failing}
+    return jsonify(body), 503 if failing else 200
+
+
+def register_docs_assets(app: Flask) -> None:
+    """Serve Swagger UI's files from the installed package, so /api/docs works offline."""
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_ui_asset(filename):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)

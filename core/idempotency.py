@@ -1,0 +1,82 @@
+"""Replay the first answer to a retried request (``Idempotency-Key`` header).
+
+The record is written in the same transaction as the action's effects: if two retries race,
+the unique constraint lets one commit and the other roll back everything it did, then answer
+with the winner's stored response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.errors import Conflict, RuleViolation
+from core.extensions import db
+from core.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 200
+
+
+def _fingerprint(payload: object) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _stored(scope: str, owner: str, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(select(IdempotencyRecord).filter_by(scope=scope, owner=owner, key=key))
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[dict, int]:
+    if record.fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different request",
+            code="idempotency_key_reused",
+        )
+    return record.response, record.status_code
+
+
+def run_once(
+    *,
+    scope: str,
+    owner: str,
+    key: str | None,
+    payload: object,
+    now: datetime,
+    action: Callable[[], tuple[dict, int]],
+) -> tuple[dict, int]:
+    """Run ``action`` (which flushes, never commits) at most once per key, and commit."""
+    if not key:
+        result = action()
+        db.session.commit()
+        return result
+    if len(key) > MAX_KEY_LENGTH:
+        raise RuleViolation("Idempotency-Key is too long", errors={"Idempotency-Key": ["max 200"]})
+    fingerprint = _fingerprint(payload)
+    existing = _stored(scope, owner, key)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    body, status = action()
+    db.session.add(
+        IdempotencyRecord(
+            scope=scope,
+            owner=owner,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=status,
+            response=body,
+            created_at=now,
+        )
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _stored(scope, owner, key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+    return body, status

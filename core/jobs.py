@@ -1,0 +1,119 @@
+"""Background jobs on Huey.
+
+SQLite storage in ``instance/`` by default, Redis when ``REDIS_URL`` is set, immediate (run in
+the calling thread, in-memory storage) when ``JOBS_IMMEDIATE`` is on, as in tests. Every job
+runs in its own app context with its own database session and commits once at the end.
+
+Side effects that must not happen if the transaction rolls back are queued with
+``after_commit(task, ...)``: they are enqueued only once the session commits.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from flask import Flask
+from huey import RedisHuey, SqliteHuey, crontab  # noqa: F401  (crontab re-exported)
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core import config
+
+
+def _build_huey():
+    redis_url = config.env("REDIS_URL")
+    if redis_url:
+        return RedisHuey("happyhub", url=redis_url, utc=True)
+    path = Path(config.env("JOBS_DB_PATH"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("happyhub", filename=str(path), utc=True)
+
+
+huey = _build_huey()
+_bound_app: Flask | None = None
+
+
+def init_app(app: Flask) -> None:
+    global _bound_app
+    _bound_app = app
+    if app.config["JOBS_IMMEDIATE"]:
+        huey.immediate = True
+
+
+def _app() -> Flask:
+    global _bound_app
+    if _bound_app is None:  # a consumer process started without an app
+        from core.app import create_app
+
+        _bound_app = create_app()
+    return _bound_app
+
+
+def _in_app_context(fn):
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        from core.extensions import db
+
+        with _app().app_context():
+            try:
+                result = fn(*args, **kwargs)
+                db.session.commit()
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    return run
+
+
+def task(**options):
+    """``@task()``: a Huey task that runs in an app context and commits once."""
+
+    def decorator(fn):
+        return huey.task(**options)(_in_app_context(fn))
+
+    return decorator
+
+
+def periodic(schedule, **options):
+    """``@periodic(crontab(minute="*/5"))``: a periodic task, in an app context."""
+
+    def decorator(fn):
+        return huey.periodic_task(schedule, **options)(_in_app_context(fn))
+
+    return decorator
+
+
+def after_commit(job, *args, **kwargs) -> None:
+    """Enqueue ``job(*args, **kwargs)`` once the current transaction commits."""
+    from core.extensions import db
+
+    db.session.info.setdefault("after_commit", []).append((job, args, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    pending = session.info.pop("after_commit", [])
+    for job, args, kwargs in pending:
+        job(*args, **kwargs)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, _previous_transaction) -> None:
+    session.info.pop("after_commit", None)
+
+
+def status() -> dict:
+    backend = "immediate" if huey.immediate else type(huey.storage).__name__
+    return {
+        "backend": backend,
+        "pending": huey.pending_count(),
+        "scheduled": huey.scheduled_count(),
+        "periodic_tasks": sorted(t.name for t in huey._registry.periodic_tasks),
+    }
+
+
+def ping() -> bool:
+    huey.pending_count()
+    return True

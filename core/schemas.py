@@ -1,0 +1,100 @@
+"""Request and response schemas for accounts, audit and jobs."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from core.http import ROLES
+
+
+class RegisterSchema(ma.Schema):
+    email = ma.fields.Email(
+        required=True, validate=validate.Length(max=254), metadata={"example": "minji@example.kr"}
+    )
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=200),
+        metadata={"example": "correct horse battery"},
+    )
+    name = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=100), metadata={"example": "김민지"}
+    )
+    phone = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9][0-9 -]{6,28}$"),
+        metadata={"example": "010-1234-5678"},
+    )
+
+
+class TokenRequestSchema(ma.Schema):
+    email = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=254),
+        metadata={"example": "minji@example.kr"},
+    )
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=200),
+        metadata={"example": "correct horse battery"},
+    )
+
+
+class TokenSchema(ma.Schema):
+    access_token = ma.fields.String(metadata={"example": "q3J0...Zk"})
+    token_type = ma.fields.String(metadata={"example": "Bearer"})
+    expires_at = ma.fields.AwareDateTime(metadata={"example": "2026-11-25T22:00:00+00:00"})
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 7})
+    email = ma.fields.String(metadata={"example": "minji@example.kr"})
+    name = ma.fields.String(metadata={"example": "김민지"})
+    phone = ma.fields.String(allow_none=True)
+    roles = ma.fields.List(ma.fields.String(), metadata={"example": ["resident"]})
+    is_active = ma.fields.Boolean()
+    is_verified_resident = ma.fields.Boolean()
+    resident_verified_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class UserQuerySchema(ma.Schema):
+    email = ma.fields.String(metadata={"description": "Substring of the email"})
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
+
+
+class RolesSchema(ma.Schema):
+    roles = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(ROLES)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"example": ["librarian"]},
+    )
+
+
+class AuditEntrySchema(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.AwareDateTime()
+    actor_id = ma.fields.Integer(allow_none=True)
+    actor_label = ma.fields.String()
+    action = ma.fields.String(metadata={"example": "user.set_roles"})
+    target_type = ma.fields.String(metadata={"example": "user"})
+    target_id = ma.fields.String(metadata={"example": "7"})
+    before = ma.fields.Dict(allow_none=True)
+    after = ma.fields.Dict(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+
+
+class AuditQuerySchema(ma.Schema):
+    target_type = ma.fields.String()
+    target_id = ma.fields.String()
+    action = ma.fields.String()
+    actor_id = ma.fields.Integer()
+
+
+class JobStatusSchema(ma.Schema):
+    backend = ma.fields.String(metadata={"example": "SqliteStorage"})
+    pending = ma.fields.Integer()
+    scheduled = ma.fields.Integer()
+    periodic_tasks = ma.fields.List(ma.fields.String())

@@ -1,0 +1,189 @@
+"""Suite-wide fixtures: one app on the migrated schema (SQLite temp file, or the PostgreSQL
+database named by TEST_DATABASE_URL), emptied after every test; clients; a frozen clock; a
+live gunicorn server for tests that need real HTTP and several worker processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from core import config as config_module
+from core.app import create_app
+from core.clock import FrozenClock, SystemClock
+from core.extensions import db
+
+pytest_plugins = ["tests.fixtures.users"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = config_module.env("TEST_DATABASE_URL")
+    if url:
+        return config_module.normalize_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _reset_postgres_schema(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory) -> dict:
+    base = tmp_path_factory.mktemp("instance")
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": _database_url(tmp_path_factory),
+        "MEDIA_DIR": str(base / "media"),
+        "INDEX_DIR": str(base / "index"),
+        "JOBS_IMMEDIATE": True,
+        "REDIS_URL": "",
+        # Cheap but still Argon2id, so the suite stays fast.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST_KIB": 1024,
+        "ARGON2_PARALLELISM": 1,
+        "PAYMENT_CALLBACK_SECRET": "test-payment-secret",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(test_settings):
+    url = test_settings["DATABASE_URL"]
+    if url.startswith("postgresql"):
+        _reset_postgres_schema(url)
+    app = create_app(test_settings)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app):
+    """Each test runs in an app context and leaves every table empty behind it."""
+    app.extensions["clock"] = SystemClock()
+    app.extensions.pop("notification_sender", None)
+    app.extensions["limiter"].__init__()
+    with app.app_context():
+        yield
+        db.session.rollback()
+        _empty_all_tables()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def clock(app):
+    """A frozen clock the app uses for 'now'; tests move it with ``clock.advance(...)``."""
+    frozen = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    app.extensions["clock"] = frozen
+    return frozen
+
+
+class SentNotifications(list):
+    def send(self, item):
+        self.append(
+            {
+                "kind": item.kind,
+                "user_id": item.user_id,
+                "subject": item.subject,
+                "body": item.body,
+                "recipient": item.recipient,
+            }
+        )
+
+
+@pytest.fixture
+def outbox(app):
+    """Collects delivered notifications (the real outbox and job deliver them)."""
+    sent = SentNotifications()
+    app.extensions["notification_sender"] = sent
+    return sent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen):
+        self.url, self.process = url, process
+
+    def __call__(self, path: str) -> str:
+        return self.url + path
+
+
+@pytest.fixture
+def live_server(app, test_settings, tmp_path):
+    """gunicorn with 4 workers on the test database (real processes, real HTTP)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in config_module.DEFAULTS}
+    env.update({k: str(v) for k, v in test_settings.items()})
+    env["JOBS_DB_PATH"] = str(tmp_path / "jobs.db")
+    log_file = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--preload",
+            "wsgi:app",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(server("/api/health"), timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((tmp_path / "gunicorn.log").read_text())
+        time.sleep(0.2)
+    yield server
+    process.terminate()
+    process.wait(timeout=30)
+    log_file.close()
