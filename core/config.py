@@ -47,8 +47,14 @@ DEFAULTS: dict[str, object] = {
     "SMTP_USER": "",
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": False,
-    # Facilities: shared secret of the payment provider's signed callbacks.
+    # --- facilities ---
+    # Shared secret of the payment provider's signed callbacks (HMAC-SHA256 of the body).
     "PAYMENT_CALLBACK_SECRET": "",
+    # --- end facilities ---
+    # --- library ---
+    # --- end library ---
+    # --- archive ---
+    # --- end archive ---
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",
 }

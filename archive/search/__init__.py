@@ -1,0 +1,5 @@
+"""Korean full-text search over archive records (Whoosh)."""
+
+
+def init_app(app, api):
+    pass
