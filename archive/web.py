@@ -2,4 +2,6 @@
 
 
 def init_app(app, api):
-    pass
+    from archive.cli import archive_cli
+
+    app.cli.add_command(archive_cli)
