@@ -2,6 +2,7 @@
 
 
 def init_app(app, api):
+    from archive import models  # noqa: F401  (tables for the metadata)
     from archive.cli import archive_cli
 
     app.cli.add_command(archive_cli)

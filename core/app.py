@@ -83,6 +83,9 @@ def _register_request_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         valid = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
         g.request_id = incoming if valid else uuid.uuid4().hex
+        # g outlives a request when an app context was already pushed (CLI, tests).
+        for key in ("auth_loaded", "user", "token"):
+            g.pop(key, None)
         write_intent.set(request.method not in SAFE_METHODS)
         if request.method in SAFE_METHODS or not request.content_length:
             return

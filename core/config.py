@@ -52,6 +52,32 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_CALLBACK_SECRET": "",
     # --- end facilities ---
     # --- library ---
+    # Loans a patron may hold at once (a patron's own loan_limit overrides it).
+    "LIBRARY_LOAN_LIMIT": 5,
+    # Loan period and renewal, in days; how many renewals one loan may get.
+    "LIBRARY_LOAN_DAYS": 14,
+    "LIBRARY_RENEWAL_DAYS": 7,
+    "LIBRARY_MAX_RENEWALS": 1,
+    # Overdue returns suspend borrowing (대출정지): "per_loan" (the longest suspension wins)
+    # or "cumulative" (days add up), never beyond the cap (days from the return day).
+    "LIBRARY_SUSPENSION_MODE": "per_loan",
+    "LIBRARY_SUSPENSION_CAP_DAYS": 60,
+    # Holds: active holds per patron, days to collect a ready hold, and the missed-pickup rule
+    # (this many expired holds within the window bar new holds for the bar period).
+    "LIBRARY_HOLD_LIMIT": 5,
+    "LIBRARY_HOLD_PICKUP_DAYS": 3,
+    "LIBRARY_MISSED_PICKUP_LIMIT": 3,
+    "LIBRARY_MISSED_PICKUP_WINDOW_DAYS": 90,
+    "LIBRARY_HOLD_BAR_DAYS": 30,
+    # Library card PIN: wrong attempts before the card locks, and for how long.
+    "LIBRARY_PIN_MAX_FAILURES": 5,
+    "LIBRARY_PIN_LOCK_MINUTES": 15,
+    # A kiosk without a heartbeat for this long shows as offline.
+    "LIBRARY_KIOSK_OFFLINE_SECONDS": 300,
+    # Overdue reminders go out this many days before the due date (and on the due date).
+    "LIBRARY_REMINDER_DAYS_BEFORE": 2,
+    # How far in the future a kiosk's occurred_at may be (clock skew) before it is refused.
+    "LIBRARY_MAX_CLOCK_SKEW_SECONDS": 300,
     # --- end library ---
     # --- archive ---
     # --- end archive ---

@@ -102,8 +102,8 @@ def handle_http_exception(error: HTTPException):
     if status == 400 and errors:
         message = "Malformed request body"
     headers = dict(data.get("headers") or {})
-    if error.response is not None:  # e.g. 405 carries its Allow header
-        headers.update({k: v for k, v in error.get_headers() if k == "Allow"})
+    # Keep protocol headers the exception carries (405's Allow, 503's Retry-After).
+    headers.update({k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")})
     return jsonify(error_body(status, code, message, errors)), status, headers
 
 

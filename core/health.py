@@ -51,7 +51,11 @@ def register_core_checks(app: Flask) -> None:
     register_check(app, "media_dir", lambda: _writable(current_app.config["MEDIA_DIR"]))
     register_check(app, "index_dir", lambda: _writable(current_app.config["INDEX_DIR"]))
     register_check(app, "job_queue", jobs.ping)
-    register_check(app, "rate_limits", lambda: current_app.extensions["limiter"].ping() and None)
+    register_check(
+        app,
+        "rate_limits",
+        lambda: None if current_app.extensions["limiter"].ping() else "unreachable",
+    )
 
 
 @blp.get("/health")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey, crontab  # noqa: F401  (crontab re-exported)
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -42,7 +42,10 @@ def init_app(app: Flask) -> None:
 
 
 def _app() -> Flask:
+    """The caller's app (immediate mode, CLI), else the consumer's own app."""
     global _bound_app
+    if has_app_context():
+        return current_app._get_current_object()
     if _bound_app is None:  # a consumer process started without an app
         from core.app import create_app
 
@@ -114,6 +117,6 @@ def status() -> dict:
     }
 
 
-def ping() -> bool:
+def ping() -> None:
+    """Raises when the queue's storage cannot be reached."""
     huey.pending_count()
-    return True
