@@ -27,7 +27,7 @@ run: migrate
 	@echo "HAPPY-HUB on http://127.0.0.1:$(PORT)  (API docs: http://127.0.0.1:$(PORT)/api/docs)"
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/flask --app wsgi jobs worker & \
-	  $(BIN)/gunicorn --preload --workers $(WORKERS) --bind 127.0.0.1:$(PORT) wsgi:app & \
+	  $(BIN)/gunicorn --no-control-socket --preload --workers $(WORKERS) --bind 127.0.0.1:$(PORT) wsgi:app & \
 	  wait
 
 test: install-test

@@ -138,6 +138,8 @@ class Media(db.Model):
     thumbnail_path: Mapped[str | None] = mapped_column(String(300))
     display_path: Mapped[str | None] = mapped_column(String(300))
     ocr_status: Mapped[str] = mapped_column(String(12), default="pending")
+    # Why there is no OCR text (Tesseract missing, a page that failed ...).
+    ocr_message: Mapped[str | None] = mapped_column(Text)
     ocr_text: Mapped[str | None] = mapped_column(Text)
     ocr_confidence: Mapped[float | None]
     # [{"page": 1, "text": "...", "confidence": 87.5}, ...]

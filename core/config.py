@@ -80,6 +80,27 @@ DEFAULTS: dict[str, object] = {
     "LIBRARY_MAX_CLOCK_SKEW_SECONDS": 300,
     # --- end library ---
     # --- archive ---
+    # search: results per page are capped; the bulk reindex writer's memory per process (MB)
+    "SEARCH_MAX_PER_PAGE": 100,
+    "SEARCH_INDEX_LIMITMB": 256,
+    # Largest single media file accepted (bytes); bigger uploads get 413.
+    "ARCHIVE_MAX_UPLOAD_BYTES": 60 * 1024 * 1024,
+    # Largest image (pixels per page) decoded; bigger ones are refused as decompression bombs.
+    "ARCHIVE_MAX_IMAGE_PIXELS": 80_000_000,
+    # Most pages of a multi-page TIFF.
+    "ARCHIVE_MAX_PAGES": 200,
+    # Longest edge of the public derivatives (pixels).
+    "ARCHIVE_THUMBNAIL_PX": 256,
+    "ARCHIVE_DISPLAY_PX": 1600,
+    # Tesseract: executable, languages, seconds per page before giving up.
+    "ARCHIVE_TESSERACT_CMD": "tesseract",
+    "ARCHIVE_OCR_LANG": "kor+eng",
+    "ARCHIVE_OCR_TIMEOUT": 180,
+    # Tesseract page segmentation: 4 (one column of text) reads Korean scans reliably; the
+    # automatic layout (3) drops Korean lines it takes for pictures.
+    "ARCHIVE_OCR_PSM": 4,
+    # CSV import: rows per commit.
+    "ARCHIVE_IMPORT_BATCH": 200,
     # --- end archive ---
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",

@@ -171,8 +171,8 @@ class Booking(db.Model):
             "uq_facilities_booking_exclusive_slot",
             "slot_id",
             unique=True,
-            sqlite_where=text(f"exclusive AND {_ACTIVE_SQL}"),
-            postgresql_where=text(f"exclusive AND {_ACTIVE_SQL}"),
+            sqlite_where=text(f"is_exclusive AND {_ACTIVE_SQL}"),
+            postgresql_where=text(f"is_exclusive AND {_ACTIVE_SQL}"),
         ),
         # One active booking per person per slot.
         Index(
@@ -196,7 +196,7 @@ class Booking(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     local_date: Mapped[date] = mapped_column(Date)
-    exclusive: Mapped[bool] = mapped_column(default=False)
+    is_exclusive: Mapped[bool] = mapped_column(default=False)
     # People per price category, e.g. {"adult": 2, "child": 1}.
     party: Mapped[dict] = mapped_column(JSON)
     party_size: Mapped[int]

@@ -159,6 +159,7 @@ def live_server(app, test_settings, tmp_path):
             sys.executable,
             "-m",
             "gunicorn",
+            "--no-control-socket",
             "--workers",
             "4",
             "--bind",

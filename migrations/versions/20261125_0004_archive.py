@@ -91,6 +91,7 @@ def upgrade():
     sa.Column('thumbnail_path', sa.String(length=300), nullable=True),
     sa.Column('display_path', sa.String(length=300), nullable=True),
     sa.Column('ocr_status', sa.String(length=12), nullable=False),
+    sa.Column('ocr_message', sa.Text(), nullable=True),
     sa.Column('ocr_text', sa.Text(), nullable=True),
     sa.Column('ocr_confidence', sa.Double(), nullable=True),
     sa.Column('ocr_pages', sa.JSON(), nullable=True),

@@ -28,7 +28,9 @@ def test_secret_key_is_required_outside_development_and_testing():
 
 
 def test_postgres_urls_use_psycopg3():
-    assert config_module.normalize_database_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert (
+        config_module.normalize_database_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    )
     assert config_module.normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
@@ -49,8 +51,11 @@ def _python_files(*names):
 
 
 def test_services_never_import_flask():
-    services = [p for p in _python_files("core", "facilities", "library", "archive")
-                if p.name == "services.py" or "services" in p.parent.name]
+    services = [
+        p
+        for p in _python_files("core", "facilities", "library", "archive")
+        if p.name == "services.py" or "services" in p.parent.name
+    ]
     assert services
     for path in services:
         assert not _imports(path) & {"flask", "flask_smorest"}, path
@@ -148,8 +153,19 @@ def test_idempotent_action_runs_once_and_replays(app):
 
 def test_cli_creates_and_manages_users(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "Staff@Example.kr", "--password",
-                                 "long enough pw", "--role", "librarian", "--role", "archivist"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "Staff@Example.kr",
+            "--password",
+            "long enough pw",
+            "--role",
+            "librarian",
+            "--role",
+            "archivist",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalars(select(User).filter_by(email="staff@example.kr")).one()
     assert user.roles == ["archivist", "librarian"]
@@ -164,8 +180,9 @@ def test_cli_creates_and_manages_users(app):
     db.session.expire_all()
     assert db.session.get(User, user.id).is_active is False
 
-    bad = runner.invoke(args=["users", "create", "x@example.kr", "--password", "short",
-                              "--role", "resident"])
+    bad = runner.invoke(
+        args=["users", "create", "x@example.kr", "--password", "short", "--role", "resident"]
+    )
     assert bad.exit_code != 0 and "at least 10" in bad.output
     missing = runner.invoke(args=["users", "deactivate", "ghost@example.kr"])
     assert missing.exit_code != 0 and "no user" in missing.output
@@ -188,3 +205,22 @@ def test_seed_demo_is_idempotent_and_prints_passwords_once(app):
 def test_jobs_status_cli_prints_json(app):
     result = app.test_cli_runner().invoke(args=["jobs", "status"])
     assert json.loads(result.output)["backend"] == "immediate"
+
+
+def test_job_queue_moves_to_redis_when_configured(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    queue = jobs._build_huey()
+    assert type(queue.storage).__name__ == "RedisStorage"
+    queue.storage.flush_queue()
+    queue.storage.enqueue(b"payload")
+    assert queue.pending_count() == 1
+    queue.storage.flush_queue()
+    assert queue.pending_count() == 0
+
+
+def test_job_queue_defaults_to_sqlite_storage(monkeypatch, tmp_path):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "jobs" / "queue.db"))
+    queue = jobs._build_huey()
+    assert type(queue.storage).__name__ == "SqliteStorage"
+    assert (tmp_path / "jobs" / "queue.db").exists()

@@ -19,8 +19,7 @@ def _assert_error(response, status):
 
 
 def test_malformed_json_is_400(client):
-    response = client.post("/api/auth/register", data="{not json",
-                           content_type="application/json")
+    response = client.post("/api/auth/register", data="{not json", content_type="application/json")
     _assert_error(response, 400)
 
 
@@ -31,15 +30,17 @@ def test_wrong_types_are_422_naming_the_field(client):
 
 
 def test_unknown_fields_are_422(client):
-    response = client.post("/api/auth/token",
-                           json={"email": "a@b.kr", "password": "x" * 12, "role": "admin"})
+    response = client.post(
+        "/api/auth/token", json={"email": "a@b.kr", "password": "x" * 12, "role": "admin"}
+    )
     _assert_error(response, 422)
     assert response.json["errors"] == {"role": ["Unknown field."]}
 
 
 def test_huge_json_body_is_413(client):
-    response = client.post("/api/auth/register", data="[" + "1," * 600_000 + "1]",
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/register", data="[" + "1," * 600_000 + "1]", content_type="application/json"
+    )
     _assert_error(response, 413)
 
 
@@ -118,8 +119,10 @@ def test_successful_login_clears_the_account_counter(client):
     assert ok.status_code == 200
     for _ in range(4):
         client.post("/api/auth/token", json={"email": user.email, "password": "nope"})
-    assert client.post("/api/auth/token",
-                       json={"email": user.email, "password": PASSWORD}).status_code == 200
+    assert (
+        client.post("/api/auth/token", json={"email": user.email, "password": PASSWORD}).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("limiter_kind", ["memory", "redis"])
@@ -128,8 +131,9 @@ def test_limiters_count_and_expire(limiter_kind):
 
     from core.ratelimit import MemoryLimiter, RedisLimiter
 
-    limiter = MemoryLimiter() if limiter_kind == "memory" else RedisLimiter(
-        "redis://127.0.0.1:6379/0")
+    limiter = (
+        MemoryLimiter() if limiter_kind == "memory" else RedisLimiter("redis://127.0.0.1:6379/0")
+    )
     key = f"test:{uuid.uuid4().hex}"
     assert limiter.retry_after(key, 2, 60) == 0
     limiter.hit(key, 60)

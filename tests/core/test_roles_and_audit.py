@@ -32,8 +32,9 @@ def test_only_admin_sets_roles(client, roles, status):
 
 def test_role_change_is_audited_with_before_and_after(client, admin):
     target = create_user()
-    client.put(f"/api/users/{target.id}/roles", json={"roles": ["archivist"]},
-               headers=auth_headers(admin))
+    client.put(
+        f"/api/users/{target.id}/roles", json={"roles": ["archivist"]}, headers=auth_headers(admin)
+    )
     entry = db.session.scalars(select(AuditLog).filter_by(action="user.set_roles")).one()
     assert entry.actor_id == admin.id
     assert entry.target_id == str(target.id)
@@ -46,33 +47,37 @@ def test_role_change_is_audited_with_before_and_after(client, admin):
 
 def test_unknown_role_is_rejected(client, admin):
     target = create_user()
-    response = client.put(f"/api/users/{target.id}/roles", json={"roles": ["superuser"]},
-                          headers=auth_headers(admin))
+    response = client.put(
+        f"/api/users/{target.id}/roles", json={"roles": ["superuser"]}, headers=auth_headers(admin)
+    )
     assert response.status_code == 422
     assert "roles" in response.json["errors"]
 
 
 def test_missing_user_is_404(client, admin):
-    response = client.put("/api/users/999/roles", json={"roles": ["resident"]},
-                          headers=auth_headers(admin))
+    response = client.put(
+        "/api/users/999/roles", json={"roles": ["resident"]}, headers=auth_headers(admin)
+    )
     assert response.status_code == 404
     assert response.json == {"code": "not_found", "status": 404, "message": "User 999 not found"}
 
 
 @pytest.mark.parametrize(
     ("roles", "status"),
-    [(("resident",), 403), (("facility_manager",), 200), (("librarian",), 200),
-     (("admin",), 200)],
+    [(("resident",), 403), (("facility_manager",), 200), (("librarian",), 200), (("admin",), 200)],
 )
 def test_staff_verify_residents(client, roles, status):
     target = create_user()
-    response = client.put(f"/api/users/{target.id}/resident-verification",
-                          headers=auth_headers(create_user(roles)))
+    response = client.put(
+        f"/api/users/{target.id}/resident-verification", headers=auth_headers(create_user(roles))
+    )
     assert response.status_code == status
     if status == 200:
         assert response.json["is_verified_resident"] is True
-        removed = client.delete(f"/api/users/{target.id}/resident-verification",
-                                headers=auth_headers(create_user(roles)))
+        removed = client.delete(
+            f"/api/users/{target.id}/resident-verification",
+            headers=auth_headers(create_user(roles)),
+        )
         assert removed.json["is_verified_resident"] is False
 
 

@@ -1,0 +1,36 @@
+"""The archive's configuration, read once from the app config and passed to services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    media_dir: str
+    max_upload_bytes: int
+    max_image_pixels: int
+    max_pages: int
+    thumbnail_px: int
+    display_px: int
+    tesseract_cmd: str
+    ocr_lang: str
+    ocr_psm: int
+    ocr_timeout: int
+    import_batch: int
+
+    @classmethod
+    def from_config(cls, config) -> ArchiveSettings:
+        return cls(
+            media_dir=config["MEDIA_DIR"],
+            max_upload_bytes=int(config["ARCHIVE_MAX_UPLOAD_BYTES"]),
+            max_image_pixels=int(config["ARCHIVE_MAX_IMAGE_PIXELS"]),
+            max_pages=int(config["ARCHIVE_MAX_PAGES"]),
+            thumbnail_px=int(config["ARCHIVE_THUMBNAIL_PX"]),
+            display_px=int(config["ARCHIVE_DISPLAY_PX"]),
+            tesseract_cmd=config["ARCHIVE_TESSERACT_CMD"],
+            ocr_lang=config["ARCHIVE_OCR_LANG"],
+            ocr_psm=int(config["ARCHIVE_OCR_PSM"]),
+            ocr_timeout=int(config["ARCHIVE_OCR_TIMEOUT"]),
+            import_batch=max(1, int(config["ARCHIVE_IMPORT_BATCH"])),
+        )

@@ -1,0 +1,56 @@
+"""iCalendar output: one booking, or a person's private feed (cancelled bookings included as
+cancelled events so calendar apps remove them). Times carry the facility's TZID."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import icalendar
+
+from facilities.models import Booking
+from facilities.rules import zone
+
+PRODID = "-//HAPPY-HUB//Facilities//KO"
+STATUS = {
+    "held": "TENTATIVE",
+    "confirmed": "CONFIRMED",
+    "checked_in": "CONFIRMED",
+    "no_show": "CONFIRMED",
+    "cancelled": "CANCELLED",
+    "expired": "CANCELLED",
+}
+
+
+def _event(booking: Booking, now: datetime, domain: str) -> icalendar.Event:
+    slot = booking.slot
+    facility = slot.facility
+    tz = zone(facility.timezone)
+    event = icalendar.Event()
+    event.add("uid", f"booking-{booking.id}@{domain}")
+    event.add("dtstamp", now)
+    event.add("dtstart", booking.starts_at.astimezone(tz))
+    event.add("dtend", booking.ends_at.astimezone(tz))
+    event.add("summary", f"{facility.name} {slot.resource.name}")
+    if facility.address:
+        event.add("location", facility.address)
+    people = ", ".join(f"{k} {v}" for k, v in sorted(booking.party.items()))
+    event.add("description", f"예약 번호 {booking.id} · 인원 {people}")
+    event.add("status", STATUS[booking.status])
+    # Bumped on cancellation so clients replace their copy.
+    event.add("sequence", 1 if booking.status in ("cancelled", "expired") else 0)
+    return event
+
+
+def render(
+    bookings: Iterable[Booking], now: datetime, *, name: str, domain: str = "happyhub.kr"
+) -> bytes:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    for booking in bookings:
+        cal.add_component(_event(booking, now, domain))
+    cal.add_missing_timezones()
+    return cal.to_ical()

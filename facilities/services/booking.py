@@ -1,0 +1,238 @@
+"""Booking: hold then confirm, cancellation with refunds by notice, hold expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from core import audit
+from core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from core.extensions import db
+from core.models import User
+from facilities import notices
+from facilities.models import Booking, WaitlistEntry
+from facilities.rules import bookable_from, local_date
+from facilities.services import capacity, pricing, user_rules, waitlist
+
+STAFF_ROLES = ("facility_manager",)
+
+
+def is_staff(user: User) -> bool:
+    return user.has_any_role(STAFF_ROLES)
+
+
+def get_booking(booking_id: int, actor: User) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or (booking.user_id != actor.id and not is_staff(actor)):
+        raise NotFound(f"Booking {booking_id} not found")
+    return booking
+
+
+def create_booking(
+    actor: User,
+    slot_id: int,
+    party: dict,
+    *,
+    now: datetime,
+    for_user: User | None = None,
+    confirm: bool = False,
+) -> Booking:
+    """Book places in a slot. Staff booking for someone (``for_user``) skips the opening time
+    and the per-person limits and may confirm at once (paid at the counter)."""
+    by_staff = for_user is not None
+    user = for_user or actor
+    if not by_staff:
+        user_rules.check_not_suspended(user.id, now)
+    capacity.lock_user(user.id)
+    slot = capacity.lock_slot(slot_id)
+    facility = slot.facility
+    rules = facility.rules
+    size = pricing.validate_party(party, rules)
+    units = 1 if slot.resource.exclusive else size
+    if slot.status != "open":
+        raise Conflict("This slot is closed", code="slot_closed")
+    if now >= slot.starts_at:
+        raise RuleViolation(
+            "Booking stops when the slot starts",
+            code="booking_closed",
+            errors={"slot_id": ["The slot has started."]},
+        )
+    opens = bookable_from(slot.local_date, rules, facility.timezone)
+    if now < opens and not by_staff:
+        raise RuleViolation(
+            "Booking for this slot has not opened yet",
+            code="booking_not_open",
+            errors={"slot_id": [f"Bookable from {opens.isoformat()}."]},
+            bookable_from=opens.isoformat(),
+        )
+    if capacity.expire_holds_in_slot(slot, now):
+        waitlist.offer_next(slot, now)
+    if slot.remaining < units or waitlist.blocks(slot):
+        raise Conflict(
+            "This slot is full",
+            code="slot_full",
+            remaining=slot.remaining,
+            errors={"slot_id": ["Not enough places left."]},
+        )
+    if not by_staff:
+        user_rules.check_limits(user.id, slot, rules, now)
+    price, lines = pricing.quote(
+        slot.base_price,
+        party,
+        rules,
+        per_person=not slot.resource.exclusive,
+        verified_resident=user.is_verified_resident,
+    )
+    confirmed = confirm or price == 0
+    booking = Booking(
+        slot_id=slot.id,
+        user_id=user.id,
+        facility_id=facility.id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        local_date=slot.local_date,
+        is_exclusive=slot.resource.exclusive,
+        party={k: v for k, v in party.items() if v},
+        party_size=size,
+        units=units,
+        status="confirmed" if confirmed else "held",
+        price=price,
+        price_lines=lines,
+        hold_expires_at=None
+        if confirmed
+        else min(now + timedelta(minutes=rules.hold_minutes), slot.starts_at),
+        created_at=now,
+        created_by_id=actor.id,
+        confirmed_at=now if confirmed else None,
+    )
+    db.session.add(booking)
+    capacity.take(slot, units)
+    db.session.flush()
+    if by_staff:
+        audit.record(actor, "booking.create", "booking", booking.id, now=now, after=_state(booking))
+    if confirmed:
+        notices.booking_confirmed(booking, now)
+    else:
+        notices.booking_held(booking, now)
+    return booking
+
+
+def _state(booking: Booking) -> dict:
+    return {
+        "status": booking.status,
+        "price": booking.price,
+        "refund_amount": booking.refund_amount,
+        "payment_reference": booking.payment_reference,
+    }
+
+
+def confirm(
+    booking: Booking,
+    now: datetime,
+    *,
+    actor: User | str,
+    payment_reference: str | None = None,
+) -> Booking:
+    """Confirm a held booking (payment received, or paid at the counter). Never late."""
+    capacity.lock_slot(booking.slot_id)
+    db.session.refresh(booking)
+    if booking.status == "confirmed" and payment_reference == booking.payment_reference:
+        return booking
+    if booking.status != "held":
+        raise Conflict(f"This booking is {booking.status}", code="not_held")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
+        # The expiry job releases the places; a late payment is refunded by the provider.
+        raise Conflict("The hold has expired", code="hold_expired")
+    before = _state(booking)
+    booking.status, booking.confirmed_at = "confirmed", now
+    booking.hold_expires_at = None
+    booking.payment_reference = payment_reference
+    if booking.is_offer:
+        entry = db.session.scalar(select(WaitlistEntry).filter_by(booking_id=booking.id))
+        if entry is not None:
+            entry.status = "accepted"
+    db.session.flush()
+    if isinstance(actor, User) and actor.id != booking.user_id:
+        audit.record(
+            actor, "booking.confirm", "booking", booking.id, now=now, before=before,
+            after=_state(booking),
+        )
+    notices.booking_confirmed(booking, now)
+    slot = booking.slot
+    waitlist.offer_next(slot, now)
+    return booking
+
+
+def confirm_free(booking: Booking, actor: User, now: datetime) -> Booking:
+    """The resident accepts a free held booking (a waitlist offer of a free slot)."""
+    if booking.user_id != actor.id:
+        raise Forbidden("Only the booker can accept this booking")
+    if booking.price > 0:
+        raise RuleViolation("This booking is confirmed by payment", code="payment_required")
+    return confirm(booking, now, actor=actor)
+
+
+def refund_for(booking: Booking, now: datetime, *, by_staff: bool) -> int:
+    if booking.status == "held":
+        return 0  # nothing was paid
+    if by_staff:
+        return booking.price
+    facility = booking.slot.facility
+    days = (booking.local_date - local_date(now, facility.timezone)).days
+    return booking.price * facility.rules.refund_percent(days) // 100
+
+
+def cancel(
+    booking: Booking, actor: User, now: datetime, *, reason: str | None = None
+) -> Booking:
+    by_staff = is_staff(actor) and actor.id != booking.user_id
+    if booking.user_id != actor.id and not by_staff:
+        raise Forbidden("You can only cancel your own bookings")
+    slot = capacity.lock_slot(booking.slot_id)
+    db.session.refresh(booking)
+    if booking.status not in ("held", "confirmed"):
+        raise Conflict(f"This booking is {booking.status}", code="not_cancellable")
+    if now >= booking.starts_at and not by_staff:
+        raise RuleViolation(
+            "Bookings can be cancelled until the slot starts", code="cancellation_closed"
+        )
+    before = _state(booking)
+    booking.refund_amount = refund_for(booking, now, by_staff=by_staff)
+    booking.cancelled_by_id, booking.cancel_reason = actor.id, reason
+    capacity.release(booking, slot, "cancelled", now)
+    db.session.flush()
+    if by_staff:
+        audit.record(
+            actor, "booking.cancel", "booking", booking.id, now=now, before=before,
+            after=_state(booking),
+        )
+    notices.booking_cancelled(booking, now)
+    waitlist.offer_next(slot, now)
+    return booking
+
+
+def expire_holds(now: datetime, limit: int = 500) -> int:
+    """Expire unpaid holds whose time is up, release their places, offer them on."""
+    slot_ids = db.session.scalars(
+        select(Booking.slot_id)
+        .where(Booking.status == "held", Booking.hold_expires_at <= now)
+        .distinct()
+        .limit(limit)
+    ).all()
+    expired = 0
+    for slot_id in slot_ids:
+        slot = capacity.lock_slot(slot_id)
+        for booking in capacity.expire_holds_in_slot(slot, now):
+            notices.booking_expired(booking, now)
+            expired += 1
+        waitlist.offer_next(slot, now)
+    db.session.flush()
+    return expired
+
+
+def find(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"Booking {booking_id} not found")
+    return booking

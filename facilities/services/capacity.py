@@ -1,0 +1,68 @@
+"""Places in a slot: row locks, taking and releasing places, expiring unpaid holds.
+
+Every change of a slot's ``booked`` happens after ``lock_slot`` in the same transaction. On
+PostgreSQL that is ``SELECT ... FOR UPDATE``, so concurrent bookings of one slot queue on the
+row and each sees the count the previous one committed. On SQLite every write transaction
+starts with ``BEGIN IMMEDIATE`` (core.db), which serializes writers the same way. The CHECK
+``booked <= capacity`` stays as the last line of defence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core.errors import NotFound
+from core.extensions import db
+from core.models import User
+from facilities.models import Booking, Slot, WaitlistEntry
+
+
+def lock_slot(slot_id: int) -> Slot:
+    slot = db.session.scalar(
+        select(Slot)
+        .where(Slot.id == slot_id)
+        .with_for_update(of=Slot)
+        .execution_options(populate_existing=True)
+    )
+    if slot is None:
+        raise NotFound(f"Slot {slot_id} not found", errors={"slot_id": ["No such slot."]})
+    return slot
+
+
+def lock_user(user_id: int) -> None:
+    """Serialize one person's bookings, so per-user limits hold across parallel requests."""
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+def take(slot: Slot, units: int) -> None:
+    slot.booked += units
+
+
+def release(booking: Booking, slot: Slot, status: str, now: datetime) -> None:
+    """End an active booking and give its places back to the (locked) slot."""
+    booking.status = status
+    slot.booked -= booking.units
+    if status == "cancelled":
+        booking.cancelled_at = now
+    if booking.is_offer:
+        entry = db.session.scalar(select(WaitlistEntry).filter_by(booking_id=booking.id))
+        if entry is not None and entry.status == "offered":
+            entry.status = "expired" if status == "expired" else "left"
+
+
+def expire_holds_in_slot(slot: Slot, now: datetime) -> list[Booking]:
+    """Expire the slot's unpaid holds whose time is up (the slot is locked)."""
+    due = list(
+        db.session.scalars(
+            select(Booking).where(
+                Booking.slot_id == slot.id,
+                Booking.status == "held",
+                Booking.hold_expires_at <= now,
+            )
+        )
+    )
+    for booking in due:
+        release(booking, slot, "expired", now)
+    return due

@@ -1,0 +1,118 @@
+"""Materialize slots from templates, a number of days ahead (CLI and a daily job).
+
+Korean public holidays follow the facility's rule: ``weekend`` runs the Sunday schedule,
+``closed`` generates nothing. Already generated slots are never touched, so running it again
+is safe.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from core.extensions import db
+from facilities.models import Closure, Facility, Resource, Slot, SlotTemplate
+from facilities.rules import is_public_holiday, local_date, local_to_utc
+from facilities.services.catalog import parse_time
+
+SUNDAY = 6
+
+
+def schedule_weekday(day: date, holiday_rule: str) -> int | None:
+    """The weekday whose templates apply to ``day``; None when the facility is closed."""
+    if is_public_holiday(day):
+        return None if holiday_rule == "closed" else SUNDAY
+    return day.weekday()
+
+
+def _closure_for(closures: list[Closure], resource_id: int, starts, ends) -> Closure | None:
+    for closure in closures:
+        if closure.resource_id not in (None, resource_id):
+            continue
+        if closure.starts_at < ends and closure.ends_at > starts:
+            return closure
+    return None
+
+
+def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
+    tz = facility.timezone
+    rules = facility.rules
+    first = local_date(now, tz)
+    last = first + timedelta(days=days)
+    window_start = local_to_utc(first, parse_time("00:00"), tz)
+    window_end = local_to_utc(last + timedelta(days=1), parse_time("00:00"), tz)
+    templates = db.session.scalars(
+        select(SlotTemplate)
+        .join(Resource)
+        .where(
+            Resource.facility_id == facility.id,
+            Resource.active.is_(True),
+            SlotTemplate.active.is_(True),
+        )
+        .order_by(SlotTemplate.id)
+    ).all()
+    if not templates:
+        return 0
+    existing: dict[int, list[tuple[datetime, datetime]]] = {}
+    for resource_id, starts, ends in db.session.execute(
+        select(Slot.resource_id, Slot.starts_at, Slot.ends_at).where(
+            Slot.facility_id == facility.id,
+            Slot.starts_at >= window_start,
+            Slot.starts_at < window_end,
+        )
+    ):
+        existing.setdefault(resource_id, []).append((starts, ends))
+    closures = db.session.scalars(
+        select(Closure).where(
+            Closure.facility_id == facility.id,
+            Closure.ends_at > window_start,
+            Closure.starts_at < window_end,
+        )
+    ).all()
+    created = 0
+    for offset in range(days + 1):
+        day = first + timedelta(days=offset)
+        weekday = schedule_weekday(day, rules.holiday_rule)
+        if weekday is None:
+            continue
+        for template in templates:
+            if weekday not in template.weekdays:
+                continue
+            taken = existing.setdefault(template.resource_id, [])
+            buffer = timedelta(minutes=template.buffer_after_minutes)
+            for start_time in template.start_times:
+                starts = local_to_utc(day, parse_time(start_time), tz)
+                ends = starts + timedelta(minutes=template.duration_minutes)
+                if starts <= now:
+                    continue
+                # Another template's session (or this one's break) already holds the time.
+                if any(s < ends + buffer and e > starts for s, e in taken):
+                    continue
+                closure = _closure_for(closures, template.resource_id, starts, ends)
+                db.session.add(
+                    Slot(
+                        facility_id=facility.id,
+                        resource_id=template.resource_id,
+                        template_id=template.id,
+                        starts_at=starts,
+                        ends_at=ends,
+                        local_date=day,
+                        capacity=template.capacity,
+                        booked=0,
+                        base_price=template.base_price,
+                        status="closed" if closure else "open",
+                        closure_id=closure.id if closure else None,
+                    )
+                )
+                taken.append((starts, ends))
+                created += 1
+    db.session.flush()
+    return created
+
+
+def generate(days: int, now: datetime, facility_id: int | None = None) -> dict[str, int]:
+    stmt = select(Facility).order_by(Facility.id)
+    if facility_id is not None:
+        stmt = stmt.where(Facility.id == facility_id)
+    return {f.name: generate_for_facility(f, days, now) for f in db.session.scalars(stmt).all()}

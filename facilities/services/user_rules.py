@@ -1,0 +1,76 @@
+"""Per-person rules: suspensions, active bookings per facility, one a day, no overlaps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from core.errors import Forbidden, RuleViolation
+from core.extensions import db
+from facilities.models import ACTIVE_STATUSES, Booking, Slot, Suspension
+from facilities.rules import Rules
+
+
+def active_suspension(user_id: int, now: datetime) -> Suspension | None:
+    return db.session.scalar(
+        select(Suspension)
+        .where(
+            Suspension.user_id == user_id,
+            Suspension.starts_at <= now,
+            Suspension.ends_at > now,
+        )
+        .order_by(Suspension.ends_at.desc())
+        .limit(1)
+    )
+
+
+def check_not_suspended(user_id: int, now: datetime) -> None:
+    suspension = active_suspension(user_id, now)
+    if suspension is not None:
+        raise Forbidden(
+            "Bookings are suspended after repeated no-shows",
+            code="booking_suspended",
+            suspended_until=suspension.ends_at.isoformat(),
+        )
+
+
+def check_limits(user_id: int, slot: Slot, rules: Rules, now: datetime) -> None:
+    """Raise RuleViolation naming the rule a new booking of ``slot`` would break."""
+    mine = select(Booking).where(
+        Booking.user_id == user_id, Booking.status.in_(ACTIVE_STATUSES)
+    )
+    overlapping = db.session.scalar(
+        select(func.count()).select_from(
+            mine.where(Booking.starts_at < slot.ends_at, Booking.ends_at > slot.starts_at).subquery()
+        )
+    )
+    if overlapping:
+        raise RuleViolation(
+            "You already have a booking at this time",
+            code="booking_overlap",
+            errors={"slot_id": ["Overlaps another of your bookings."]},
+        )
+    same_facility = mine.where(Booking.facility_id == slot.facility_id)
+    that_day = db.session.scalar(
+        select(func.count()).select_from(
+            same_facility.where(Booking.local_date == slot.local_date).subquery()
+        )
+    )
+    if that_day >= rules.max_bookings_per_day:
+        raise RuleViolation(
+            f"At most {rules.max_bookings_per_day} booking(s) per facility per day",
+            code="daily_limit",
+            errors={"slot_id": ["You already have a booking at this facility that day."]},
+        )
+    upcoming = db.session.scalar(
+        select(func.count()).select_from(
+            same_facility.where(Booking.starts_at > now).subquery()
+        )
+    )
+    if upcoming >= rules.max_active_bookings:
+        raise RuleViolation(
+            f"At most {rules.max_active_bookings} upcoming bookings per facility",
+            code="active_limit",
+            errors={"slot_id": [f"You have {upcoming} upcoming bookings at this facility."]},
+        )

@@ -1,0 +1,169 @@
+"""Waitlists: join a full slot, see your position, get offers one at a time as places free up.
+
+An offer is a held booking with its own expiry. While an offer is open, or while someone who
+fits in the free places is waiting, those places belong to the waitlist, not to new bookings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.errors import Conflict, DomainError, NotFound, RuleViolation
+from core.extensions import db
+from core.models import User
+from facilities import notices
+from facilities.models import Booking, Slot, WaitlistEntry
+from facilities.services import capacity, pricing, user_rules
+from facilities.rules import bookable_from
+
+OPEN = ("waiting", "offered")
+
+
+def _queue(slot_id: int):
+    return select(WaitlistEntry).where(
+        WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == "waiting"
+    )
+
+
+def position(entry: WaitlistEntry) -> int | None:
+    """1 for the first in line; None once the entry has left the queue."""
+    if entry.status != "waiting":
+        return None
+    ahead = db.session.scalar(
+        select(func.count()).select_from(
+            _queue(entry.slot_id).where(WaitlistEntry.id < entry.id).subquery()
+        )
+    )
+    return ahead + 1
+
+
+def blocks(slot: Slot) -> bool:
+    """True when the slot's free places are promised to its waitlist."""
+    if slot.remaining <= 0:
+        return False
+    offered = db.session.scalar(
+        select(func.count()).where(
+            WaitlistEntry.slot_id == slot.id, WaitlistEntry.status == "offered"
+        )
+    )
+    if offered:
+        return True
+    fits = db.session.scalar(
+        select(func.count()).select_from(
+            _queue(slot.id).where(WaitlistEntry.units <= slot.remaining).subquery()
+        )
+    )
+    return bool(fits)
+
+
+def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:
+    user_rules.check_not_suspended(user.id, now)
+    slot = capacity.lock_slot(slot_id)
+    facility = slot.facility
+    rules = facility.rules
+    pricing.validate_party(party, rules)
+    units = 1 if slot.resource.exclusive else sum(party.values())
+    if slot.status != "open":
+        raise Conflict("This slot is closed", code="slot_closed")
+    if now >= slot.starts_at:
+        raise RuleViolation("This slot has started", code="booking_closed")
+    opens = bookable_from(slot.local_date, rules, facility.timezone)
+    if now < opens:
+        raise RuleViolation(
+            "Booking for this slot has not opened yet",
+            code="booking_not_open",
+            bookable_from=opens.isoformat(),
+        )
+    if slot.remaining >= units and not blocks(slot):
+        raise Conflict("This slot still has room: book it instead", code="slot_not_full")
+    existing = db.session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.slot_id == slot.id,
+            WaitlistEntry.user_id == user.id,
+            WaitlistEntry.status.in_(OPEN),
+        )
+    )
+    if existing is not None:
+        raise Conflict("You are already on this waitlist", code="already_waiting")
+    entry = WaitlistEntry(
+        slot_id=slot.id, user_id=user.id, party=party, units=units, created_at=now
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def leave(user: User, slot_id: int, now: datetime) -> WaitlistEntry:
+    entry = db.session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.slot_id == slot_id,
+            WaitlistEntry.user_id == user.id,
+            WaitlistEntry.status == "waiting",
+        )
+    )
+    if entry is None:
+        raise NotFound("You are not waiting for this slot")
+    entry.status = "left"
+    db.session.flush()
+    return entry
+
+
+def offer_next(slot: Slot, now: datetime) -> Booking | None:
+    """Offer freed places to the first waiting person they fit (the slot is locked)."""
+    if slot.status != "open" or now >= slot.starts_at or slot.remaining <= 0:
+        return None
+    open_offer = db.session.scalar(
+        select(func.count()).where(
+            WaitlistEntry.slot_id == slot.id, WaitlistEntry.status == "offered"
+        )
+    )
+    if open_offer:
+        return None
+    facility = slot.facility
+    rules = facility.rules
+    candidates = db.session.scalars(
+        _queue(slot.id).where(WaitlistEntry.units <= slot.remaining).order_by(WaitlistEntry.id)
+    )
+    for entry in candidates:
+        try:
+            user_rules.check_not_suspended(entry.user_id, now)
+            user_rules.check_limits(entry.user_id, slot, rules, now)
+        except DomainError:
+            entry.status = "skipped"
+            continue
+        price, lines = pricing.quote(
+            slot.base_price,
+            entry.party,
+            rules,
+            per_person=not slot.resource.exclusive,
+            verified_resident=entry.user.is_verified_resident,
+        )
+        expires = min(now + timedelta(minutes=rules.offer_minutes), slot.starts_at)
+        booking = Booking(
+            slot_id=slot.id,
+            user_id=entry.user_id,
+            facility_id=slot.facility_id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            local_date=slot.local_date,
+            is_exclusive=slot.resource.exclusive,
+            party=entry.party,
+            party_size=sum(entry.party.values()),
+            units=entry.units,
+            status="held",
+            price=price,
+            price_lines=lines,
+            hold_expires_at=expires,
+            is_offer=True,
+            created_at=now,
+        )
+        db.session.add(booking)
+        capacity.take(slot, entry.units)
+        db.session.flush()
+        entry.status, entry.offered_at, entry.booking_id = "offered", now, booking.id
+        db.session.flush()
+        notices.waitlist_offer(entry, booking, now)
+        return booking
+    return None

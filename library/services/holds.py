@@ -1,0 +1,205 @@
+"""Holds for pickup at a kiosk (예약대출): waiting → in_transit → ready → collected | expired |
+cancelled. A copy set aside for a hold is never lent to anyone else."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.errors import Conflict, Forbidden, RuleViolation
+from core.extensions import db
+from core.models import User
+from core.notifications import notify
+from library.models import OPEN_HOLD_STATUSES, Copy, Hold, Kiosk, Patron, Title
+from library.services.common import LibrarySettings, get_kiosk, lock_copy
+from library.services.patrons import check_may_hold
+
+
+def _notify_patron(patron: Patron, kind: str, subject: str, body: str, now: datetime) -> None:
+    user = db.session.get(User, patron.user_id) if patron.user_id else None
+    if user is not None:
+        notify(user, kind, subject, body, now=now)
+
+
+def next_waiting_hold(title_id: int, kiosk_id: int | None = None) -> Hold | None:
+    """The oldest waiting hold for a title (at one pickup kiosk if given)."""
+    stmt = select(Hold).where(Hold.title_id == title_id, Hold.status == "waiting")
+    if kiosk_id is not None:
+        stmt = stmt.where(Hold.pickup_kiosk_id == kiosk_id)
+    return db.session.scalar(stmt.order_by(Hold.created_at, Hold.id).limit(1))
+
+
+def make_ready(hold: Hold, copy: Copy, now: datetime, settings: LibrarySettings) -> Hold:
+    """The copy sits in the pickup kiosk: reserve it and tell the patron where and until when."""
+    kiosk = db.session.get(Kiosk, copy.kiosk_id)
+    copy.status = "reserved_for_pickup"
+    copy.changed_at = max(copy.changed_at, now)
+    hold.copy_id, hold.status = copy.id, "ready"
+    hold.ready_at = now
+    hold.pickup_deadline = settings.day_end(
+        settings.local_date(now) + timedelta(days=settings.hold_pickup_days)
+    )
+    db.session.flush()
+    place = f"{kiosk.name}" + (f" ({kiosk.location})" if kiosk.location else "")
+    _notify_patron(
+        hold.patron,
+        "library_hold_ready",
+        "예약 도서 도착 안내",
+        f"예약하신 『{hold.title_ref.title}』이(가) {place} 스마트도서관에 도착했습니다. "
+        f"{settings.local_text(hold.pickup_deadline)}까지 카드와 비밀번호로 대출해 주세요.",
+        now,
+    )
+    return hold
+
+
+def route_copy(copy: Copy, now: datetime, settings: LibrarySettings) -> Hold | None:
+    """Place a freed copy: a hold waiting at the kiosk it sits in gets it ready; otherwise the
+    oldest waiting hold elsewhere gets it in transit; otherwise it goes back to stock."""
+    if copy.kiosk_id is not None:
+        hold = next_waiting_hold(copy.title_id, copy.kiosk_id)
+        if hold is not None:
+            return make_ready(hold, copy, now, settings)
+    hold = next_waiting_hold(copy.title_id)
+    if hold is not None:
+        hold.status, hold.copy_id = "in_transit", copy.id
+        copy.status = "in_transit"
+    else:
+        copy.status = "in_kiosk" if copy.kiosk_id is not None else "available"
+    copy.changed_at = max(copy.changed_at, now)
+    db.session.flush()
+    return hold
+
+
+def place_hold(
+    patron: Patron, title: Title, kiosk_id: int, *, now: datetime, settings: LibrarySettings
+) -> Hold:
+    check_may_hold(patron, now=now, settings=settings)
+    kiosk = get_kiosk(kiosk_id)
+    if kiosk.key_revoked_at is not None or not kiosk.pickup_enabled:
+        raise RuleViolation(
+            f"Kiosk {kiosk.code} does not take holds for pickup",
+            errors={"kiosk_id": ["Pickup is not offered at this kiosk."]},
+            code="pickup_unavailable",
+        )
+    duplicate = db.session.scalar(
+        select(Hold).where(
+            Hold.patron_id == patron.id,
+            Hold.title_id == title.id,
+            Hold.status.in_(OPEN_HOLD_STATUSES),
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(
+            "You already hold this title", code="hold_exists", hold_id=duplicate.id
+        )
+    lendable = db.session.scalar(
+        select(func.count())
+        .select_from(Copy)
+        .where(Copy.title_id == title.id, Copy.status.not_in(("lost", "withdrawn")))
+    )
+    if not lendable:
+        raise RuleViolation(
+            "The library has no copy of this title to lend",
+            errors={"title_id": ["No lendable copy."]},
+            code="no_copies",
+        )
+    hold = Hold(
+        title_id=title.id,
+        patron_id=patron.id,
+        pickup_kiosk_id=kiosk.id,
+        status="waiting",
+        created_at=now,
+    )
+    db.session.add(hold)
+    db.session.flush()
+    # Only an older waiting hold at this kiosk could claim a free copy already in it first,
+    # and free copies are routed to waiting holds as soon as they are freed: so take one now.
+    copy_id = db.session.scalar(
+        select(Copy.id)
+        .where(Copy.title_id == title.id, Copy.kiosk_id == kiosk.id, Copy.status == "in_kiosk")
+        .order_by(Copy.slot)
+        .limit(1)
+    )
+    if copy_id is not None:
+        copy = lock_copy(copy_id)
+        if copy.status == "in_kiosk":
+            make_ready(hold, copy, now, settings)
+    return hold
+
+
+def _release(hold: Hold, now: datetime, settings: LibrarySettings) -> None:
+    if hold.copy_id is None or hold.status not in ("in_transit", "ready"):
+        return
+    copy = lock_copy(hold.copy_id)
+    if copy.status in ("reserved_for_pickup", "in_transit"):
+        copy.status = "in_kiosk" if copy.kiosk_id is not None else "available"
+        db.session.flush()
+        route_copy(copy, now, settings)
+
+
+def cancel_hold(patron: Patron, hold: Hold, *, now: datetime, settings: LibrarySettings) -> Hold:
+    if hold.patron_id != patron.id:
+        raise Forbidden("This hold belongs to another patron")
+    if hold.status not in OPEN_HOLD_STATUSES:
+        raise Conflict(f"The hold is already {hold.status}", code="hold_closed")
+    _release(hold, now, settings)
+    hold.status, hold.closed_at = "cancelled", now
+    db.session.flush()
+    return hold
+
+
+def missed_pickups(patron_id: int, now: datetime, settings: LibrarySettings) -> int:
+    since = now - timedelta(days=settings.missed_pickup_window_days)
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Hold)
+        .where(Hold.patron_id == patron_id, Hold.status == "expired", Hold.closed_at > since)
+    )
+
+
+def apply_missed_pickup_strike(patron: Patron, now: datetime, settings: LibrarySettings) -> bool:
+    """Bar new holds once the patron missed too many pickups within the window."""
+    if patron.holds_barred_until is not None and patron.holds_barred_until > now:
+        return False
+    if missed_pickups(patron.id, now, settings) < settings.missed_pickup_limit:
+        return False
+    patron.holds_barred_until = now + timedelta(days=settings.hold_bar_days)
+    _notify_patron(
+        patron,
+        "library_holds_barred",
+        "도서 예약 제한 안내",
+        f"최근 {settings.missed_pickup_window_days}일 동안 예약 도서를 "
+        f"{settings.missed_pickup_limit}회 찾아가지 않아 "
+        f"{settings.local_text(patron.holds_barred_until)}까지 새 예약을 할 수 없습니다.",
+        now,
+    )
+    return True
+
+
+def expire_holds(*, now: datetime, settings: LibrarySettings) -> list[Hold]:
+    """Ready holds past their pickup deadline expire; their copies go to the next hold or stock;
+    patrons who missed too many pickups are barred from new holds."""
+    due = list(
+        db.session.scalars(
+            select(Hold)
+            .where(Hold.status == "ready", Hold.pickup_deadline < now)
+            .order_by(Hold.pickup_deadline, Hold.id)
+            .limit(500)
+        )
+    )
+    for hold in due:
+        _release(hold, now, settings)
+        hold.status, hold.closed_at = "expired", now
+        db.session.flush()
+        _notify_patron(
+            hold.patron,
+            "library_hold_expired",
+            "예약 도서 미대출 안내",
+            f"예약하신 『{hold.title_ref.title}』을(를) 기한 안에 찾아가지 않아 예약이 "
+            "취소되었습니다.",
+            now,
+        )
+    for patron_id in sorted({hold.patron_id for hold in due}):
+        apply_missed_pickup_strike(db.session.get(Patron, patron_id), now, settings)
+    return due

@@ -1,0 +1,246 @@
+"""Patrons: library cards, PINs (hashed; locked after repeated failures), borrowing standing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core import audit
+from core.errors import Conflict, NotFound, RuleViolation, Unauthorized
+from core.extensions import db
+from core.models import User
+from library.models import Hold, Loan, Patron
+from library.services.common import LibrarySettings, Locked, iso, locked
+
+PIN_RULE = "4 to 8 digits"
+
+
+def check_pin(pin: str, field: str = "pin") -> None:
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise RuleViolation("A PIN is 4 to 8 digits", errors={field: [PIN_RULE]})
+
+
+def _snapshot(patron: Patron) -> dict:
+    return {
+        "suspended_until": iso(patron.suspended_until),
+        "holds_barred_until": iso(patron.holds_barred_until),
+        "pin_locked_until": iso(patron.pin_locked_until),
+        "failed_pin_attempts": patron.failed_pin_attempts,
+    }
+
+
+def create_patron(
+    actor,
+    *,
+    card_number: str,
+    pin: str,
+    name: str,
+    user_id: int | None,
+    loan_limit: int | None,
+    now: datetime,
+    settings: LibrarySettings,
+) -> Patron:
+    check_pin(pin)
+    card_number = card_number.strip()
+    if db.session.scalar(select(Patron).filter_by(card_number=card_number)) is not None:
+        raise Conflict(
+            "This card number is already issued",
+            errors={"card_number": ["Already issued."]},
+            code="card_taken",
+        )
+    if user_id is not None:
+        if db.session.get(User, user_id) is None:
+            raise NotFound(f"User {user_id} not found", errors={"user_id": ["No such user."]})
+        if db.session.scalar(select(Patron).filter_by(user_id=user_id)) is not None:
+            raise Conflict(
+                "This user already has a library card",
+                errors={"user_id": ["Already linked to a card."]},
+                code="user_has_card",
+            )
+    patron = Patron(
+        card_number=card_number,
+        name=name.strip(),
+        pin_hash=settings.passwords.hash(pin),
+        user_id=user_id,
+        loan_limit=loan_limit,
+        created_at=now,
+    )
+    db.session.add(patron)
+    db.session.flush()
+    audit.record(
+        actor,
+        "library.patron.create",
+        "library_patron",
+        patron.id,
+        now=now,
+        after={"card_number": card_number, "user_id": user_id},
+    )
+    return patron
+
+
+def patron_for_user(user: User) -> Patron:
+    patron = db.session.scalar(select(Patron).filter_by(user_id=user.id))
+    if patron is None:
+        raise NotFound(
+            "No library card is linked to this account; ask a librarian to link one",
+            code="no_library_card",
+        )
+    return patron
+
+
+def authenticate(card_number: str, pin: str, *, now: datetime, settings: LibrarySettings) -> Patron:
+    """The patron for a card and PIN, row-locked. A wrong PIN is counted and raises; the caller
+    must commit even then, so the count survives (five in a row lock the card)."""
+    patron = locked(select(Patron).filter_by(card_number=card_number.strip()))
+    if patron is None:
+        settings.passwords.verify(None, pin)  # same cost as a real check: no card probing
+        raise Unauthorized("Card number or PIN is wrong", code="invalid_card_or_pin")
+    if patron.pin_locked_until is not None and patron.pin_locked_until > now:
+        raise Locked(
+            "This card is locked after too many wrong PINs",
+            code="card_locked",
+            locked_until=iso(patron.pin_locked_until),
+        )
+    if not settings.passwords.verify(patron.pin_hash, pin):
+        patron.failed_pin_attempts += 1
+        left = settings.pin_max_failures - patron.failed_pin_attempts
+        if left <= 0:
+            patron.failed_pin_attempts = 0
+            patron.pin_locked_until = now + timedelta(minutes=settings.pin_lock_minutes)
+            db.session.flush()
+            raise Locked(
+                "Too many wrong PINs: the card is locked",
+                code="card_locked",
+                locked_until=iso(patron.pin_locked_until),
+            )
+        db.session.flush()
+        raise Unauthorized(
+            "Card number or PIN is wrong", code="invalid_card_or_pin", attempts_left=left
+        )
+    if patron.failed_pin_attempts or patron.pin_locked_until:
+        patron.failed_pin_attempts, patron.pin_locked_until = 0, None
+        db.session.flush()
+    return patron
+
+
+def reset_pin(actor, patron: Patron, pin: str, *, now: datetime, settings: LibrarySettings):
+    check_pin(pin)
+    before = _snapshot(patron)
+    patron.pin_hash = settings.passwords.hash(pin)
+    patron.failed_pin_attempts, patron.pin_locked_until = 0, None
+    audit.record(
+        actor,
+        "library.patron.reset_pin",
+        "library_patron",
+        patron.id,
+        now=now,
+        before=before,
+        after=_snapshot(patron),
+    )
+    return patron
+
+
+def lift_suspension(actor, patron: Patron, *, reason: str, now: datetime) -> Patron:
+    before = _snapshot(patron)
+    if not (
+        (patron.suspended_until and patron.suspended_until > now)
+        or (patron.holds_barred_until and patron.holds_barred_until > now)
+    ):
+        raise Conflict("This patron is not suspended", code="not_suspended")
+    patron.suspended_until = None
+    patron.holds_barred_until = None
+    after = _snapshot(patron) | {"reason": reason}
+    audit.record(
+        actor,
+        "library.patron.lift_suspension",
+        "library_patron",
+        patron.id,
+        now=now,
+        before=before,
+        after=after,
+    )
+    return patron
+
+
+def open_loans(patron_id: int) -> list[Loan]:
+    return list(
+        db.session.scalars(
+            select(Loan).filter_by(patron_id=patron_id, returned_at=None).order_by(Loan.due_at)
+        )
+    )
+
+
+def loan_limit(patron: Patron, settings: LibrarySettings) -> int:
+    return settings.loan_limit if patron.loan_limit is None else patron.loan_limit
+
+
+def is_suspended(patron: Patron, at: datetime) -> bool:
+    return patron.suspended_until is not None and patron.suspended_until > at
+
+
+def check_may_borrow(patron: Patron, *, at: datetime, settings: LibrarySettings) -> None:
+    """Suspension, overdue loans and the loan limit, as of ``at``."""
+    if is_suspended(patron, at):
+        raise RuleViolation(
+            "Borrowing is suspended for overdue returns",
+            code="patron_suspended",
+            suspended_until=iso(patron.suspended_until),
+        )
+    loans = open_loans(patron.id)
+    overdue = [loan for loan in loans if loan.due_at < at]
+    if overdue:
+        raise RuleViolation(
+            "Return the overdue books first",
+            code="overdue_loans",
+            overdue_loan_ids=[loan.id for loan in overdue],
+        )
+    limit = loan_limit(patron, settings)
+    if len(loans) >= limit:
+        raise RuleViolation(
+            f"The loan limit of {limit} books is reached", code="loan_limit_reached", limit=limit
+        )
+
+
+def check_may_hold(patron: Patron, *, now: datetime, settings: LibrarySettings) -> None:
+    if is_suspended(patron, now):
+        raise RuleViolation(
+            "Holds are not possible while borrowing is suspended",
+            code="patron_suspended",
+            suspended_until=iso(patron.suspended_until),
+        )
+    if patron.holds_barred_until is not None and patron.holds_barred_until > now:
+        raise RuleViolation(
+            "New holds are barred after repeated missed pickups",
+            code="holds_barred",
+            holds_barred_until=iso(patron.holds_barred_until),
+        )
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Hold)
+        .where(Hold.patron_id == patron.id, Hold.status.in_(("waiting", "in_transit", "ready")))
+    )
+    if count >= settings.hold_limit:
+        raise RuleViolation(
+            f"At most {settings.hold_limit} holds at a time",
+            code="hold_limit_reached",
+            limit=settings.hold_limit,
+        )
+
+
+def apply_overdue_suspension(
+    patron: Patron, overdue_days: int, returned_at: datetime, settings: LibrarySettings
+) -> None:
+    """대출정지: as many days as the loan was overdue, counted from the return day."""
+    if overdue_days <= 0:
+        return
+    return_day = settings.local_date(returned_at)
+    own_end = settings.day_start(return_day + timedelta(days=overdue_days))
+    current = patron.suspended_until
+    if settings.suspension_mode == "cumulative" and current and current > returned_at:
+        until = settings.day_start(settings.local_date(current) + timedelta(days=overdue_days))
+    else:
+        until = max(own_end, current) if current else own_end
+    cap = settings.day_start(return_day + timedelta(days=settings.suspension_cap_days))
+    # The cap bounds what this return adds; it never shortens a suspension already running.
+    patron.suspended_until = max(min(until, cap), current) if current else min(until, cap)
