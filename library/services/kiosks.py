@@ -1,0 +1,431 @@
+"""The kiosk fleet: device keys, heartbeats and faults, slots, loading and unloading stock."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from core import audit
+from core.errors import Conflict, RuleViolation, Unauthorized
+from core.extensions import db
+from core.security import new_token, token_hash
+from library.models import KIOSK_FUNCTIONS, Copy, Hold, Kiosk
+from library.services import holds as hold_rules
+from library.services.common import (
+    LibrarySettings,
+    check_slot_number,
+    copy_by_barcode,
+    free_slots,
+    iso,
+    lock_copy,
+    lock_kiosk,
+    slot_taken,
+)
+
+# Which functions each fault a kiosk can report takes out of service until it is cleared.
+FAULT_EFFECTS: dict[str, frozenset[str]] = {
+    "return_slot_jammed": frozenset({"return"}),
+    "dispenser_jammed": frozenset({"checkout", "pickup"}),
+    "rfid_reader_error": frozenset({"checkout", "return", "pickup"}),
+    "card_reader_error": frozenset({"checkout", "pickup"}),
+    "door_open": frozenset({"checkout", "return", "pickup"}),
+    "power_on_battery": frozenset(),
+    "printer_error": frozenset(),
+    "touchscreen_error": frozenset({"checkout", "return", "pickup"}),
+}
+
+
+def kiosk_by_key(raw_key: str, now: datetime) -> Kiosk:
+    kiosk = db.session.scalar(select(Kiosk).filter_by(key_hash=token_hash(raw_key)))
+    if kiosk is None or kiosk.key_revoked_at is not None:
+        raise Unauthorized(
+            "The kiosk key is invalid or revoked",
+            code="invalid_kiosk_key",
+            headers={"WWW-Authenticate": 'Kiosk realm="happyhub"'},
+        )
+    return kiosk
+
+
+def _snapshot(kiosk: Kiosk) -> dict:
+    return {
+        "name": kiosk.name,
+        "location": kiosk.location,
+        "slot_count": kiosk.slot_count,
+        "functions": enabled_functions(kiosk),
+        "revoked": kiosk.key_revoked_at is not None,
+    }
+
+
+def create_kiosk(
+    actor,
+    *,
+    code: str,
+    name: str,
+    slot_count: int,
+    now: datetime,
+    location: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> tuple[Kiosk, str]:
+    """A new kiosk and its device key (returned once; only its hash is stored)."""
+    code = code.strip().upper()
+    if db.session.scalar(select(Kiosk).filter_by(code=code)) is not None:
+        raise Conflict(
+            f"Kiosk {code} exists", errors={"code": ["Already used."]}, code="kiosk_exists"
+        )
+    if slot_count < 1:
+        raise RuleViolation("A kiosk has at least one slot", errors={"slot_count": [">= 1"]})
+    raw = new_token()
+    kiosk = Kiosk(
+        code=code,
+        name=name.strip(),
+        location=location,
+        latitude=latitude,
+        longitude=longitude,
+        slot_count=slot_count,
+        key_hash=token_hash(raw),
+        faults=[],
+        created_at=now,
+    )
+    db.session.add(kiosk)
+    db.session.flush()
+    audit.record(
+        actor, "library.kiosk.create", "library_kiosk", kiosk.id, now=now, after=_snapshot(kiosk)
+    )
+    return kiosk, raw
+
+
+def issue_key(actor, kiosk: Kiosk, *, now: datetime) -> str:
+    """Replace the device key (the old one stops working at once)."""
+    before = _snapshot(kiosk)
+    raw = new_token()
+    kiosk.key_hash, kiosk.key_revoked_at = token_hash(raw), None
+    audit.record(
+        actor,
+        "library.kiosk.issue_key",
+        "library_kiosk",
+        kiosk.id,
+        now=now,
+        before=before,
+        after=_snapshot(kiosk),
+    )
+    return raw
+
+
+def revoke_key(actor, kiosk: Kiosk, *, now: datetime) -> Kiosk:
+    if kiosk.key_revoked_at is not None:
+        raise Conflict("The kiosk key is already revoked", code="already_revoked")
+    before = _snapshot(kiosk)
+    kiosk.key_revoked_at = now
+    audit.record(
+        actor,
+        "library.kiosk.revoke",
+        "library_kiosk",
+        kiosk.id,
+        now=now,
+        before=before,
+        after=_snapshot(kiosk),
+    )
+    return kiosk
+
+
+def update_kiosk(actor, kiosk: Kiosk, changes: dict, *, now: datetime) -> Kiosk:
+    before = _snapshot(kiosk)
+    if "slot_count" in changes:
+        highest = db.session.scalar(select(func.max(Copy.slot)).where(Copy.kiosk_id == kiosk.id))
+        if highest and changes["slot_count"] < highest:
+            raise Conflict(
+                f"Slot {highest} is still loaded",
+                errors={"slot_count": [f"Unload slots above {changes['slot_count']} first."]},
+                code="slots_in_use",
+            )
+    functions = changes.pop("functions", None) or {}
+    for name, enabled in functions.items():
+        setattr(kiosk, f"{name}_enabled", bool(enabled))
+    for key, value in changes.items():
+        setattr(kiosk, key, value)
+    db.session.flush()
+    audit.record(
+        actor,
+        "library.kiosk.update",
+        "library_kiosk",
+        kiosk.id,
+        now=now,
+        before=before,
+        after=_snapshot(kiosk),
+    )
+    return kiosk
+
+
+def enabled_functions(kiosk: Kiosk) -> dict[str, bool]:
+    return {name: bool(getattr(kiosk, f"{name}_enabled")) for name in KIOSK_FUNCTIONS}
+
+
+def functions(kiosk: Kiosk) -> dict[str, bool]:
+    """What the kiosk may do now: switched on by librarians and not disabled by a fault."""
+    disabled = set().union(*(FAULT_EFFECTS.get(f, frozenset()) for f in kiosk.faults or []))
+    return {
+        name: enabled and name not in disabled for name, enabled in enabled_functions(kiosk).items()
+    }
+
+
+def is_online(kiosk: Kiosk, now: datetime, settings: LibrarySettings) -> bool:
+    last = kiosk.last_heartbeat_at
+    return last is not None and (now - last).total_seconds() <= settings.kiosk_offline_seconds
+
+
+def state(kiosk: Kiosk, now: datetime, settings: LibrarySettings) -> str:
+    if kiosk.key_revoked_at is not None:
+        return "revoked"
+    if not is_online(kiosk, now, settings):
+        return "offline"
+    return "fault" if kiosk.faults else "online"
+
+
+def require_function(kiosk: Kiosk, name: str) -> None:
+    if not functions(kiosk)[name]:
+        raise Conflict(
+            f"{name.capitalize()} is out of service at this kiosk",
+            code="function_unavailable",
+            function=name,
+            faults=list(kiosk.faults or []),
+        )
+
+
+def heartbeat(kiosk: Kiosk, faults: list[str], *, now: datetime) -> Kiosk:
+    """The machine reports the faults it has now; a fault no longer reported is cleared."""
+    kiosk = lock_kiosk(kiosk.id)
+    kiosk.faults = sorted(set(faults))
+    kiosk.last_heartbeat_at = now
+    db.session.flush()
+    return kiosk
+
+
+def occupancy(kiosk_ids: list[int]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Copy.kiosk_id, func.count())
+        .where(Copy.kiosk_id.in_(kiosk_ids))
+        .group_by(Copy.kiosk_id)
+    )
+    return {kiosk_id: count for kiosk_id, count in rows}
+
+
+def _distance_km(a: Kiosk, b: Kiosk) -> float:
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return math.inf
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
+        (lon2 - lon1) / 2
+    ) ** 2
+    return 2 * 6371 * math.asin(math.sqrt(h))
+
+
+def nearby_with_room(kiosk: Kiosk, now: datetime, settings: LibrarySettings, limit=3) -> list:
+    """Other kiosks that take returns and have a free slot, nearest first."""
+    others = list(
+        db.session.scalars(
+            select(Kiosk).where(Kiosk.id != kiosk.id, Kiosk.key_revoked_at.is_(None))
+        )
+    )
+    used = occupancy([k.id for k in others])
+    candidates = []
+    for other in others:
+        room = other.slot_count - used.get(other.id, 0)
+        if room > 0 and functions(other)["return"] and is_online(other, now, settings):
+            distance = _distance_km(kiosk, other)
+            candidates.append((distance, -room, other.code, other, room))
+    candidates.sort(key=lambda c: c[:3])
+    return [
+        {
+            "id": other.id,
+            "code": other.code,
+            "name": other.name,
+            "location": other.location,
+            "free_slots": room,
+            "distance_km": None if math.isinf(distance) else round(distance, 2),
+        }
+        for distance, _, _, other, room in candidates[:limit]
+    ]
+
+
+def slots(kiosk: Kiosk) -> list[dict]:
+    by_slot = {
+        copy.slot: copy
+        for copy in db.session.scalars(select(Copy).where(Copy.kiosk_id == kiosk.id))
+    }
+    result = []
+    for number in range(1, kiosk.slot_count + 1):
+        copy = by_slot.get(number)
+        result.append(
+            {
+                "slot": number,
+                "barcode": copy.barcode if copy else None,
+                "copy_id": copy.id if copy else None,
+                "title": copy.title_ref.title if copy else None,
+                "status": copy.status if copy else None,
+            }
+        )
+    return result
+
+
+def load(
+    actor, kiosk: Kiosk, slot: int, barcode: str, *, now: datetime, settings: LibrarySettings
+) -> Copy:
+    """Put a copy from the library (or in transit) into a free slot. A copy on its way to a
+    hold at this kiosk becomes ready for pickup; a free copy serves a hold waiting here first."""
+    check_slot_number(kiosk, slot)
+    copy = lock_copy(copy_by_barcode(barcode).id)
+    lock_kiosk(kiosk.id)
+    if copy.kiosk_id is not None:
+        raise Conflict(
+            f"Copy {copy.barcode} is in another slot; unload it first",
+            errors={"barcode": ["Already in a kiosk."]},
+            code="copy_in_kiosk",
+        )
+    if copy.status not in ("available", "in_transit"):
+        raise Conflict(
+            f"Copy {copy.barcode} is {copy.status}",
+            errors={"barcode": [f"Status {copy.status}."]},
+            code="copy_not_loadable",
+        )
+    occupant = slot_taken(kiosk, slot)
+    if occupant is not None:
+        raise Conflict(
+            f"Slot {slot} holds {occupant.barcode}", code="slot_occupied", barcode=occupant.barcode
+        )
+    hold = hold_rules.open_hold_for_copy(copy.id) if copy.status == "in_transit" else None
+    before = {"status": copy.status, "kiosk_id": None, "slot": None}
+    copy.kiosk_id, copy.slot, copy.changed_at = kiosk.id, slot, max(copy.changed_at, now)
+    db.session.flush()
+    if hold is not None and hold.pickup_kiosk_id == kiosk.id:
+        hold_rules.make_ready(hold, copy, now, settings)
+    elif hold is None:
+        copy.status = "in_kiosk"
+        hold_rules.route_copy(copy, now, settings)
+    audit.record(
+        actor,
+        "library.kiosk.load",
+        "library_copy",
+        copy.id,
+        now=now,
+        before=before,
+        after={"status": copy.status, "kiosk_id": kiosk.id, "slot": slot},
+    )
+    return copy
+
+
+def unload(actor, kiosk: Kiosk, slot: int, *, now: datetime, settings: LibrarySettings) -> Copy:
+    """Take a copy out of a slot back to the library. A ready hold's copy goes back in
+    transit (the hold waits for it to be loaded again); a free copy may serve a waiting hold."""
+    check_slot_number(kiosk, slot)
+    occupant = slot_taken(kiosk, slot)
+    if occupant is None:
+        raise Conflict(f"Slot {slot} is empty", code="slot_empty")
+    copy = lock_copy(occupant.id)
+    before = {"status": copy.status, "kiosk_id": kiosk.id, "slot": slot}
+    hold = hold_rules.open_hold_for_copy(copy.id)
+    copy.kiosk_id, copy.slot, copy.changed_at = None, None, max(copy.changed_at, now)
+    if hold is not None:
+        hold.status, hold.ready_at, hold.pickup_deadline = "in_transit", None, None
+        copy.status = "in_transit"
+        db.session.flush()
+    else:
+        copy.status = "available"
+        db.session.flush()
+        hold_rules.route_copy(copy, now, settings)
+    audit.record(
+        actor,
+        "library.kiosk.unload",
+        "library_copy",
+        copy.id,
+        now=now,
+        before=before,
+        after={"status": copy.status, "kiosk_id": None, "slot": None},
+    )
+    return copy
+
+
+def restock_plan(kiosk: Kiosk, *, now: datetime, limit: int = 20) -> dict:
+    """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
+    awaiting = []
+    holds = db.session.scalars(
+        select(Hold)
+        .where(Hold.pickup_kiosk_id == kiosk.id, Hold.status.in_(("waiting", "in_transit")))
+        .order_by(Hold.created_at, Hold.id)
+    )
+    for hold in holds:
+        if hold.copy is not None:
+            candidates = [hold.copy]
+        else:
+            candidates = list(
+                db.session.scalars(
+                    select(Copy)
+                    .where(Copy.title_id == hold.title_id, Copy.status == "available")
+                    .order_by(Copy.id)
+                    .limit(3)
+                )
+            )
+        awaiting.append(
+            {
+                "hold_id": hold.id,
+                "title_id": hold.title_id,
+                "title": hold.title_ref.title,
+                "status": hold.status,
+                "waiting_since": iso(hold.created_at),
+                "copies": [_where(copy) for copy in candidates],
+            }
+        )
+    stocked = select(Copy.title_id).where(Copy.kiosk_id == kiosk.id)
+    waiting_counts = (
+        select(Hold.title_id, func.count().label("demand"))
+        .where(Hold.status == "waiting")
+        .group_by(Hold.title_id)
+        .subquery()
+    )
+    available_counts = (
+        select(Copy.title_id, func.count().label("available"))
+        .where(Copy.status == "available", Copy.kiosk_id.is_(None))
+        .group_by(Copy.title_id)
+        .subquery()
+    )
+    from library.models import Loan, Title
+
+    recent = (
+        select(Copy.title_id, func.count().label("loans"))
+        .join(Loan, Loan.copy_id == Copy.id)
+        .where(Loan.out_at > now.replace(year=now.year - 1))
+        .group_by(Copy.title_id)
+        .subquery()
+    )
+    demand = func.coalesce(waiting_counts.c.demand, 0) * 10 + func.coalesce(recent.c.loans, 0)
+    rows = db.session.execute(
+        select(Title, available_counts.c.available, demand.label("score"))
+        .join(available_counts, available_counts.c.title_id == Title.id)
+        .outerjoin(waiting_counts, waiting_counts.c.title_id == Title.id)
+        .outerjoin(recent, recent.c.title_id == Title.id)
+        .where(Title.id.not_in(stocked))
+        .order_by(demand.desc(), Title.id)
+        .limit(limit)
+    )
+    in_demand = [
+        {"title_id": title.id, "title": title.title, "available": available, "score": score}
+        for title, available, score in rows
+    ]
+    return {
+        "kiosk_id": kiosk.id,
+        "free_slots": len(free_slots(kiosk)),
+        "holds_awaiting_delivery": awaiting,
+        "titles_in_demand": in_demand,
+    }
+
+
+def _where(copy: Copy) -> dict:
+    return {
+        "copy_id": copy.id,
+        "barcode": copy.barcode,
+        "status": copy.status,
+        "kiosk_id": copy.kiosk_id,
+        "slot": copy.slot,
+    }
