@@ -54,6 +54,8 @@ def _apply_config(app: Flask, overrides: dict | None) -> None:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        # No validator badge: it would call an external service from the docs page.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None, "deepLinking": True},
         API_SPEC_OPTIONS={
             "info": {
                 "description": "City smart services: facility booking, smart-library "
