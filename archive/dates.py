@@ -87,6 +87,7 @@ PART_WORDS = {
     "초": "초기",
     "초기": "초기",
     "초엽": "초기",
+    "초반": "초기",
     "중": "중기",
     "중기": "중기",
     "중엽": "중기",
@@ -160,7 +161,9 @@ KINGS: dict[str, int] = {
 }
 
 # Words that only say the date is approximate; a single year then widens by APPROX_YEARS.
-APPROX_RE = re.compile(r"(?:^|\s)(?:약|대략|ca\.?|c\.|circa)\s*|경$|무렵$|즈음$|쯤$|전후$|\(?추정\)?$|\?$")
+APPROX_RE = re.compile(
+    r"(?:^|\s)(?:약|대략|ca\.?|c\.|circa)\s*|경$|무렵$|즈음$|쯤$|전후$|\(?추정\)?$|\?$"
+)
 APPROX_YEARS = 5
 
 _RANGE_SPLIT = re.compile(r"\s*(?:~|〜|～|–|—|부터|에서)\s*")
@@ -231,7 +234,7 @@ def _exact(text: str) -> tuple[int, int] | None:
     patterns = (
         rf"{_NUM}",
         rf"{_NUM}\s*년",
-        rf"{_NUM}[-./]\d{{1,2}}(?:[-./]\d{{1,2}})?\.?",
+        rf"{_NUM}\s*[-./]\s*\d{{1,2}}(?:\s*[-./]\s*\d{{1,2}})?\.?",
         rf"{_NUM}\s*년\s*\d{{1,2}}\s*월(?:\s*\d{{1,2}}\s*일)?",
     )
     for pattern in patterns:

@@ -164,9 +164,7 @@ class ImportRun(db.Model):
     """A CSV import uploaded over HTTP; the job writes the outcome here."""
 
     __tablename__ = "archive_import"
-    __table_args__ = (
-        CheckConstraint(f"status IN ({_in(IMPORT_STATUSES)})", name="status_known"),
-    )
+    __table_args__ = (CheckConstraint(f"status IN ({_in(IMPORT_STATUSES)})", name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(10), default="queued")

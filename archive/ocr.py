@@ -84,9 +84,7 @@ def _run_page(page, languages: str, psm: int, timeout: int) -> tuple[str, str]:
     return text, tsv
 
 
-def recognise(
-    source: Path, *, command: str, languages: str, psm: int, timeout: int
-) -> OcrResult:
+def recognise(source: Path, *, command: str, languages: str, psm: int, timeout: int) -> OcrResult:
     """Text of every page, each page's mean confidence, and the mean over all words."""
     reason = problem(command, languages)
     if reason:

@@ -30,7 +30,9 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 CC_RE = re.compile(r"^CC-BY(?:-NC)?(?:-SA|-ND)?(?:-(?:1\.0|2\.0|2\.5|3\.0|4\.0))?$")
 CC0_RE = re.compile(r"^CC0(?:-1\.0)?$")
-KOGL_RE = re.compile(r"^(?:KOGL|공공누리)\s*[-_ ]?\s*(?:제\s*)?([1-4])\s*(?:유형|형)?$", re.IGNORECASE)
+KOGL_RE = re.compile(
+    r"^(?:KOGL|공공누리)\s*[-_ ]?\s*(?:제\s*)?([1-4])\s*(?:유형|형)?$", re.IGNORECASE
+)
 
 RIGHTS_HELP = "KOGL-1 … KOGL-4 (공공누리 제1–4유형), CC0, or a CC licence such as CC-BY-4.0"
 

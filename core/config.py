@@ -50,6 +50,8 @@ DEFAULTS: dict[str, object] = {
     # --- facilities ---
     # Shared secret of the payment provider's signed callbacks (HMAC-SHA256 of the body).
     "PAYMENT_CALLBACK_SECRET": "",
+    # How many days ahead the daily job keeps slots generated from the templates.
+    "FACILITIES_SLOT_DAYS_AHEAD": 60,
     # --- end facilities ---
     # --- library ---
     # Loans a patron may hold at once (a patron's own loan_limit overrides it).

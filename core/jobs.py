@@ -95,15 +95,31 @@ def after_commit(job, *args, **kwargs) -> None:
     db.session.info.setdefault("after_commit", []).append((job, args, kwargs))
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:  # jobs queued inside a SAVEPOINT go if it rolls back
+        marks = session.info.setdefault("after_commit_marks", {})
+        marks[transaction] = len(session.info.get("after_commit", []))
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT was released: not committed yet
+        return
+    session.info.pop("after_commit_marks", None)
     pending = session.info.pop("after_commit", [])
     for job, args, kwargs in pending:
         job(*args, **kwargs)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, _previous_transaction) -> None:
+def _drop_after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:
+        mark = session.info.get("after_commit_marks", {}).pop(previous_transaction, None)
+        if mark is not None:
+            del session.info.get("after_commit", [])[mark:]
+        return
+    session.info.pop("after_commit_marks", None)
     session.info.pop("after_commit", None)
 
 

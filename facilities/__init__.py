@@ -1,5 +1,13 @@
-"""Facilities domain."""
+"""Facilities domain: the ice rink and the curling centre, booked safely under a rush."""
 
 
 def init_app(app, api):
     """Register blueprints, CLI commands, jobs, ready checks and demo data."""
+    from facilities import api as resident_api
+    from facilities import cli, demo, manager_api
+    from facilities import jobs as _jobs  # noqa: F401  (registers the periodic jobs)
+
+    api.register_blueprint(resident_api.blp)
+    api.register_blueprint(manager_api.blp)
+    app.cli.add_command(cli.facilities_cli)
+    app.extensions.setdefault("demo_seeders", []).append(demo.seed)

@@ -56,7 +56,7 @@ class Facility(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     resources: Mapped[list[Resource]] = relationship(
-        back_populates="facility", order_by="Resource.position, Resource.id", lazy="selectin"
+        back_populates="facility", order_by="Resource.position, Resource.id"
     )
 
     @property
@@ -151,8 +151,9 @@ class Slot(db.Model):
         ForeignKey("facilities_closure.id", ondelete="SET NULL")
     )
 
-    resource: Mapped[Resource] = relationship(lazy="joined")
-    facility: Mapped[Facility] = relationship()
+    # Loaded with the slot: every booking rule needs both.
+    resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
+    facility: Mapped[Facility] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def remaining(self) -> int:
@@ -224,6 +225,10 @@ class Booking(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def resource_id(self) -> int:
+        return self.slot.resource_id
 
 
 class WaitlistEntry(db.Model):

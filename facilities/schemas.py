@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import validate
 
 from facilities.models import BOOKING_STATUSES, FACILITY_KINDS, RESOURCE_KINDS
 from facilities.rules import CATEGORIES, HOLIDAY_RULES
+from facilities.services import checkin
 
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (24-hour).")
 PARTY_EXAMPLE = {"adult": 2, "child": 1}
@@ -192,7 +194,7 @@ class BookingSchema(ma.Schema):
     slot_id = ma.fields.Integer(metadata={"example": 120})
     user_id = ma.fields.Integer(metadata={"example": 7})
     facility_id = ma.fields.Integer(metadata={"example": 1})
-    resource_id = ma.fields.Function(lambda b: b.slot.resource_id)
+    resource_id = ma.fields.Integer(metadata={"example": 1})
     starts_at = ma.fields.AwareDateTime()
     ends_at = ma.fields.AwareDateTime()
     party = ma.fields.Dict(metadata={"example": PARTY_EXAMPLE})
@@ -208,8 +210,10 @@ class BookingSchema(ma.Schema):
     checked_in_at = ma.fields.AwareDateTime(allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
     cancel_reason = ma.fields.String(allow_none=True)
-    check_in_code = ma.fields.String(
-        allow_none=True, metadata={"description": "Signed token to show as a QR code"}
+    check_in_code = ma.fields.Function(
+        lambda booking: checkin.code_for(booking, current_app.config["SECRET_KEY"]),
+        allow_none=True,
+        metadata={"description": "Signed token to show as a QR code (confirmed bookings)"},
     )
 
 

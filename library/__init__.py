@@ -1,5 +1,20 @@
-"""Library domain."""
+"""Library domain: unmanned smart-library kiosks (lending, returns, holds, fleet)."""
 
 
 def init_app(app, api):
     """Register blueprints, CLI commands, jobs, ready checks and demo data."""
+    from library import api as library_api
+    from library import jobs  # noqa: F401  (registers the periodic tasks)
+    from library import kiosk_api, staff_api
+    from library.cli import library_cli
+    from library.demo import seed_demo
+    from library.services.common import LibrarySettings
+
+    app.extensions["library_settings"] = LibrarySettings.from_config(
+        app.config, app.extensions["account_settings"].passwords
+    )
+    api.register_blueprint(library_api.blp)
+    api.register_blueprint(staff_api.blp)
+    api.register_blueprint(kiosk_api.blp)
+    app.cli.add_command(library_cli)
+    app.extensions.setdefault("demo_seeders", []).append(seed_demo)

@@ -32,8 +32,11 @@ def lock_slot(slot_id: int) -> Slot:
 
 
 def lock_user(user_id: int) -> None:
-    """Serialize one person's bookings, so per-user limits hold across parallel requests."""
-    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    """Serialize one person's bookings, so per-user limits hold across parallel requests.
+
+    Only PostgreSQL needs it: SQLite write transactions are serialized already."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def take(slot: Slot, units: int) -> None:

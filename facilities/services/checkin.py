@@ -86,7 +86,7 @@ def mark_no_shows(now: datetime, limit: int = 1000) -> int:
     for booking in candidates:
         facility = booking.slot.facility
         rules = facility.rules
-        if now < booking.starts_at + timedelta(minutes=rules.checkin_after_minutes):
+        if now <= booking.starts_at + timedelta(minutes=rules.checkin_after_minutes):
             continue
         booking.status = "no_show"
         db.session.add(Strike(user_id=booking.user_id, booking_id=booking.id, at=now))

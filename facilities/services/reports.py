@@ -56,9 +56,12 @@ def occupancy(facility: Facility, first: date, last: date) -> list[dict]:
             .group_by(Booking.local_date, Slot.resource_id)
         )
     }
-    names = dict(
-        db.session.execute(select(Resource.id, Resource.name).filter_by(facility_id=facility.id))
-    )
+    names = {
+        row.id: row.name
+        for row in db.session.execute(
+            select(Resource.id, Resource.name).where(Resource.facility_id == facility.id)
+        )
+    }
     rows = []
     for day, resource_id, count, closed, offered in sorted(slots):
         booked, checked_in, no_show = (int(v or 0) for v in usage.get((day, resource_id), (0,) * 3))

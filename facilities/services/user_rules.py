@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 
 from core.errors import Forbidden, RuleViolation
 from core.extensions import db
@@ -37,37 +37,29 @@ def check_not_suspended(user_id: int, now: datetime) -> None:
 
 def check_limits(user_id: int, slot: Slot, rules: Rules, now: datetime) -> None:
     """Raise RuleViolation naming the rule a new booking of ``slot`` would break."""
-    mine = select(Booking).where(
-        Booking.user_id == user_id, Booking.status.in_(ACTIVE_STATUSES)
-    )
-    overlapping = db.session.scalar(
-        select(func.count()).select_from(
-            mine.where(Booking.starts_at < slot.ends_at, Booking.ends_at > slot.starts_at).subquery()
+    # A person has only a handful of active bookings: fetch them once, check in Python.
+    mine = db.session.execute(
+        select(Booking.facility_id, Booking.starts_at, Booking.ends_at, Booking.local_date).where(
+            Booking.user_id == user_id,
+            Booking.status.in_(ACTIVE_STATUSES),
+            or_(Booking.ends_at > now, Booking.local_date == slot.local_date),
         )
-    )
-    if overlapping:
+    ).all()
+    if any(b.starts_at < slot.ends_at and b.ends_at > slot.starts_at for b in mine):
         raise RuleViolation(
             "You already have a booking at this time",
             code="booking_overlap",
             errors={"slot_id": ["Overlaps another of your bookings."]},
         )
-    same_facility = mine.where(Booking.facility_id == slot.facility_id)
-    that_day = db.session.scalar(
-        select(func.count()).select_from(
-            same_facility.where(Booking.local_date == slot.local_date).subquery()
-        )
-    )
+    here = [b for b in mine if b.facility_id == slot.facility_id]
+    that_day = sum(1 for b in here if b.local_date == slot.local_date)
     if that_day >= rules.max_bookings_per_day:
         raise RuleViolation(
             f"At most {rules.max_bookings_per_day} booking(s) per facility per day",
             code="daily_limit",
             errors={"slot_id": ["You already have a booking at this facility that day."]},
         )
-    upcoming = db.session.scalar(
-        select(func.count()).select_from(
-            same_facility.where(Booking.starts_at > now).subquery()
-        )
-    )
+    upcoming = sum(1 for b in here if b.starts_at > now)
     if upcoming >= rules.max_active_bookings:
         raise RuleViolation(
             f"At most {rules.max_active_bookings} upcoming bookings per facility",

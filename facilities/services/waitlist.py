@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
 from core.extensions import db
@@ -40,22 +40,22 @@ def position(entry: WaitlistEntry) -> int | None:
 
 
 def blocks(slot: Slot) -> bool:
-    """True when the slot's free places are promised to its waitlist."""
+    """True when the slot's free places are promised to its waitlist: an offer is open, or
+    someone waiting fits in them."""
     if slot.remaining <= 0:
         return False
-    offered = db.session.scalar(
-        select(func.count()).where(
-            WaitlistEntry.slot_id == slot.id, WaitlistEntry.status == "offered"
+    promised = db.session.scalar(
+        select(WaitlistEntry.id)
+        .where(
+            WaitlistEntry.slot_id == slot.id,
+            or_(
+                WaitlistEntry.status == "offered",
+                and_(WaitlistEntry.status == "waiting", WaitlistEntry.units <= slot.remaining),
+            ),
         )
+        .limit(1)
     )
-    if offered:
-        return True
-    fits = db.session.scalar(
-        select(func.count()).select_from(
-            _queue(slot.id).where(WaitlistEntry.units <= slot.remaining).subquery()
-        )
-    )
-    return bool(fits)
+    return promised is not None
 
 
 def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.errors import DomainError, NotFound, RuleViolation
 from core.extensions import db
 from core.security import Passwords
-from library.models import Copy, Hold, Kiosk, Loan, Patron, Title
+from library.models import Conflict, Copy, Hold, Kiosk, Loan, Patron, Title
 
 
 class Locked(DomainError):
@@ -129,6 +129,10 @@ def get_loan(loan_id: int) -> Loan:
 
 def get_hold(hold_id: int) -> Hold:
     return _get(Hold, hold_id, "Hold")
+
+
+def get_conflict(conflict_id: int) -> Conflict:
+    return _get(Conflict, conflict_id, "Conflict")
 
 
 def copy_by_barcode(barcode: str, field: str = "barcode") -> Copy:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -11,7 +11,7 @@ from core import audit
 from core.errors import Conflict, RuleViolation, Unauthorized
 from core.extensions import db
 from core.security import new_token, token_hash
-from library.models import KIOSK_FUNCTIONS, Copy, Hold, Kiosk
+from library.models import KIOSK_FUNCTIONS, Copy, Hold, Kiosk, Loan, Title
 from library.services import holds as hold_rules
 from library.services.common import (
     LibrarySettings,
@@ -21,6 +21,7 @@ from library.services.common import (
     iso,
     lock_copy,
     lock_kiosk,
+    open_hold_for_copy,
     slot_taken,
 )
 
@@ -295,7 +296,7 @@ def load(
         raise Conflict(
             f"Slot {slot} holds {occupant.barcode}", code="slot_occupied", barcode=occupant.barcode
         )
-    hold = hold_rules.open_hold_for_copy(copy.id) if copy.status == "in_transit" else None
+    hold = open_hold_for_copy(copy.id) if copy.status == "in_transit" else None
     before = {"status": copy.status, "kiosk_id": None, "slot": None}
     copy.kiosk_id, copy.slot, copy.changed_at = kiosk.id, slot, max(copy.changed_at, now)
     db.session.flush()
@@ -325,7 +326,7 @@ def unload(actor, kiosk: Kiosk, slot: int, *, now: datetime, settings: LibrarySe
         raise Conflict(f"Slot {slot} is empty", code="slot_empty")
     copy = lock_copy(occupant.id)
     before = {"status": copy.status, "kiosk_id": kiosk.id, "slot": slot}
-    hold = hold_rules.open_hold_for_copy(copy.id)
+    hold = open_hold_for_copy(copy.id)
     copy.kiosk_id, copy.slot, copy.changed_at = None, None, max(copy.changed_at, now)
     if hold is not None:
         hold.status, hold.ready_at, hold.pickup_deadline = "in_transit", None, None
@@ -390,12 +391,10 @@ def restock_plan(kiosk: Kiosk, *, now: datetime, limit: int = 20) -> dict:
         .group_by(Copy.title_id)
         .subquery()
     )
-    from library.models import Loan, Title
-
     recent = (
         select(Copy.title_id, func.count().label("loans"))
         .join(Loan, Loan.copy_id == Copy.id)
-        .where(Loan.out_at > now.replace(year=now.year - 1))
+        .where(Loan.out_at > now - timedelta(days=365))
         .group_by(Copy.title_id)
         .subquery()
     )

@@ -1,0 +1,382 @@
+"""CSV import and export of records.
+
+Columns: ``identifier,title,description,creator,date,type,subjects,place,rights,
+transcription,files`` (subjects and files separated by ``;``, files relative to the CSV or
+the files directory); ``alt_title,contributor,collections,language,source`` are read too.
+UTF-8 (with or without BOM) and CP949 are read. The file is streamed row by row and
+committed in batches, so memory stays flat however long the file is. Each row runs in a
+savepoint: a bad row is reported with its line number and the good rows go in.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from archive import media as media_service
+from archive import records as record_service
+from archive import storage
+from archive.models import Media, Record
+from archive.settings import ArchiveSettings
+from archive.vocab import check_identifier, normalize_rights, normalize_type, split_list
+from core.errors import DomainError
+from core.extensions import db
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "identifier",
+    "title",
+    "description",
+    "creator",
+    "date",
+    "type",
+    "subjects",
+    "place",
+    "rights",
+    "transcription",
+    "files",
+)
+EXTRA_COLUMNS = ("alt_title", "contributor", "collections", "language", "source")
+REQUIRED = ("identifier", "title", "type")
+MAX_REPORTED_ERRORS = 1000
+LIMITS = {
+    "title": 500,
+    "creator": 200,
+    "contributor": 200,
+    "place": 200,
+    "date": 100,
+    "alt_title": 500,
+    "language": 20,
+    "source": 500,
+}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (encoding, header)."""
+
+
+class RowError(Exception):
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.message, self.errors = message, errors
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def add_error(self, line: int, identifier: str | None, message: str, errors=None) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(
+                {"line": line, "identifier": identifier, "message": message, "errors": errors}
+            )
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "errors": self.errors,
+        }
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8 or cp949 — decided by reading the whole file (in chunks)."""
+    with open(path, "rb") as stream:
+        head = stream.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := stream.read(storage.CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder("cp949")()
+        try:
+            while chunk := stream.read(storage.CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            raise ImportFileError("The file is neither UTF-8 nor CP949 text") from error
+    return "cp949"
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number where the row starts, row) for every data row."""
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, newline="") as stream:
+        reader = csv.reader(stream)
+        try:
+            header = next(reader)
+        except StopIteration as error:
+            raise ImportFileError("The file is empty") from error
+        names = [name.strip().lower() for name in header]
+        unknown = [n for n in names if n and n not in COLUMNS + EXTRA_COLUMNS]
+        missing = [n for n in REQUIRED if n not in names]
+        if unknown or missing:
+            parts = []
+            if missing:
+                parts.append(f"missing columns: {', '.join(missing)}")
+            if unknown:
+                parts.append(f"unknown columns: {', '.join(unknown)}")
+            raise ImportFileError(
+                "Bad header (" + "; ".join(parts) + f"). Expected: {','.join(COLUMNS)}"
+            )
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(names):
+                yield start, {"__error__": f"{len(cells)} cells but {len(names)} columns"}
+                continue
+            yield start, {name: cells[i] if i < len(cells) else "" for i, name in enumerate(names)}
+
+
+def _cell(row: dict, name: str) -> str | None:
+    value = (row.get(name) or "").strip()
+    return value or None
+
+
+def row_data(row: dict) -> tuple[dict, list[str]]:
+    """Record fields and file names of one row, or RowError naming the bad cells."""
+    if "__error__" in row:
+        raise RowError(row["__error__"])
+    errors: dict[str, list[str]] = {}
+    data: dict = {}
+    for name in REQUIRED:
+        if not _cell(row, name):
+            errors[name] = ["Missing data for required field."]
+    for name, limit in LIMITS.items():
+        value = _cell(row, name)
+        if value and len(value) > limit:
+            errors[name] = [f"Longer than {limit} characters."]
+    checks: tuple[tuple[str, Callable], ...] = (
+        ("identifier", check_identifier),
+        ("type", normalize_type),
+        ("rights", normalize_rights),
+    )
+    for name, check in checks:
+        value = _cell(row, name)
+        if value and name not in errors:
+            try:
+                data[name] = check(value)
+            except ValueError as error:
+                errors[name] = [str(error)]
+    if errors:
+        summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
+        raise RowError(summary, errors)
+    data.setdefault("rights", None)
+    data.update(
+        title=_cell(row, "title"),
+        description=_cell(row, "description"),
+        creator=_cell(row, "creator"),
+        date_text=_cell(row, "date"),
+        subjects=split_list(row.get("subjects")),
+        place=_cell(row, "place"),
+        transcription=_cell(row, "transcription"),
+    )
+    for name in EXTRA_COLUMNS:
+        if name in row:
+            data[name] = split_list(row[name]) if name == "collections" else _cell(row, name)
+    return data, split_list(row.get("files"))
+
+
+def _resolve(base: Path, name: str) -> Path:
+    path = (base / name).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise RowError(f"File {name} is outside the files directory", {"files": [name]})
+    if not path.is_file():
+        raise RowError(f"File {name} not found", {"files": [f"{name}: not found"]})
+    return path
+
+
+def _attach_files(actor, record: Record, names, base: Path, *, now, settings) -> None:
+    """Ingest the row's files; a file whose bytes the record already has is skipped."""
+    for name in names:
+        path = _resolve(base, name)
+        staged = storage.stage_file(path, settings.media_dir, settings.max_upload_bytes)
+        known = db.session.scalar(
+            select(Media.id).where(Media.record_id == record.id, Media.sha256 == staged.sha256)
+        )
+        if known is not None:
+            staged.path.unlink(missing_ok=True)
+            continue
+        try:
+            media_service.ingest(actor, record, staged, path.name, now=now, settings=settings)
+        except DomainError as error:
+            raise RowError(f"File {name}: {error.message}", {"files": [error.message]}) from error
+
+
+def import_row(
+    actor, data: dict, files, base: Path, *, publish: bool, now: datetime, settings: ArchiveSettings
+) -> str:
+    """Create or update one record; returns 'created', 'updated' or 'unchanged'."""
+    record = record_service.find_by_identifier(data["identifier"])
+    if record is None:
+        record = record_service.create_record(
+            actor, data, now=now, visibility="published" if publish else "draft"
+        )
+        outcome = "created"
+    else:
+        changed = record_service.update_record(actor, record, data, now=now)
+        if publish and not record.is_published:
+            record_service.publish(actor, record, now=now)
+            changed = True
+        outcome = "updated" if changed else "unchanged"
+    media_before = len(record.media)
+    _attach_files(actor, record, files, base, now=now, settings=settings)
+    if outcome == "unchanged" and len(record.media) != media_before:
+        outcome = "updated"
+    return outcome
+
+
+def import_csv(
+    actor,
+    path: Path,
+    *,
+    files_dir: Path | None,
+    publish: bool,
+    now: datetime,
+    settings: ArchiveSettings,
+    commit: Callable[[], None],
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a CSV file, committing every ``settings.import_batch`` rows through
+    ``commit`` (a bulk load is the one place that commits more than once)."""
+    report = ImportReport()
+    base = Path(files_dir) if files_dir else path.parent
+    session = db.session
+    actor_id = getattr(actor, "id", None)
+    done = 0
+    for line, row in read_rows(path):
+        identifier = (row.get("identifier") or "").strip() or None
+        queued = list(session.info.get("after_commit", []))
+        created_files = list(session.info.get("archive_new_files", []))
+        savepoint = session.begin_nested()
+        try:
+            data, files = row_data(row)
+            outcome = import_row(
+                actor, data, files, base, publish=publish, now=now, settings=settings
+            )
+            savepoint.commit()
+        except (RowError, DomainError) as error:
+            savepoint.rollback()
+            _restore(session, queued, created_files)
+            report.add_error(line, identifier, error.message, error.errors)
+            continue
+        except Exception as error:  # a database refusal: report it, keep going
+            log.exception("import row at line %s failed", line)
+            savepoint.rollback()
+            _restore(session, queued, created_files)
+            report.add_error(line, identifier, f"Could not be stored: {type(error).__name__}")
+            continue
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        done += 1
+        if done % settings.import_batch == 0:
+            commit()
+            session.expunge_all()
+            actor = _reattach(actor, actor_id)
+            if progress:
+                progress(done)
+    commit()
+    return report
+
+
+def _reattach(actor, actor_id):
+    """The acting user again after the session let go of every object."""
+    from core.models import User
+
+    return db.session.get(User, actor_id) if isinstance(actor, User) else actor
+
+
+def _restore(session, queued: list, created_files: list) -> None:
+    """After a row's savepoint rolled back: drop the files it wrote, keep the jobs that
+    earlier rows queued (a rollback clears the whole after-commit list)."""
+    new_files = [p for p in session.info.get("archive_new_files", []) if p not in created_files]
+    storage.forget_new_files(session, new_files)
+    session.info["after_commit"] = queued
+
+
+def export_rows(*, visibility: str | None = None) -> Iterator[dict]:
+    """Every record as an import row (``files`` names ``<identifier>/<file name>``)."""
+    query = select(Record).order_by(Record.id)
+    if visibility:
+        query = query.where(Record.visibility == visibility)
+    last_id = 0
+    while True:
+        batch = db.session.scalars(query.where(Record.id > last_id).limit(500)).all()
+        if not batch:
+            return
+        for record in batch:
+            yield {
+                "identifier": record.identifier,
+                "title": record.title,
+                "description": record.description or "",
+                "creator": record.creator or "",
+                "date": record.date_text or "",
+                "type": record.type,
+                "subjects": ";".join(record.subjects),
+                "place": record.place or "",
+                "rights": record.rights or "",
+                "transcription": record.transcription or "",
+                "files": ";".join(export_name(record, item) for item in record.media),
+                "alt_title": record.alt_title or "",
+                "contributor": record.contributor or "",
+                "collections": ";".join(record.collections or []),
+                "language": record.language or "",
+                "source": record.source or "",
+                "_media": list(record.media),
+            }
+            last_id = record.id
+        db.session.expunge_all()
+
+
+def export_name(record: Record, media: Media) -> str:
+    name = media.original_filename or f"{media.sha256}.{Path(media.original_path).suffix[1:]}"
+    return f"{record.identifier}/{media.id}-{name.replace(';', '_')}"
+
+
+def write_csv(
+    stream,
+    *,
+    all_columns: bool = False,
+    visibility: str | None = None,
+    files_dir: Path | None = None,
+    media_dir: str | None = None,
+) -> int:
+    """Write the export to a text stream; with ``files_dir`` copy the originals there
+    under the names the ``files`` column gives. Returns the number of records."""
+    columns = COLUMNS + (EXTRA_COLUMNS if all_columns else ())
+    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    count = 0
+    for row in export_rows(visibility=visibility):
+        if files_dir is not None and media_dir is not None:
+            for item, name in zip(row["_media"], row["files"].split(";"), strict=False):
+                target = Path(files_dir) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(storage.absolute(media_dir, item.original_path), target)
+        writer.writerow(row)
+        count += 1
+    return count

@@ -1,0 +1,251 @@
+"""Media rules: ingest a file, correct its text, retry, delete; and the processing steps
+(derivatives, OCR) the job runs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from archive import imaging, ocr, storage
+from archive.documents import queue_index
+from archive.errors import PayloadTooLarge, UnsupportedMedia
+from archive.models import Media, Record
+from archive.settings import ArchiveSettings
+from core import audit
+from core.errors import Conflict, NotFound, RuleViolation
+from core.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def media_snapshot(media: Media) -> dict:
+    return {
+        "record_id": media.record_id,
+        "sha256": media.sha256,
+        "original_filename": media.original_filename,
+        "mime": media.mime,
+        "status": media.status,
+        "ocr_status": media.ocr_status,
+    }
+
+
+def get_media(record: Record, media_id: int) -> Media:
+    media = db.session.get(Media, media_id)
+    if media is None or media.record_id != record.id:
+        raise NotFound(f"Media {media_id} of record {record.id} not found")
+    return media
+
+
+def stage_upload(stream, settings: ArchiveSettings) -> storage.Staged:
+    try:
+        return storage.stage_stream(stream, settings.media_dir, settings.max_upload_bytes)
+    except storage.TooLarge as error:
+        raise PayloadTooLarge(
+            f"The file is larger than the limit of {error.limit} bytes",
+            errors={"file": [f"Larger than {error.limit} bytes."]},
+            limit=error.limit,
+        ) from error
+
+
+def check_image(path: Path, settings: ArchiveSettings) -> imaging.ImageInfo:
+    """The file's real type and size, or the reason it is refused (415 or 422)."""
+    try:
+        return imaging.inspect(
+            path, max_pixels=settings.max_image_pixels, max_pages=settings.max_pages
+        )
+    except imaging.ImageRejected as error:
+        if error.kind == "unsupported":
+            raise UnsupportedMedia(
+                error.message, errors={"file": [error.message]}, reason=error.kind
+            ) from error
+        raise RuleViolation(
+            error.message,
+            errors={"file": [error.message]},
+            code="image_too_large" if error.kind == "too_large" else "corrupt_image",
+        ) from error
+
+
+def ingest(
+    actor,
+    record: Record,
+    staged: storage.Staged,
+    filename: str | None,
+    *,
+    now: datetime,
+    settings: ArchiveSettings,
+) -> Media:
+    """Add a staged file to a record. Refused files are deleted; accepted ones are moved
+    to their content address, unchanged, and processed by the media job after commit."""
+    try:
+        info = check_image(staged.path, settings)
+    except BaseException:
+        staged.path.unlink(missing_ok=True)
+        raise
+    relpath = storage.original_relpath(staged.sha256, info.extension)
+    storage.keep_original(staged, settings.media_dir, relpath, db.session)
+    media = Media(
+        record=record,
+        sha256=staged.sha256,
+        original_path=relpath,
+        original_filename=(Path(filename).name[:255] if filename else None),
+        mime=info.mime,
+        byte_size=staged.size,
+        width=info.width,
+        height=info.height,
+        page_count=info.pages,
+        status="processing",
+        ocr_status="pending",
+        created_by_id=getattr(actor, "id", None),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(media)
+    db.session.flush()
+    audit.record(
+        actor, "archive.media.add", "archive_media", media.id, now=now, after=media_snapshot(media)
+    )
+    schedule_processing(media)
+    return media
+
+
+def schedule_processing(media: Media) -> None:
+    from archive.jobs import process_media
+    from core.jobs import after_commit
+
+    after_commit(process_media, media.id)
+
+
+def correct_text(actor, media: Media, text: str | None, *, now: datetime) -> Media:
+    """Set (or with None, clear) the archivist's correction of the OCR text."""
+    before = {"corrected_text": media.corrected_text}
+    media.corrected_text = text
+    media.corrected_by_id = getattr(actor, "id", None) if text is not None else None
+    media.corrected_at = now if text is not None else None
+    media.updated_at = now
+    db.session.flush()
+    audit.record(
+        actor,
+        "archive.media.correct_text",
+        "archive_media",
+        media.id,
+        now=now,
+        before=before,
+        after={"corrected_text": text},
+    )
+    queue_index(media.record_id)
+    return media
+
+
+def retry(actor, media: Media, *, now: datetime) -> Media:
+    if media.status != "failed" and media.ocr_status not in ("failed", "unavailable"):
+        raise Conflict(
+            f"Media {media.id} is {media.status}; only failed processing can be retried",
+            errors={"status": [media.status]},
+        )
+    media.status = "processing"
+    media.failure_reason = None
+    media.updated_at = now
+    db.session.flush()
+    audit.record(actor, "archive.media.retry", "archive_media", media.id, now=now)
+    schedule_processing(media)
+    return media
+
+
+def forget_files(media: Media, media_dir: str) -> None:
+    """Remove a deleted media item's files after commit (a shared original stays while
+    another media item still points at the same bytes)."""
+    for relpath in (media.thumbnail_path, media.display_path):
+        if relpath:
+            storage.remove_after_commit(db.session, storage.absolute(media_dir, relpath))
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(Media)
+        .where(Media.sha256 == media.sha256, Media.id != media.id)
+    )
+    if not others:
+        storage.remove_after_commit(db.session, storage.absolute(media_dir, media.original_path))
+
+
+def delete_media(actor, media: Media, *, now: datetime, settings: ArchiveSettings) -> None:
+    audit.record(
+        actor,
+        "archive.media.delete",
+        "archive_media",
+        media.id,
+        now=now,
+        before=media_snapshot(media),
+    )
+    record_id = media.record_id
+    db.session.delete(media)
+    db.session.flush()
+    forget_files(media, settings.media_dir)
+    queue_index(record_id)
+
+
+# --- processing (run by the media job) ---------------------------------------------------
+
+
+def build_derivatives(media: Media, settings: ArchiveSettings) -> None:
+    source = storage.absolute(settings.media_dir, media.original_path)
+    thumbnail = storage.derivative_relpath(media.id, "thumbnail")
+    display = storage.derivative_relpath(media.id, "display")
+    imaging.make_derivatives(
+        source,
+        storage.absolute(settings.media_dir, thumbnail),
+        storage.absolute(settings.media_dir, display),
+        thumbnail_px=settings.thumbnail_px,
+        display_px=settings.display_px,
+    )
+    media.thumbnail_path, media.display_path = thumbnail, display
+
+
+def run_ocr(media: Media, settings: ArchiveSettings) -> None:
+    result = ocr.recognise(
+        storage.absolute(settings.media_dir, media.original_path),
+        command=settings.tesseract_cmd,
+        languages=settings.ocr_lang,
+        psm=settings.ocr_psm,
+        timeout=settings.ocr_timeout,
+    )
+    media.ocr_text = result.text
+    media.ocr_confidence = result.confidence
+    media.ocr_pages = result.pages
+    media.ocr_status = "done"
+    media.ocr_message = None
+
+
+def _fail(media: Media, reason: str, now: datetime) -> None:
+    media.status = "failed"
+    media.failure_reason = reason[:2000]
+    media.updated_at = now
+
+
+def process(media: Media, *, now: datetime, settings: ArchiveSettings) -> None:
+    """Derivatives, then OCR. Any failure leaves the media visibly failed with its reason;
+    a missing Tesseract leaves it ready (the image is usable) with the OCR marked unavailable."""
+    try:
+        build_derivatives(media, settings)
+    except Exception as error:
+        log.exception("derivatives of media %s failed", media.id)
+        _fail(media, f"Derivatives could not be made: {type(error).__name__}: {error}", now)
+        return
+    try:
+        run_ocr(media, settings)
+    except ocr.OcrUnavailable as error:
+        media.ocr_status = "unavailable"
+        media.ocr_message = f"OCR skipped: {error}"
+    except Exception as error:
+        log.exception("OCR of media %s failed", media.id)
+        media.ocr_status = "failed"
+        media.ocr_message = f"{type(error).__name__}: {error}"[:2000]
+        _fail(media, f"OCR failed: {media.ocr_message}", now)
+        return
+    media.status = "ready"
+    media.failure_reason = None
+    media.processed_at = now
+    media.updated_at = now
+    db.session.flush()
+    queue_index(media.record_id)

@@ -1,0 +1,335 @@
+"""Korean analysis for the archive index, the same on the index and the query side.
+
+Two views of every text, both after Hanja → Hangul (``hanja_readings.to_hangul``) and NFKC:
+
+- **morphemes** (kiwipiepy): nouns, verb/adjective stems, roots, foreign words, numbers;
+  particles (J*) and endings (E*) dropped, so ``의정부에서`` and ``의정부는`` both give ``의정부``.
+  Long nouns the model keeps whole (``의정부시``, ``부대찌개``) also give their parts when both
+  halves are nouns on their own (``의정부`` + ``시``), so a search for a part finds the compound.
+- **character bigrams** over Hangul with the spaces between words removed: ``스마트 도서관``
+  and ``스마트도서관`` give the same bigrams, and ``박물관`` is inside ``시립박물관``. This is the
+  recall fallback for words the morpheme model splits differently in different contexts.
+
+The Kiwi model is big (about 500 MB once initialised), so there is exactly one per process;
+``warm_up()`` in a preloading server's master shares it with every forked worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+
+from whoosh.analysis import Token, Tokenizer
+
+from archive.search import lexicon
+from archive.search.hanja_readings import to_hangul
+
+NOUN_TAGS = frozenset({"NNG", "NNP", "XR", "SL", "SH", "SN"})
+STEM_TAGS = frozenset({"VV", "VA"})
+CONTENT_TAGS = NOUN_TAGS | STEM_TAGS
+
+_HANGUL = re.compile(r"[가-힣]")
+# One-syllable nouns that end names (도봉산, 회룡사, 중랑천, 호원동, 의정부역): a search for
+# them finds the names. Other one-syllable endings, and those of common nouns, stay on.
+GENERIC_TAILS = frozenset(
+    "산사암천강곡골섬봉령동리촌읍면시군구도가로길역교관원당전문탑비정각루궁성단묘터장점실소청"
+)
+
+_kiwi = None
+_kiwi_pid: int | None = None
+_kiwi_lock = threading.Lock()
+_primed: dict[str, list[str]] = {}
+
+
+def kiwi():
+    """The process's one Kiwi, initialised on first use (the model ships with kiwipiepy_model)."""
+    global _kiwi, _kiwi_pid
+    if _kiwi is None:
+        with _kiwi_lock:
+            if _kiwi is None:
+                from kiwipiepy import Kiwi
+
+                model = Kiwi(num_workers=min(2, os.cpu_count() or 1))
+                for word in lexicon.user_words():
+                    model.add_user_word(word, "NNP", 0.0)
+                model.tokenize("초기화")  # the model finishes loading on the first call
+                _kiwi, _kiwi_pid = model, os.getpid()
+    return _kiwi
+
+
+def warm_up() -> None:
+    """Load the model now (in a preloading server's master, before the workers fork)."""
+    kiwi()
+
+
+def normalize(text: str) -> str:
+    """NFKC, Hanja read as Hangul, lower case: what both analyses see."""
+    return to_hangul(unicodedata.normalize("NFKC", text or "")).lower()
+
+
+def _tag(token) -> str:
+    return token.tag.split("-", 1)[0]  # VA-I / VV-R (irregular stems) are still VA / VV
+
+
+@functools.lru_cache(maxsize=65536)
+def _single_noun(text: str) -> bool:
+    tokens = kiwi().tokenize(text)
+    return len(tokens) == 1 and tokens[0].len == len(text) and tokens[0].tag[:2] in ("NN", "NR")
+
+
+@functools.lru_cache(maxsize=65536)
+def compound_parts(noun: str, proper: bool = True) -> tuple[str, ...]:
+    """``부대찌개`` → (``부대``, ``찌개``), ``도봉산`` → (``도봉``, ``산``): a noun the model keeps
+    whole, cut where both halves are nouns (the cut the language model likes best), else ()."""
+    listed = lexicon.parts_of(noun)
+    if listed is not None:
+        return listed
+    if len(noun) < 3 or not all("가" <= ch <= "힣" for ch in noun):
+        return ()
+    # Of the cuts into two nouns, the one the language model finds most likely when the
+    # halves are written apart (의정부 시 rather than 의정 부시).
+    best, best_score = (), float("-inf")
+    for cut in range(2, len(noun)):
+        head, tail = noun[:cut], noun[cut:]
+        if len(tail) == 1 and (not proper or tail not in GENERIC_TAILS):
+            continue  # 사계절 is not 사계 + 절, 부동산 not 부동 + 산
+        if _single_noun(head) and _single_noun(tail):
+            score = kiwi().analyze(f"{head} {tail}", top_n=1)[0][1]
+            if score > best_score:
+                best, best_score = (head, tail), score
+    return best
+
+
+@dataclass
+class Morpheme:
+    form: str
+    tag: str
+    start: int
+    end: int
+    parts: tuple[str, ...] = field(default=())
+
+    @property
+    def is_noun(self) -> bool:
+        return self.tag in NOUN_TAGS
+
+
+def _from_kiwi(tokens) -> list[Morpheme]:
+    kept = []
+    for token in tokens:
+        tag = _tag(token)
+        if tag not in CONTENT_TAGS:
+            continue
+        form = token.form.lower()
+        parts = compound_parts(form, tag == "NNP") if tag in ("NNG", "NNP") else ()
+        kept.append(Morpheme(form, tag, token.start, token.start + token.len, parts))
+    return kept
+
+
+def morphemes(normalized: str) -> list[Morpheme]:
+    """Content morphemes of already normalised text."""
+    if not normalized.strip():
+        return []
+    return _from_kiwi(kiwi().tokenize(normalized))
+
+
+def _terms(found: list[Morpheme]) -> list[str]:
+    return [morpheme.form for morpheme in found]
+
+
+def _parts(found: list[Morpheme]) -> list[str]:
+    return [part for morpheme in found for part in morpheme.parts]
+
+
+# Tags that end a noun stretch: particles, endings, copula, suffixes, symbols (and stems).
+_BREAK_PREFIXES = ("J", "E", "VC", "XSV", "XSA", "S")
+
+
+def noun_stretches(normalized: str, tokens) -> list[str]:
+    """The Hangul of each stretch of a text that holds nouns, particles and endings cut off
+    (``의정부에서`` → ``의정부``). Words written apart with nothing between them join
+    (``스마트 도서관`` → ``스마트도서관``, as in the solid spelling), and syllables the model
+    mis-tags inside a name (장/암/동) stay in their stretch."""
+    stretches, start, end, has_noun = [], None, 0, False
+
+    def close():
+        if start is not None and has_noun:
+            hangul = "".join(_HANGUL.findall(normalized[start:end]))
+            if hangul:
+                stretches.append(hangul)
+
+    for token in tokens:
+        tag = _tag(token)
+        if tag.startswith(_BREAK_PREFIXES) or tag in STEM_TAGS:
+            close()
+            start, has_noun = None, False
+            continue
+        if start is not None and normalized[end : token.start].strip():
+            close()  # something other than spaces (a symbol kiwi did not tag) in between
+            start, has_noun = None, False
+        if start is None:
+            start = token.start
+        end = token.start + token.len
+        has_noun = has_noun or tag in NOUN_TAGS
+    close()
+    return stretches
+
+
+def plain_bigrams(hangul: str) -> list[str]:
+    return [hangul[i : i + 2] for i in range(len(hangul) - 1)]
+
+
+@dataclass
+class Analysed:
+    terms: list[str]  # content morphemes
+    parts: list[str]  # parts of the compounds among them (indexed apart, they rank lower)
+    grams: list[str]  # bigrams of the noun stretches
+
+
+def _analysed(normalized: str, tokens) -> Analysed:
+    grams = [g for stretch in noun_stretches(normalized, tokens) for g in plain_bigrams(stretch)]
+    found = _from_kiwi(tokens)
+    return Analysed(_terms(found), _parts(found), grams)
+
+
+_EMPTY = Analysed([], [], [])
+
+
+def analyse(text: str) -> Analysed:
+    """Both views of a text (from the batch results when ``prime`` has seen it)."""
+    normalized = normalize(text)
+    if not normalized.strip():
+        return _EMPTY
+    cached = _primed.get(normalized)
+    if cached is not None:
+        return cached
+    return _analysed(normalized, kiwi().tokenize(normalized))
+
+
+def prime(texts: list[str]) -> None:
+    """Analyse many texts at once (Kiwi's worker threads) before they are indexed.
+
+    Only in the process that created the model: a forked child has lost the model's threads,
+    so there it analyses one text at a time as the tokenizer would anyway.
+    """
+    wanted = list({normalize(t) for t in texts if t and t.strip()} - _primed.keys())
+    wanted = [t for t in wanted if t.strip()]
+    if not wanted:
+        return
+    model = kiwi()
+    if _kiwi_pid == os.getpid() and len(wanted) > 1:
+        analysed = model.tokenize(wanted)
+    else:
+        analysed = (model.tokenize(t) for t in wanted)
+    for text, tokens in zip(wanted, analysed, strict=True):
+        _primed[text] = _analysed(text, tokens)
+
+
+def clear_primed() -> None:
+    _primed.clear()
+
+
+# Separates the texts joined into one bigram field (each is analysed on its own).
+PART_SEPARATOR = "\x1e"
+
+
+class _TermTokenizer(Tokenizer):
+    """Feeds ready terms to Whoosh (positions counted, no character offsets)."""
+
+    def terms(self, value: str) -> list[str]:
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, term in enumerate(self.terms(value) if tokenize else [value]):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = term
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = token.endchar = start_char
+            yield token
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+class MorphemeTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return analyse(value).terms
+
+
+class PartTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return [p for text in value.split(PART_SEPARATOR) for p in analyse(text).parts]
+
+
+class BigramTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return [g for text in value.split(PART_SEPARATOR) for g in analyse(text).grams]
+
+
+def MorphemeAnalyzer():
+    return MorphemeTokenizer()
+
+
+def PartAnalyzer():
+    return PartTokenizer()
+
+
+def BigramAnalyzer():
+    return BigramTokenizer()
+
+
+@dataclass
+class QueryWord:
+    """One whitespace-separated word of a query, analysed like the index."""
+
+    surface: str
+    morphemes: list[Morpheme]
+    runs: list[str]  # noun stretches (Hangul only)
+    marks: list[str]
+
+    @property
+    def has_noun(self) -> bool:
+        return any(m.is_noun for m in self.morphemes)
+
+    @property
+    def longest_run(self) -> int:
+        return max((len(r) for r in self.runs), default=0)
+
+
+def analyse_query(text: str) -> list[QueryWord]:
+    """Words of a query with their morphemes, their noun stretches, and the strings a snippet
+    should mark. Words with no content (a lone particle) are dropped."""
+    words = []
+    for surface in normalize(text).split():
+        tokens = kiwi().tokenize(surface)
+        found = _from_kiwi(tokens)
+        if not found:
+            continue
+        runs = noun_stretches(surface, tokens)
+        marks = {m.form for m in found if len(m.form) > 1 or m.is_noun} | set(runs)
+        words.append(QueryWord(surface, found, runs, sorted(marks, key=len, reverse=True)))
+    return words

@@ -1,0 +1,301 @@
+"""The Whoosh index: schema, document fields, and the only two ways it is written.
+
+Layout: ``INDEX_DIR/current`` is a symlink to one generation directory (``gen-<ns>``). The job
+``index_record`` updates the current generation in place; ``reindex`` builds a new generation
+next to it and swaps the link atomically, so a searcher never sees a half-built index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from archive.search import analysis
+
+CURRENT = "current"
+# Query-time weights per field: the title counts most, running text least.
+MORPHEME_FIELDS = {
+    "title": 6.0,
+    "alt_title": 4.0,
+    "subjects_text": 3.0,
+    "place_text": 2.5,
+    "creator": 1.5,
+    "description": 1.5,
+    "text": 1.0,
+}
+BIGRAM_FIELDS = {"title_ng": 2.0, "body_ng": 0.6}
+# Parts of compounds (도봉 + 산 of 도봉산) from every text: a match there ranks below the word.
+PARTS_FIELD, PARTS_BOOST = "parts", 0.15
+WRITE_LOCK_TIMEOUT = 60.0
+BODY_STORED_CHARS = 20000  # enough for snippets; the full text lives in the database
+MAX_DECADES = 11  # a date range wider than a century gives no decade facet
+
+
+def build_schema() -> Schema:
+    morph = analysis.MorphemeAnalyzer
+    grams = analysis.BigramAnalyzer
+    return Schema(
+        id=ID(stored=True, unique=True),
+        identifier=ID(stored=True),
+        identifier_key=ID,
+        title=TEXT(analyzer=morph(), phrase=False, stored=True),
+        alt_title=TEXT(analyzer=morph(), phrase=False, stored=True),
+        description=TEXT(analyzer=morph(), phrase=False),
+        creator=TEXT(analyzer=morph(), phrase=False),
+        subjects_text=TEXT(analyzer=morph(), phrase=False),
+        place_text=TEXT(analyzer=morph(), phrase=False),
+        text=TEXT(analyzer=morph(), phrase=False),
+        parts=TEXT(analyzer=analysis.PartAnalyzer(), phrase=False),
+        title_ng=TEXT(analyzer=grams(), phrase=False),
+        body_ng=TEXT(analyzer=grams(), phrase=False),
+        # Filters; the *_facet columns hold one value per document for fast facet counts.
+        subject=KEYWORD(commas=True),
+        subjects_facet=ID(sortable=True),
+        place=ID(sortable=True),
+        collection=KEYWORD(commas=True),
+        type=ID(stored=True, sortable=True),
+        visibility=ID(stored=True),
+        year_from=NUMERIC(int, bits=32, stored=True),
+        year_to=NUMERIC(int, bits=32, stored=True),
+        decade=KEYWORD(commas=True),
+        decades_facet=ID(sortable=True),
+        # Sort keys
+        date_key=NUMERIC(int, bits=32, sortable=True),
+        title_sort=ID(sortable=True),
+        updated=NUMERIC(int, bits=64, sortable=True),
+        # Shown in results
+        date_text=STORED,
+        thumbnail_url=STORED,
+        body=STORED,
+    )
+
+
+FACET_SEPARATOR = "\x1f"
+
+
+def _clean(value: str) -> str:
+    return value.replace(",", " ").strip()
+
+
+def decades(year_from: int | None, year_to: int | None) -> list[str]:
+    if year_from is None or year_to is None or year_to < year_from:
+        return []
+    first, last = year_from // 10 * 10, year_to // 10 * 10
+    if (last - first) // 10 + 1 > MAX_DECADES:
+        return []
+    return [str(decade) for decade in range(first, last + 10, 10)]
+
+
+def _timestamp(value) -> int:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    return 0
+
+
+def fields(document: dict) -> dict:
+    """Whoosh fields of one ``record_document`` dict."""
+    subjects = [_clean(s) for s in document.get("subjects") or [] if s and _clean(s)]
+    collections = [_clean(c) for c in document.get("collections") or [] if c and _clean(c)]
+    place = (document.get("place") or "").strip()
+    title = document.get("title") or ""
+    alt_title = document.get("alt_title") or ""
+    description = document.get("description") or ""
+    text = document.get("text") or ""
+    creator = document.get("creator") or ""
+    year_from, year_to = document.get("year_from"), document.get("year_to")
+    if year_from is not None and year_to is None:
+        year_to = year_from
+    if year_to is not None and year_from is None:
+        year_from = year_to
+    spans = decades(year_from, year_to)
+    body = "\n".join(part for part in (description, text) if part)
+    out = {
+        "id": str(document["id"]),
+        "identifier": document.get("identifier") or "",
+        "identifier_key": (document.get("identifier") or "").lower(),
+        "title": title,
+        "alt_title": alt_title,
+        "description": description,
+        "creator": creator,
+        "subjects_text": "\n".join(subjects),
+        "place_text": place,
+        "text": text,
+        "parts": analysis.PART_SEPARATOR.join(
+            [title, alt_title, "\n".join(subjects), place, creator, description, text]
+        ),
+        "title_ng": title,
+        "body_ng": analysis.PART_SEPARATOR.join(
+            [alt_title, "\n".join(subjects), place, creator, description, text]
+        ),
+        "subject": ",".join(subjects),
+        "subjects_facet": FACET_SEPARATOR.join(subjects),
+        "collection": ",".join(collections),
+        "type": document.get("type") or "",
+        "visibility": document.get("visibility") or "",
+        "decade": ",".join(spans),
+        "decades_facet": FACET_SEPARATOR.join(spans),
+        "date_key": year_from if year_from is not None else 99999,
+        "title_sort": analysis.normalize(title)[:200],
+        "updated": _timestamp(document.get("updated_at")),
+        "date_text": document.get("date_text") or "",
+        "thumbnail_url": document.get("thumbnail_url"),
+        "body": body[:BODY_STORED_CHARS],
+    }
+    if place:
+        out["place"] = place
+    if year_from is not None:
+        out["year_from"], out["year_to"] = int(year_from), int(year_to)
+    return out
+
+
+def _analysed_texts(document: dict) -> list[str]:
+    subjects = document.get("subjects") or []
+    return [
+        document.get("title") or "",
+        document.get("alt_title") or "",
+        document.get("description") or "",
+        document.get("creator") or "",
+        "\n".join(_clean(s) for s in subjects if s),
+        (document.get("place") or "").strip(),
+        document.get("text") or "",
+    ]
+
+
+# --- locating generations ---
+
+
+def current_path(base: str | Path) -> Path | None:
+    link = Path(base) / CURRENT
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    path = Path(base) / target
+    return path if whoosh_index.exists_in(path) else None
+
+
+def _new_generation(base: Path) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / f"gen-{time.time_ns()}"
+    path.mkdir()
+    whoosh_index.create_in(path, build_schema())
+    return path
+
+
+def _point_current(base: Path, generation: Path) -> None:
+    tmp = base / f".{CURRENT}-{time.time_ns()}"
+    os.symlink(generation.name, tmp)
+    os.replace(tmp, base / CURRENT)  # atomic: readers see the old or the new generation
+
+
+def _remove_old_generations(base: Path, keep: set[str]) -> None:
+    # The previous generation stays one round, for searchers that still have it open.
+    generations = sorted(p for p in base.glob("gen-*") if p.is_dir())
+    for path in generations[:-2]:
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def open_for_writing(base: str | Path):
+    """The current index, created (empty) when there is none yet."""
+    base = Path(base)
+    path = current_path(base)
+    if path is None:
+        path = _new_generation(base)
+        _point_current(base, path)
+    return whoosh_index.open_dir(path)
+
+
+# --- writing ---
+
+
+def update_documents(base: str | Path, documents: list[dict], delete_ids: Iterable[int] = ()):
+    """Index or replace a few records, delete others, commit once (the job's path)."""
+    ix = open_for_writing(base)
+    analysis.prime([t for d in documents for t in _analysed_texts(d)])
+    try:
+        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        try:
+            for record_id in delete_ids:
+                writer.delete_by_term("id", str(record_id))
+            for document in documents:
+                writer.update_document(**fields(document))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+    finally:
+        analysis.clear_primed()
+        ix.close()
+
+
+def rebuild(
+    base: str | Path, documents: Iterable[dict], *, batch: int = 256, limitmb: int = 256
+) -> int:
+    """Build a fresh generation from ``documents`` (one writer, one commit), then swap it in."""
+    base = Path(base)
+    generation = _new_generation(base)
+    ix = whoosh_index.open_dir(generation)
+    # One process: Kiwi's own threads use both cores while a batch is analysed, and Whoosh's
+    # multiprocess writer would analyse every text again without the batch results.
+    writer = ix.writer(procs=1, limitmb=limitmb)
+    count = 0
+    try:
+        chunk: list[dict] = []
+        for document in documents:
+            chunk.append(document)
+            if len(chunk) >= batch:
+                count += _add_chunk(writer, chunk)
+                chunk = []
+        count += _add_chunk(writer, chunk)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        ix.close()
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    finally:
+        analysis.clear_primed()
+    ix.close()
+    _point_current(base, generation)
+    _remove_old_generations(base, keep={generation.name})
+    return count
+
+
+def _add_chunk(writer, chunk: list[dict]) -> int:
+    analysis.prime([t for d in chunk for t in _analysed_texts(d)])
+    for document in chunk:
+        writer.add_document(**fields(document))
+    analysis.clear_primed()
+    return len(chunk)
+
+
+def indexed_ids(base: str | Path) -> set[int]:
+    path = current_path(base)
+    if path is None:
+        return set()
+    ix = whoosh_index.open_dir(path)
+    try:
+        with ix.searcher() as searcher:
+            # Terms of deleted documents linger until a merge: keep ids with a live document.
+            return {
+                int(term)
+                for term in searcher.reader().field_terms("id")
+                if searcher.document_number(id=term) is not None
+            }
+    finally:
+        ix.close()
+
+
+def size_bytes(base: str | Path) -> int:
+    path = current_path(base)
+    if path is None:
+        return 0
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())

@@ -1,0 +1,312 @@
+"""Archive search benchmark: bulk indexing speed, search latency over HTTP, worker memory.
+
+Generates N records (default 50,000) with 1–2 KB of Korean text each (deterministic seed),
+stores them in a temporary SQLite database, builds the index through the bulk ``reindex``
+path, starts gunicorn (``--preload``, 2 workers) on a free loopback port and runs a fixed
+query mix against ``/api/archive/search``. Prints one JSON object.
+
+    .venv/bin/python bench/archive_search.py [--records N] [--rounds R] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEED = 20261125
+
+PLACES = [
+    "의정부동", "호원동", "장암동", "신곡동", "용현동", "민락동", "낙양동", "자일동",
+    "금오동", "가능동", "녹양동", "고산동", "산곡동", "송산동",
+]  # fmt: skip
+NAMES = [
+    "회룡사", "망월사", "도봉산", "수락산", "사패산", "중랑천", "백석천", "부용천",
+    "의정부역", "시립도서관", "스마트도서관", "시립박물관", "제일시장", "행복로",
+    "부대찌개", "노강서원", "전좌마을", "캠프스탠리", "경전철", "의정부시청",
+]  # fmt: skip
+NOUNS = (
+    "사진 기록 문서 지도 마을 주민 축제 행사 학교 교회 시장 거리 다리 도로 철도 역사 "
+    "문화 전통 풍경 건물 공장 농사 논밭 하천 홍수 개발 재개발 아파트 상가 식당 음식 "
+    "군부대 미군 전쟁 피란민 정착 공동체 제사 의례 노래 농악 놀이 어린이 졸업식 입학식 "
+    "운동회 공원 산책로 등산로 사찰 절 산 강 나무 소나무 은행나무 비석 묘역 서원 향교 "
+    "관아 장터 우물 골목 한옥 초가집 기와집 연탄 버스 정류장 전차 기차 시청 청사 "
+    "도서관 박물관 전시 유물 토기 그릇 옷 한복 가족 결혼식 잔치 장례 모내기 추수 "
+    "겨울 여름 봄 가을 눈 비 태풍 가뭄 조선 고려 대한제국 일제강점기 광복 산업화"
+).split()
+VERBS = [
+    "촬영했다", "기록했다", "전한다", "남아 있다", "열렸다", "모였다", "세워졌다",
+    "사라졌다", "이어진다", "보여 준다", "기증했다", "정리했다", "복원했다", "옮겨졌다",
+]  # fmt: skip
+PARTICLES = ["은", "는", "이", "가", "을", "를", "의", "에서", "에", "와", "과", "으로", "도"]
+SYLLABLES = "가나다라마바사아자차카타파하고노도로모보소오조초코토포호구누두루무부수우주"
+TYPES = ["photo", "document", "map", "book", "object", "audio", "video"]
+
+# A fixed mix: common and rare words, particles, compounds and spacing, Hanja, filters.
+QUERIES = [
+    {"q": "의정부"},
+    {"q": "의정부에서"},
+    {"q": "회룡사"},
+    {"q": "回龍寺"},
+    {"q": "스마트 도서관"},
+    {"q": "스마트도서관"},
+    {"q": "박물관"},
+    {"q": "부대찌개 거리"},
+    {"q": "도봉산 등산로"},
+    {"q": "산"},
+    {"q": "절"},
+    {"q": "중랑천 홍수"},
+    {"q": "미군 부대"},
+    {"q": "1950년대 사진"},
+    {"q": "졸업식", "type": "photo"},
+    {"q": "축제", "year_from": 1950, "year_to": 1979},
+    {"q": "마을", "place": "호원동"},
+    {"q": "시장", "sort": "date"},
+    {"q": "議政府 官衙"},
+    {"q": "없는낱말검색"},
+]
+
+
+def _pseudo_word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+
+
+def _sentence(rng: random.Random, vocabulary: list[str]) -> str:
+    words = []
+    for _ in range(rng.randint(2, 4)):
+        noun = rng.choice(vocabulary) if rng.random() < 0.7 else rng.choice(NAMES + PLACES)
+        words.append(noun + rng.choice(PARTICLES))
+    return " ".join(words) + " " + rng.choice(VERBS) + "."
+
+
+def generate(count: int):
+    """Deterministic records: dicts for the ``Record`` table plus their subjects."""
+    rng = random.Random(SEED)
+    vocabulary = NOUNS + [_pseudo_word(rng) for _ in range(4000)]
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    for n in range(1, count + 1):
+        target = rng.randint(1024, 2048)
+        sentences, size = [], 0
+        while size < target:
+            sentence = _sentence(rng, vocabulary)
+            sentences.append(sentence)
+            size += len(sentence.encode()) + 1
+        half = len(sentences) // 3
+        year = rng.randint(1890, 2020)
+        span = rng.choice([0, 0, 9, 19])
+        when = start + timedelta(minutes=n)
+        yield {
+            "identifier": f"UJB-BENCH-{n:06d}",
+            "title": f"{rng.choice(NAMES)} {rng.choice(NOUNS)} {rng.choice(NOUNS)}",
+            "alt_title": "議政府 官衙" if n % 50 == 0 else None,
+            "description": " ".join(sentences[:half]),
+            "transcription": " ".join(sentences[half:]),
+            "creator": "의정부시",
+            "date_text": f"{year}" if span == 0 else f"{year}~{year + span}",
+            "year_from": year,
+            "year_to": year + span,
+            "type": rng.choice(TYPES),
+            "place": rng.choice(PLACES),
+            "collections": [rng.choice(["유리건판", "향토사료", "시민기증"])],
+            "visibility": "published" if rng.random() < 0.9 else "draft",
+            "version": 1,
+            "date_parsed": True,
+            "created_at": when,
+            "updated_at": when,
+        }, rng.sample(NOUNS, 3)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _seed(count: int) -> float:
+    from sqlalchemy import insert, select
+
+    from archive.models import Record, RecordSubject
+    from core.extensions import db
+
+    started = time.monotonic()
+    batch, subjects = [], []
+    for row, tags in generate(count):
+        batch.append(row)
+        subjects.append(tags)
+        if len(batch) >= 2000:
+            _insert(db, insert, select, Record, RecordSubject, batch, subjects)
+            batch, subjects = [], []
+    if batch:
+        _insert(db, insert, select, Record, RecordSubject, batch, subjects)
+    return time.monotonic() - started
+
+
+def _insert(db, insert, select, record, subject, rows, subjects) -> None:
+    db.session.execute(insert(record), rows)
+    identifiers = [row["identifier"] for row in rows]
+    ids = dict(
+        db.session.execute(
+            select(record.identifier, record.id).where(record.identifier.in_(identifiers))
+        ).all()
+    )
+    subject_rows = [
+        {"record_id": ids[row["identifier"]], "name": name, "position": i}
+        for row, tags in zip(rows, subjects, strict=True)
+        for i, name in enumerate(tags)
+    ]
+    db.session.execute(insert(subject), subject_rows)
+    db.session.commit()
+
+
+def _memory(pid: int) -> dict:
+    status = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            status[key] = int(value.split()[0]) // 1024
+    pss = 0
+    rollup = Path(f"/proc/{pid}/smaps_rollup")
+    if rollup.exists():
+        for line in rollup.read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1]) // 1024
+    return {
+        "rss_mb": status.get("VmRSS"),
+        "rss_anon_mb": status.get("RssAnon"),
+        "rss_file_mb": status.get("RssFile"),
+        "pss_mb": pss,
+    }
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        children.extend(int(c) for c in text)
+    return children
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=10, help="passes over the query mix")
+    parser.add_argument("--quick", action="store_true", help="2,000 records, 3 rounds")
+    args = parser.parse_args()
+    if args.quick:
+        args.records, args.rounds = 2000, 3
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-archive-search-"))
+    env = {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "bench-secret",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "MEDIA_DIR": str(workdir / "media"),
+        "INDEX_DIR": str(workdir / "index"),
+        "JOBS_DB_PATH": str(workdir / "jobs.db"),
+        "JOBS_IMMEDIATE": "1",
+        "INSTANCE_DIR": str(workdir),
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(PROJECT_ROOT))
+    server = None
+    try:
+        import requests
+        from flask_migrate import upgrade
+
+        from archive.search import analysis, index
+        from archive.search.cli import reindex_all
+        from core.app import create_app
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            seed_seconds = _seed(args.records)
+            analysis.warm_up()  # model load is start-up, not indexing
+            started = time.monotonic()
+            summary = reindex_all(env["INDEX_DIR"], limitmb=app.config["SEARCH_INDEX_LIMITMB"])
+            index_seconds = time.monotonic() - started
+        index_size = index.size_bytes(env["INDEX_DIR"])
+
+        port = _free_port()
+        log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--preload"]
+            + ["--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(base + "/api/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((workdir / "gunicorn.log").read_text())
+            time.sleep(0.2)
+
+        session = requests.Session()
+        totals = {}
+        for _ in range(2):  # both workers open their searcher
+            for params in QUERIES:
+                response = session.get(base + "/api/archive/search", params=params, timeout=30)
+                response.raise_for_status()
+                totals[params["q"] + json.dumps(params)] = response.json()["total"]
+        latencies = []
+        for _ in range(args.rounds):
+            for params in QUERIES:
+                began = time.perf_counter()
+                response = session.get(base + "/api/archive/search", params=params, timeout=30)
+                latencies.append((time.perf_counter() - began) * 1000)
+                response.raise_for_status()
+        workers = [_memory(pid) for pid in _children(server.pid)]
+        result = {
+            "records": args.records,
+            "seed_seconds": round(seed_seconds, 1),
+            "index_seconds": round(index_seconds, 1),
+            "index_records_per_s": round(summary["records"] / index_seconds, 1),
+            "index_size_mb": round(index_size / 1024 / 1024, 1),
+            "queries": len(latencies),
+            "search_p50_ms": round(_percentile(latencies, 0.50), 1),
+            "search_p95_ms": round(_percentile(latencies, 0.95), 1),
+            "search_max_ms": round(max(latencies), 1),
+            "search_mean_ms": round(statistics.mean(latencies), 1),
+            "master_memory": _memory(server.pid),
+            "worker_memory": workers,
+            "worker_rss_max_mb": max(w["rss_mb"] for w in workers),
+            "median_hits": statistics.median(totals.values()),
+            "targets": {"search_p95_ms": 100, "index_records_per_s": 80, "worker_rss_mb": 700},
+        }
+        print(json.dumps(result, ensure_ascii=False))
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,512 @@
+"""Booking rush benchmark: many residents race for the same sessions the moment they open.
+
+Seeds a temporary SQLite database directly through the app: an ice rink (150 places) and a
+curling centre with 6 sheets, N residents (default 1,000) with bearer tokens, a year of past
+bookings, and slots for the coming weeks. Starts gunicorn (``--preload``, 4 workers) on a free
+loopback port. Then C concurrent clients (default 64), released together by a barrier, book the
+hot sessions (the rink's and the six sheets' evening session 13 days ahead) - every resident
+tries once - while other clients keep reading availability. Afterwards it measures
+availability alone for a 14-day window, checks the database for overbooking, and prints one
+JSON object.
+
+    .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+SEED = 20261125
+PAYMENT_SECRET = "bench-payment-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[index], 1)
+
+
+def _settings(workdir: Path) -> dict[str, str]:
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "bench-secret-key",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "MEDIA_DIR": str(workdir / "media"),
+        "INDEX_DIR": str(workdir / "index"),
+        "JOBS_DB_PATH": str(workdir / "jobs.db"),
+        "JOBS_IMMEDIATE": "1",
+        "PAYMENT_CALLBACK_SECRET": PAYMENT_SECRET,
+        "INSTANCE_DIR": str(workdir / "instance"),
+    }
+
+
+def seed(residents: int, past_days: int) -> dict:
+    """Everything through the app and its services, in this process, before the server."""
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from core.app import create_app
+    from core.extensions import db
+    from core.models import ApiToken, User, UserRole
+    from core.security import Passwords, new_token, token_hash
+    from facilities.models import Booking, Slot
+    from facilities.rules import local_date, local_to_utc
+    from facilities.services import catalog, slots
+    from facilities.services.catalog import parse_time
+
+    rng = random.Random(SEED)
+    app = create_app({"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST_KIB": 1024})
+    with app.app_context():
+        upgrade()
+        now = datetime.now(UTC)
+        rink_facility = catalog.create_facility(
+            "bench", {"name": "벤치 아이스링크", "kind": "ice_rink"}, now
+        )
+        rink = catalog.add_resource("bench", rink_facility, {"name": "메인 링크", "capacity": 150}, now)
+        catalog.create_template(
+            "bench",
+            rink,
+            {
+                "name": "자유 스케이팅",
+                "weekdays": list(range(7)),
+                "start_times": ["10:00", "12:00", "14:00", "16:00", "18:00", "20:00"],
+                "duration_minutes": 90,
+                "buffer_after_minutes": 30,
+                "base_price": 5000,
+            },
+            now,
+        )
+        curling = catalog.create_facility(
+            "bench",
+            {"name": "벤치 컬링센터", "kind": "curling_centre", "rules": {"max_party": 8}},
+            now,
+        )
+        sheets = []
+        for letter in "ABCDEF":
+            sheet = catalog.add_resource("bench", curling, {"name": f"{letter}시트"}, now)
+            sheets.append(sheet)
+            catalog.create_template(
+                "bench",
+                sheet,
+                {
+                    "name": f"{letter}시트",
+                    "weekdays": list(range(7)),
+                    "start_times": ["10:00", "13:00", "16:00", "19:00"],
+                    "duration_minutes": 120,
+                    "buffer_after_minutes": 30,
+                    "base_price": 40000,
+                },
+                now,
+            )
+        db.session.commit()
+        slots.generate(20, now)
+        db.session.commit()
+
+        # Residents and their tokens, in bulk (the login endpoint is rate limited per address).
+        password_hash = Passwords(1, 1024, 1).hash("bench password 1234")
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"resident{i}@bench.happyhub.kr",
+                    "password_hash": password_hash,
+                    "name": f"주민{i}",
+                    "is_active": True,
+                    "created_at": now,
+                    "resident_verified_at": now if i % 2 else None,
+                }
+                for i in range(residents)
+            ],
+        )
+        user_ids = list(db.session.scalars(db.select(User.id).order_by(User.id)))
+        db.session.execute(
+            insert(UserRole), [{"user_id": uid, "role": "resident"} for uid in user_ids]
+        )
+        tokens = [new_token() for _ in user_ids]
+        db.session.execute(
+            insert(ApiToken),
+            [
+                {
+                    "user_id": uid,
+                    "token_hash": token_hash(raw),
+                    "created_at": now,
+                    "expires_at": now + timedelta(hours=6),
+                }
+                for uid, raw in zip(user_ids, tokens, strict=True)
+            ],
+        )
+
+        # A year of past sessions and bookings.
+        tz = "Asia/Seoul"
+        today = local_date(now, tz)
+        past_slots, past_bookings = [], []
+        plan = [(rink, 150, 5000, 90, ["10:00", "12:00", "14:00", "16:00", "18:00", "20:00"])]
+        plan += [(s, 1, 40000, 120, ["10:00", "13:00", "16:00", "19:00"]) for s in sheets]
+        for back in range(past_days, 0, -1):
+            day = today - timedelta(days=back)
+            for resource, capacity, price, minutes, starts in plan:
+                for hhmm in starts:
+                    begins = local_to_utc(day, parse_time(hhmm), tz)
+                    past_slots.append(
+                        {
+                            "facility_id": resource.facility_id,
+                            "resource_id": resource.id,
+                            "starts_at": begins,
+                            "ends_at": begins + timedelta(minutes=minutes),
+                            "local_date": day,
+                            "capacity": capacity,
+                            "booked": 0,
+                            "base_price": price,
+                            "status": "open",
+                        }
+                    )
+        db.session.execute(insert(Slot), past_slots)
+        stored = db.session.execute(
+            db.select(Slot.id, Slot.resource_id, Slot.facility_id, Slot.starts_at, Slot.ends_at,
+                      Slot.local_date, Slot.capacity, Slot.base_price)
+            .where(Slot.starts_at < now)
+        ).all()
+        booked_by_slot = {}
+        for row in stored:
+            exclusive = row.capacity == 1
+            if exclusive:
+                groups = [1] if rng.random() < 0.7 else []
+            else:
+                groups = [rng.randint(1, 3) for _ in range(rng.randint(10, 50))]
+            people = rng.sample(user_ids, len(groups))
+            taken = 0
+            for uid, size in zip(people, groups, strict=True):
+                status = rng.choices(["checked_in", "no_show", "cancelled"], [85, 5, 10])[0]
+                units = 1 if exclusive else size
+                if status == "checked_in":
+                    taken += units
+                past_bookings.append(
+                    {
+                        "slot_id": row.id,
+                        "user_id": uid,
+                        "facility_id": row.facility_id,
+                        "starts_at": row.starts_at,
+                        "ends_at": row.ends_at,
+                        "local_date": row.local_date,
+                        "is_exclusive": exclusive,
+                        "party": {"adult": size},
+                        "party_size": size,
+                        "units": units,
+                        "status": status,
+                        "price": row.base_price * (1 if exclusive else size),
+                        "price_lines": [],
+                        "refund_amount": None,
+                        "is_offer": False,
+                        "created_at": row.starts_at - timedelta(days=3),
+                        "confirmed_at": row.starts_at - timedelta(days=3),
+                    }
+                )
+            booked_by_slot[row.id] = taken
+        for start in range(0, len(past_bookings), 5000):
+            db.session.execute(insert(Booking), past_bookings[start : start + 5000])
+        db.session.execute(
+            db.update(Slot),
+            [{"id": sid, "booked": n} for sid, n in booked_by_slot.items() if n],
+        )
+        db.session.commit()
+
+        # The hot sessions: the evening session 13 days ahead, already open for booking.
+        target_day = today + timedelta(days=13)
+        hot_rink = db.session.scalar(
+            db.select(Slot).where(
+                Slot.resource_id == rink.id,
+                Slot.starts_at == local_to_utc(target_day, parse_time("18:00"), tz),
+            )
+        )
+        hot_sheets = db.session.scalars(
+            db.select(Slot).where(
+                Slot.resource_id.in_([s.id for s in sheets]),
+                Slot.starts_at == local_to_utc(target_day, parse_time("19:00"), tz),
+            )
+        ).all()
+        return {
+            "tokens": tokens,
+            "rink_facility": rink_facility.id,
+            "curling_facility": curling.id,
+            "hot_rink": hot_rink.id,
+            "hot_sheets": [s.id for s in hot_sheets],
+            "past_bookings": len(past_bookings),
+            "past_slots": len(past_slots),
+            "window": (today.isoformat(), (today + timedelta(days=13)).isoformat()),
+        }
+
+
+def start_server(env: dict[str, str], workdir: Path, workers: int):
+    port = _free_port()
+    log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+         f"127.0.0.1:{port}", "--preload", "--log-level", "warning", "wsgi:app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    import requests
+
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/api/health", timeout=1).status_code == 200:
+                return process, log, base
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError((workdir / "gunicorn.log").read_text()[-3000:])
+
+
+def stop_server(process, log) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+def rush(base: str, data: dict, clients: int, readers: int) -> dict:
+    import requests
+
+    rng = random.Random(SEED + 1)
+    tokens = data["tokens"]
+    # Every resident tries once: most want the rink (1-4 people), some a curling sheet.
+    attempts = []
+    for raw in tokens:
+        if rng.random() < 0.8:
+            body = {"slot_id": data["hot_rink"], "party": {"adult": rng.randint(1, 4)}}
+        else:
+            body = {"slot_id": rng.choice(data["hot_sheets"]), "party": {"adult": 4}}
+        attempts.append((raw, body))
+    shares = [attempts[i::clients] for i in range(clients)]
+    barrier = threading.Barrier(clients + readers)
+    stop_reading = threading.Event()
+    results: list[tuple[int, float]] = []
+    first_wave: list[float] = []
+    reads: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    first, last = data["window"]
+
+    def client(share):
+        session = requests.Session()
+        mine = []
+        barrier.wait()
+        for raw, body in share:
+            began = time.perf_counter()
+            response = session.post(
+                base + "/api/bookings",
+                json=body,
+                headers={"Authorization": f"Bearer {raw}", "Idempotency-Key": f"rush-{raw[:12]}"},
+                timeout=60,
+            )
+            mine.append((response.status_code, (time.perf_counter() - began) * 1000))
+        with lock:
+            results.extend(mine)
+            if mine:
+                first_wave.append(mine[0][1])
+
+    def reader(index):
+        session = requests.Session()
+        facility = data["rink_facility"] if index % 2 else data["curling_facility"]
+        mine = []
+        barrier.wait()
+        while not stop_reading.is_set():
+            began = time.perf_counter()
+            response = session.get(
+                f"{base}/api/facilities/{facility}/availability?from={first}&to={last}",
+                timeout=60,
+            )
+            mine.append((response.status_code, (time.perf_counter() - began) * 1000))
+        with lock:
+            reads.extend(mine)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients + readers) as pool:
+        read_jobs = [pool.submit(reader, i) for i in range(readers)]
+        book_jobs = [pool.submit(client, share) for share in shares]
+        for job in book_jobs:
+            job.result()
+        stop_reading.set()
+        for job in read_jobs:
+            job.result()
+    elapsed = time.perf_counter() - began
+    return {
+        "bookings": results,
+        "reads": reads,
+        "first_wave": first_wave,
+        "seconds": round(elapsed, 2),
+    }
+
+
+def availability_alone(base: str, data: dict, threads: int, rounds: int) -> list[tuple]:
+    import requests
+
+    first, last = data["window"]
+    out: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def run(index):
+        session = requests.Session()
+        facility = data["rink_facility"] if index % 2 else data["curling_facility"]
+        mine = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            response = session.get(
+                f"{base}/api/facilities/{facility}/availability?from={first}&to={last}",
+                timeout=60,
+            )
+            mine.append((response.status_code, (time.perf_counter() - began) * 1000, facility,
+                         len(response.json())))
+        with lock:
+            out.extend(mine)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(run, range(threads)))
+    return out
+
+
+def check_database(data: dict) -> dict:
+    from sqlalchemy import func, select
+
+    from core.app import create_app
+    from core.extensions import db
+    from facilities.models import ACTIVE_STATUSES, Booking, Slot
+
+    app = create_app()
+    with app.app_context():
+        hot = [data["hot_rink"], *data["hot_sheets"]]
+        rows = []
+        for slot_id in hot:
+            slot = db.session.get(Slot, slot_id)
+            units = db.session.scalar(
+                select(func.coalesce(func.sum(Booking.units), 0)).where(
+                    Booking.slot_id == slot_id, Booking.status.in_(ACTIVE_STATUSES)
+                )
+            )
+            count = db.session.scalar(
+                select(func.count(Booking.id)).where(
+                    Booking.slot_id == slot_id, Booking.status.in_(ACTIVE_STATUSES)
+                )
+            )
+            rows.append((slot.capacity, slot.booked, units, count))
+        db.session.rollback()
+    rink_capacity, rink_booked, rink_units, rink_bookings = rows[0]
+    return {
+        "rink_capacity": rink_capacity,
+        "rink_places_booked": rink_units,
+        "rink_bookings": rink_bookings,
+        "sheet_capacity": sum(r[0] for r in rows[1:]),
+        "sheet_bookings": sum(r[3] for r in rows[1:]),
+        "overbooked_slots": sum(1 for cap, _, units, _ in rows if units > cap),
+        "counter_matches_bookings": all(booked == units for _, booked, units, _ in rows),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--past-days", type=int, default=365)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="200 residents, 30 past days")
+    args = parser.parse_args()
+    if args.quick:
+        args.residents, args.past_days, args.clients = 200, 30, 32
+    args.residents = max(args.residents, args.clients)
+
+    workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
+    settings = _settings(workdir)
+    os.environ.update(settings)  # before the app is imported: core.config reads it
+    env = {k: v for k, v in os.environ.items()}
+    process = log = None
+    try:
+        began = time.perf_counter()
+        data = seed(args.residents, args.past_days)
+        seed_seconds = round(time.perf_counter() - began, 1)
+        process, log, base = start_server(env, workdir, args.workers)
+        outcome = rush(base, data, args.clients, args.readers)
+        alone = availability_alone(base, data, threads=4, rounds=50)
+        stop_server(process, log)
+        process = None
+        checked = check_database(data)
+    finally:
+        if process is not None:
+            stop_server(process, log)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    booking_ms = [ms for _, ms in outcome["bookings"]]
+    codes: dict[str, int] = {}
+    for code, _ in outcome["bookings"]:
+        codes[str(code)] = codes.get(str(code), 0) + 1
+    all_codes = [c for c, _ in outcome["bookings"]] + [c for c, _ in outcome["reads"]]
+    all_codes += [row[0] for row in alone]
+    slots_per_window = sorted({(row[2], row[3]) for row in alone})
+    print(
+        json.dumps(
+            {
+                "residents": args.residents,
+                "clients": args.clients,
+                "gunicorn_workers": args.workers,
+                "past_slots": data["past_slots"],
+                "past_bookings": data["past_bookings"],
+                "seed_seconds": seed_seconds,
+                "booking_requests": len(booking_ms),
+                "booking_status_counts": codes,
+                **checked,
+                "http_5xx": sum(1 for c in all_codes if c >= 500),
+                "rush_seconds": outcome["seconds"],
+                "booking_p50_ms": _percentile(booking_ms, 50),
+                "booking_p99_ms": _percentile(booking_ms, 99),
+                "booking_mean_ms": round(statistics.fmean(booking_ms), 1),
+                # Each client's first request: the 64 that hit the server at the opening instant.
+                "opening_wave_p50_ms": _percentile(outcome["first_wave"], 50),
+                "opening_wave_p99_ms": _percentile(outcome["first_wave"], 99),
+                "availability_p95_ms_during_rush": _percentile([ms for _, ms in outcome["reads"]],
+                                                               95),
+                "availability_requests_during_rush": len(outcome["reads"]),
+                "availability_p95_ms": _percentile([row[1] for row in alone], 95),
+                "availability_p50_ms": _percentile([row[1] for row in alone], 50),
+                "availability_window_days": 14,
+                "availability_slots_returned": {str(f): n for f, n in slots_per_window},
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Facility managers: facilities, resources, slot templates, slot generation, closures, staff
+bookings and counter confirmation, occupancy reports, residents' standing."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, request
+from sqlalchemy import select
+
+from core.extensions import db
+from core.http import Blueprint
+from core.services import get_user
+from facilities.models import Closure, SlotTemplate
+from facilities.schemas import (
+    BookingSchema,
+    ClosureCreateSchema,
+    ClosureSchema,
+    ConfirmSchema,
+    FacilityCreateSchema,
+    FacilitySchema,
+    GenerateSlotsResultSchema,
+    GenerateSlotsSchema,
+    OccupancyRowSchema,
+    ReportQuerySchema,
+    ResourceCreateSchema,
+    ResourceSchema,
+    RulesSchema,
+    SlotTemplateCreateSchema,
+    SlotTemplateSchema,
+    SlotTemplateUpdateSchema,
+    StaffBookingCreateSchema,
+    StandingSchema,
+)
+from facilities.services import booking as bookings
+from facilities.services import catalog, checkin, closures, reports, slots
+
+blp = Blueprint(
+    "facilities_manager", __name__, url_prefix="/api", description="Facility management (staff)"
+)
+MANAGER = "facility_manager"
+
+
+def now():
+    return current_app.extensions["clock"].now()
+
+
+@blp.post("/facilities")
+@blp.auth(MANAGER)
+@blp.arguments(FacilityCreateSchema)
+@blp.response(201, FacilitySchema)
+@blp.errors(409)
+def create_facility(data):
+    """Create a facility (rules default to the city's standard rules)."""
+    facility = catalog.create_facility(g.user, data, now())
+    db.session.commit()
+    return facility
+
+
+@blp.patch("/facilities/<int:facility_id>/rules")
+@blp.auth(MANAGER)
+@blp.arguments(RulesSchema)
+@blp.response(200, FacilitySchema)
+@blp.errors(404)
+def update_rules(data, facility_id):
+    """Change some of a facility's booking rules."""
+    facility = catalog.update_rules(g.user, catalog.get_facility(facility_id), data, now())
+    db.session.commit()
+    return facility
+
+
+@blp.post("/facilities/<int:facility_id>/resources")
+@blp.auth(MANAGER)
+@blp.arguments(ResourceCreateSchema)
+@blp.response(201, ResourceSchema)
+@blp.errors(404, 409, 422)
+def add_resource(data, facility_id):
+    """Add the rink or a curling sheet."""
+    resource = catalog.add_resource(g.user, catalog.get_facility(facility_id), data, now())
+    db.session.commit()
+    return resource
+
+
+@blp.get("/facilities/<int:facility_id>/slot-templates")
+@blp.auth(MANAGER)
+@blp.response(200, SlotTemplateSchema(many=True))
+@blp.errors(404)
+def list_templates(facility_id):
+    """The facility's weekly session patterns."""
+    facility = catalog.get_facility(facility_id)
+    ids = [r.id for r in facility.resources]
+    return db.session.scalars(
+        select(SlotTemplate).where(SlotTemplate.resource_id.in_(ids)).order_by(SlotTemplate.id)
+    ).all()
+
+
+@blp.post("/facilities/<int:facility_id>/slot-templates")
+@blp.auth(MANAGER)
+@blp.arguments(SlotTemplateCreateSchema)
+@blp.response(201, SlotTemplateSchema)
+@blp.errors(404, 422)
+def create_template(data, facility_id):
+    """Add a weekly pattern: weekdays (Mon=0), start times, duration, break after, capacity,
+    base price."""
+    facility = catalog.get_facility(facility_id)
+    resource = catalog.get_resource(data.pop("resource_id"), facility)
+    template = catalog.create_template(g.user, resource, data, now())
+    db.session.commit()
+    return template
+
+
+@blp.patch("/slot-templates/<int:template_id>")
+@blp.auth(MANAGER)
+@blp.arguments(SlotTemplateUpdateSchema)
+@blp.response(200, SlotTemplateSchema)
+@blp.errors(404, 422)
+def update_template(data, template_id):
+    """Change a pattern; slots already generated keep their terms."""
+    template = catalog.update_template(g.user, catalog.get_template(template_id), data, now())
+    db.session.commit()
+    return template
+
+
+@blp.post("/facilities/<int:facility_id>/generate-slots")
+@blp.auth(MANAGER)
+@blp.arguments(GenerateSlotsSchema)
+@blp.response(200, GenerateSlotsResultSchema)
+@blp.errors(404)
+def generate_slots(data, facility_id):
+    """Materialize slots from the templates (safe to repeat)."""
+    facility = catalog.get_facility(facility_id)
+    created = slots.generate_for_facility(facility, data["days"], now())
+    db.session.commit()
+    return {"created": created}
+
+
+@blp.get("/facilities/<int:facility_id>/closures")
+@blp.auth(MANAGER)
+@blp.response(200, ClosureSchema(many=True))
+@blp.errors(404)
+def list_closures(facility_id):
+    """Closures of a facility, newest first."""
+    catalog.get_facility(facility_id)
+    return db.session.scalars(
+        select(Closure).filter_by(facility_id=facility_id).order_by(Closure.id.desc())
+    ).all()
+
+
+@blp.post("/facilities/<int:facility_id>/closures")
+@blp.auth(MANAGER)
+@blp.arguments(ClosureCreateSchema)
+@blp.response(201, ClosureSchema)
+@blp.errors(404, 422)
+def create_closure(data, facility_id):
+    """Close a resource (or the whole facility) for a period: overlapping slots close, their
+    bookings are cancelled with a full refund and the residents are notified."""
+    closure = closures.create(g.user, catalog.get_facility(facility_id), now=now(), **data)
+    db.session.commit()
+    return closure
+
+
+@blp.post("/manager/bookings")
+@blp.auth(MANAGER)
+@blp.arguments(StaffBookingCreateSchema)
+@blp.response(201, BookingSchema)
+@blp.errors(404, 409, 422)
+def staff_booking(data):
+    """Book for a resident at the counter (no opening time or per-person limits; capacity
+    still holds). Confirmed at once unless `confirm` is false."""
+    booking = bookings.create_booking(
+        g.user,
+        data["slot_id"],
+        data["party"],
+        now=now(),
+        for_user=get_user(data["user_id"]),
+        confirm=data["confirm"],
+    )
+    db.session.commit()
+    return booking
+
+
+@blp.post("/manager/bookings/<int:booking_id>/confirm")
+@blp.auth(MANAGER)
+@blp.arguments(ConfirmSchema)
+@blp.response(200, BookingSchema)
+@blp.errors(404, 409)
+def confirm_at_counter(data, booking_id):
+    """Confirm a held booking paid at the counter (never after its hold expired)."""
+    booking = bookings.confirm(
+        bookings.find(booking_id),
+        now(),
+        actor=g.user,
+        payment_reference=data.get("payment_reference"),
+    )
+    db.session.commit()
+    return booking
+
+
+@blp.get("/facilities/<int:facility_id>/reports/occupancy")
+@blp.auth(MANAGER)
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, OccupancyRowSchema(many=True))
+@blp.errors(404, 422)
+@blp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def occupancy_report(query, facility_id):
+    """Occupancy per resource per day, as JSON or CSV (`format=csv` or `Accept: text/csv`)."""
+    facility = catalog.get_facility(facility_id)
+    rows = reports.occupancy(facility, query["from_"], query["to"])
+    wanted = query.get("format")
+    if wanted is None:
+        best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+        wanted = "csv" if best == "text/csv" else "json"
+    if wanted == "csv":
+        name = f"occupancy-{facility.id}-{query['from_']}-{query['to']}.csv"
+        return Response(
+            reports.to_csv(rows),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return rows
+
+
+@blp.get("/users/<int:user_id>/facility-standing")
+@blp.auth(MANAGER)
+@blp.response(200, StandingSchema)
+@blp.errors(404)
+def user_standing(user_id):
+    """A resident's no-show strikes and suspension."""
+    return checkin.standing(get_user(user_id).id, now())

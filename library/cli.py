@@ -1,0 +1,58 @@
+"""``flask --app wsgi library ...``: kiosk keys from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core.errors import DomainError
+from core.extensions import db
+from library.services import kiosks as kiosk_rules
+
+library_cli = AppGroup("library", help="Smart-library kiosks.")
+
+
+@library_cli.command("kiosk-create")
+@click.argument("code")
+@click.option("--name", required=True, help="Shown to librarians and patrons.")
+@click.option("--slots", "slot_count", required=True, type=click.IntRange(1, 2000))
+@click.option("--location", default=None)
+def kiosk_create(code, name, slot_count, location):
+    """Register a kiosk and print {"id", "code", "key"} as JSON (the key is shown only now)."""
+    try:
+        kiosk, key = kiosk_rules.create_kiosk(
+            "cli",
+            code=code,
+            name=name,
+            slot_count=slot_count,
+            location=location,
+            now=current_app.extensions["clock"].now(),
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    click.echo(json.dumps({"id": kiosk.id, "code": kiosk.code, "key": key}))
+
+
+@library_cli.command("kiosk-revoke")
+@click.argument("code")
+def kiosk_revoke(code):
+    """Revoke a kiosk's device key."""
+    from sqlalchemy import select
+
+    from library.models import Kiosk
+
+    kiosk = db.session.scalar(select(Kiosk).filter_by(code=code.strip().upper()))
+    if kiosk is None:
+        raise click.ClickException(f"no kiosk {code}")
+    try:
+        kiosk_rules.revoke_key("cli", kiosk, now=current_app.extensions["clock"].now())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    click.echo(json.dumps({"id": kiosk.id, "code": kiosk.code, "revoked": True}))

@@ -1,0 +1,270 @@
+"""Librarians: patrons, the kiosk fleet, restocking, the conflict queue, overdue loans."""
+
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import select
+
+from core.extensions import db
+from core.http import Blueprint
+from library import presenters
+from library.context import now, settings
+from library.models import Kiosk, Patron
+from library.schemas import (
+    LibraryConflictQuerySchema,
+    LibraryConflictSchema,
+    CopySchema,
+    KioskCreateSchema,
+    KioskDetailSchema,
+    KioskKeySchema,
+    KioskSchema,
+    KioskUpdateSchema,
+    PatronLiftSuspensionSchema,
+    SlotLoadSchema,
+    LibraryOverdueLoanSchema,
+    PatronCreateSchema,
+    PatronQuerySchema,
+    PatronSchema,
+    PatronPinResetSchema,
+    ConflictResolveSchema,
+    RestockPlanSchema,
+    RestockQuerySchema,
+)
+from library.services import journal, loans, patrons
+from library.services import kiosks as kiosk_rules
+from library.services.common import get_conflict, get_kiosk, get_patron
+from library.services.summaries import loan_view
+
+blp = Blueprint(
+    "library_staff",
+    __name__,
+    url_prefix="/api/library",
+    description="Smart library for librarians: patrons, kiosks, restocking, conflicts",
+)
+STAFF = ("librarian",)
+
+
+def _count_and_page(stmt, pagination_parameters):
+    pagination_parameters.item_count = journal.count(stmt)
+    p = pagination_parameters
+    return db.session.scalars(stmt.offset(p.first_item).limit(p.page_size))
+
+
+@blp.get("/patrons")
+@blp.auth(*STAFF)
+@blp.arguments(PatronQuerySchema, location="query")
+@blp.response(200, PatronSchema(many=True))
+@blp.paginate()
+def list_patrons(query, pagination_parameters):
+    """Patrons, by card number or name."""
+    stmt = select(Patron)
+    if query.get("card_number"):
+        stmt = stmt.where(Patron.card_number == query["card_number"].strip())
+    if query.get("name"):
+        stmt = stmt.where(Patron.name.contains(query["name"].strip()))
+    return _count_and_page(stmt.order_by(Patron.id), pagination_parameters)
+
+
+@blp.post("/patrons")
+@blp.auth(*STAFF)
+@blp.arguments(PatronCreateSchema)
+@blp.response(201, PatronSchema)
+@blp.errors(404, 409)
+def create_patron(data):
+    """Issue a library card, optionally linked to a resident account."""
+    patron = patrons.create_patron(g.user, **data, now=now(), settings=settings())
+    db.session.commit()
+    return patron
+
+
+@blp.get("/patrons/<int:patron_id>")
+@blp.auth(*STAFF)
+@blp.response(200, PatronSchema)
+@blp.errors(404)
+def get_patron_view(patron_id):
+    """One patron."""
+    return get_patron(patron_id)
+
+
+@blp.post("/patrons/<int:patron_id>/pin")
+@blp.auth(*STAFF)
+@blp.arguments(PatronPinResetSchema)
+@blp.response(200, PatronSchema)
+@blp.errors(404)
+def reset_pin(data, patron_id):
+    """Set a new PIN and unlock the card (audited)."""
+    patron = patrons.reset_pin(
+        g.user, get_patron(patron_id), data["pin"], now=now(), settings=settings()
+    )
+    db.session.commit()
+    return patron
+
+
+@blp.post("/patrons/<int:patron_id>/lift-suspension")
+@blp.auth(*STAFF)
+@blp.arguments(PatronLiftSuspensionSchema)
+@blp.response(200, PatronSchema)
+@blp.errors(404, 409)
+def lift_suspension(data, patron_id):
+    """End a borrowing suspension and any hold bar early, with a reason (audited)."""
+    patron = patrons.lift_suspension(g.user, get_patron(patron_id), reason=data["reason"], now=now())
+    db.session.commit()
+    return patron
+
+
+@blp.get("/kiosks")
+@blp.auth(*STAFF)
+@blp.response(200, KioskSchema(many=True))
+def list_kiosks():
+    """The fleet: online/offline, faults, functions, fill rate."""
+    kiosks = list(db.session.scalars(select(Kiosk).order_by(Kiosk.code)))
+    used = kiosk_rules.occupancy([k.id for k in kiosks])
+    moment = now()
+    return [
+        presenters.kiosk_view(k, moment, settings(), occupied=used.get(k.id, 0)) for k in kiosks
+    ]
+
+
+@blp.post("/kiosks")
+@blp.auth(*STAFF)
+@blp.arguments(KioskCreateSchema)
+@blp.response(201, KioskKeySchema)
+@blp.errors(409)
+def create_kiosk(data):
+    """Register a kiosk; the answer carries its device key, shown only this once (audited)."""
+    moment = now()
+    kiosk, key = kiosk_rules.create_kiosk(g.user, **data, now=moment)
+    db.session.commit()
+    return presenters.kiosk_view(kiosk, moment, settings()) | {"key": key}
+
+
+@blp.get("/kiosks/<int:kiosk_id>")
+@blp.auth(*STAFF)
+@blp.response(200, KioskDetailSchema)
+@blp.errors(404)
+def get_kiosk_view(kiosk_id):
+    """One kiosk with its slots."""
+    return presenters.kiosk_view(get_kiosk(kiosk_id), now(), settings(), detail=True)
+
+
+@blp.patch("/kiosks/<int:kiosk_id>")
+@blp.auth(*STAFF)
+@blp.arguments(KioskUpdateSchema)
+@blp.response(200, KioskSchema)
+@blp.errors(404, 409)
+def update_kiosk(data, kiosk_id):
+    """Rename, move, resize, or switch functions on and off (audited)."""
+    moment = now()
+    kiosk = kiosk_rules.update_kiosk(g.user, get_kiosk(kiosk_id), data, now=moment)
+    db.session.commit()
+    return presenters.kiosk_view(kiosk, moment, settings())
+
+
+@blp.post("/kiosks/<int:kiosk_id>/key")
+@blp.auth(*STAFF)
+@blp.response(201, KioskKeySchema)
+@blp.errors(404)
+def issue_kiosk_key(kiosk_id):
+    """Issue a new device key; the old one stops working (audited)."""
+    moment = now()
+    kiosk = get_kiosk(kiosk_id)
+    key = kiosk_rules.issue_key(g.user, kiosk, now=moment)
+    db.session.commit()
+    return presenters.kiosk_view(kiosk, moment, settings()) | {"key": key}
+
+
+@blp.post("/kiosks/<int:kiosk_id>/revoke")
+@blp.auth(*STAFF)
+@blp.response(200, KioskSchema)
+@blp.errors(404, 409)
+def revoke_kiosk(kiosk_id):
+    """Revoke the device key (a stolen or retired machine) (audited)."""
+    moment = now()
+    kiosk = kiosk_rules.revoke_key(g.user, get_kiosk(kiosk_id), now=moment)
+    db.session.commit()
+    return presenters.kiosk_view(kiosk, moment, settings())
+
+
+@blp.post("/kiosks/<int:kiosk_id>/slots/<int:slot>/load")
+@blp.auth(*STAFF)
+@blp.arguments(SlotLoadSchema)
+@blp.response(200, CopySchema)
+@blp.errors(404, 409, 422)
+def load_slot(data, kiosk_id, slot):
+    """Put a copy into a free slot; a copy for a hold here becomes ready (audited)."""
+    copy = kiosk_rules.load(
+        g.user, get_kiosk(kiosk_id), slot, data["barcode"], now=now(), settings=settings()
+    )
+    db.session.commit()
+    return copy
+
+
+@blp.post("/kiosks/<int:kiosk_id>/slots/<int:slot>/unload")
+@blp.auth(*STAFF)
+@blp.response(200, CopySchema)
+@blp.errors(404, 409, 422)
+def unload_slot(kiosk_id, slot):
+    """Take the copy out of a slot back to the library (audited)."""
+    copy = kiosk_rules.unload(g.user, get_kiosk(kiosk_id), slot, now=now(), settings=settings())
+    db.session.commit()
+    return copy
+
+
+@blp.get("/restock-plan")
+@blp.auth(*STAFF)
+@blp.arguments(RestockQuerySchema, location="query")
+@blp.response(200, RestockPlanSchema)
+@blp.errors(404)
+def restock_plan(query):
+    """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
+    return kiosk_rules.restock_plan(get_kiosk(query["kiosk_id"]), now=now())
+
+
+@blp.get("/conflicts")
+@blp.auth(*STAFF)
+@blp.arguments(LibraryConflictQuerySchema, location="query")
+@blp.response(200, LibraryConflictSchema(many=True))
+@blp.paginate()
+def list_conflicts(query, pagination_parameters):
+    """Kiosk transactions that could not be applied, and inventory discrepancies."""
+    stmt = journal.conflicts_query(
+        open_only=query["status"] == "open", kind=query.get("kind"), kiosk_id=query.get("kiosk_id")
+    )
+    return _count_and_page(stmt, pagination_parameters)
+
+
+@blp.post("/conflicts/<int:conflict_id>/resolve")
+@blp.auth(*STAFF)
+@blp.arguments(ConflictResolveSchema)
+@blp.response(200, LibraryConflictSchema)
+@blp.errors(404, 409)
+def resolve_conflict(data, conflict_id):
+    """Close a conflict with what was done about it (audited)."""
+    item = journal.resolve_conflict(
+        g.user, get_conflict(conflict_id), data["resolution"], now=now()
+    )
+    db.session.commit()
+    return item
+
+
+@blp.get("/overdue")
+@blp.auth(*STAFF)
+@blp.response(200, LibraryOverdueLoanSchema(many=True))
+@blp.paginate()
+def overdue(pagination_parameters):
+    """Open loans past their due date, longest overdue first."""
+    moment = now()
+    rows = _count_and_page(loans.overdue_loans(moment), pagination_parameters)
+    result = []
+    for loan in rows:
+        days = loans.overdue_days(loan, moment, settings())
+        result.append(
+            loan_view(loan, moment)
+            | {
+                "patron_id": loan.patron_id,
+                "card_number": loan.patron.card_number,
+                "days_overdue": days,
+            }
+        )
+    return result
+

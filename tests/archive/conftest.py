@@ -1,0 +1,1 @@
+from tests.fixtures.archive import *  # noqa: F403

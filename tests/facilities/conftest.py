@@ -1,0 +1,1 @@
+from tests.fixtures.facilities import *  # noqa: F403

@@ -1,0 +1,63 @@
+"""iCalendar output parses with icalendar and carries Asia/Seoul times; private feeds."""
+
+import icalendar
+
+from facilities.services import booking as bookings
+from tests.fixtures.facilities import book, create_slot, kst, now
+from tests.fixtures.users import auth_headers, create_user
+
+
+def events(body: bytes):
+    return list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+
+
+def test_booking_calendar_has_seoul_times(client, resident, rink_slot):
+    booking = book(resident, rink_slot)
+    response = client.get(f"/api/bookings/{booking.id}/calendar.ics",
+                          headers=auth_headers(resident))
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    (event,) = events(response.data)
+    start = event.decoded("dtstart")
+    assert str(start.tzinfo) == "Asia/Seoul"
+    assert (start.hour, start.minute, start.utcoffset().total_seconds()) == (18, 0, 9 * 3600)
+    assert start == rink_slot.starts_at
+    assert event.decoded("dtend") == rink_slot.ends_at
+    assert str(event["status"]) == "TENTATIVE"
+    assert b"TZID=Asia/Seoul" in response.data
+    assert b"BEGIN:VTIMEZONE" in response.data
+    other = client.get(f"/api/bookings/{booking.id}/calendar.ics",
+                       headers=auth_headers(create_user()))
+    assert other.status_code == 404
+
+
+def test_cancelled_booking_is_a_cancelled_event(client, resident, rink_slot):
+    booking = book(resident, rink_slot)
+    bookings.cancel(booking, resident, now())
+    response = client.get(f"/api/bookings/{booking.id}/calendar.ics",
+                          headers=auth_headers(resident))
+    (event,) = events(response.data)
+    assert str(event["status"]) == "CANCELLED"
+
+
+def test_private_feed_regenerate_and_revoke(client, resident, dummy_rink):
+    kept = book(resident, create_slot(dummy_rink, kst("2026-03-10")))
+    dropped = book(resident, create_slot(dummy_rink, kst("2026-03-11")))
+    bookings.cancel(dropped, resident, now())
+    book(create_user(), create_slot(dummy_rink, kst("2026-03-12")))  # someone else's
+    created = client.post("/api/me/calendar-feed", headers=auth_headers(resident))
+    assert created.status_code == 201
+    url = created.json["url"]
+    feed = client.get(url)  # no token needed: the URL is the secret
+    assert feed.status_code == 200
+    statuses = {str(e["uid"]): str(e["status"]) for e in events(feed.data)}
+    assert statuses == {
+        f"booking-{kept.id}@localhost": "TENTATIVE",
+        f"booking-{dropped.id}@localhost": "CANCELLED",
+    }
+    renewed = client.post("/api/me/calendar-feed", headers=auth_headers(resident)).json["url"]
+    assert renewed != url
+    assert client.get(url).status_code == 404
+    assert client.get(renewed).status_code == 200
+    assert client.delete("/api/me/calendar-feed", headers=auth_headers(resident)).status_code == 204
+    assert client.get(renewed).status_code == 404

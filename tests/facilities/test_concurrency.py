@@ -1,0 +1,84 @@
+"""A booking rush through real gunicorn workers: capacity holds, losers get 409, no 5xx."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import ApiToken
+from core.security import new_token, token_hash
+from facilities.models import Booking
+from tests.fixtures.facilities import create_facility, create_resource, create_slot
+from tests.fixtures.users import create_user
+
+pytestmark = pytest.mark.slow
+
+
+def bearer(user) -> dict:
+    # Straight to the database: the login endpoint is rate limited per address.
+    raw, at = new_token(), datetime.now(UTC)
+    db.session.add(
+        ApiToken(user_id=user.id, token_hash=token_hash(raw), created_at=at,
+                 expires_at=at + timedelta(hours=1))
+    )
+    db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def rush(url, requests_to_send):
+    """Fire all requests at once (a barrier releases them together); return the responses."""
+    barrier = threading.Barrier(len(requests_to_send))
+
+    def send(args):
+        headers, body = args
+        barrier.wait()
+        response = requests.post(url, json=body, headers=headers, timeout=30)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=len(requests_to_send)) as pool:
+        return list(pool.map(send, requests_to_send))
+
+
+def test_rush_for_the_last_places(live_server):
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    rink = create_resource(create_facility("ice_rink"), capacity=150)
+    slot = create_slot(rink, start, booked=140)  # the last 10 places
+    curling = create_facility("curling_centre")
+    sheet_slot = create_slot(create_resource(curling, name="A시트"), start, minutes=120)
+    skaters = [bearer(create_user()) for _ in range(32)]
+    teams = [bearer(create_user()) for _ in range(8)]
+    retrier = bearer(create_user())
+    other_slot = create_slot(rink, start + timedelta(days=1), capacity=150)
+
+    calls = [(h, {"slot_id": slot.id, "party": {"adult": 1}}) for h in skaters]
+    calls += [(h, {"slot_id": sheet_slot.id, "party": {"adult": 4}}) for h in teams]
+    # One person's retries of the same request, racing each other.
+    same_key = {**retrier, "Idempotency-Key": "retry-1"}
+    calls += [(same_key, {"slot_id": other_slot.id, "party": {"adult": 2}})] * 6
+    # End this process's transaction: on SQLite it would hold the write lock during the rush.
+    db.session.commit()
+    results = rush(live_server("/api/bookings"), calls)
+
+    assert not [r for r in results if r[0] >= 500], results
+    skater_codes = [code for code, _ in results[:32]]
+    assert skater_codes.count(201) == 10
+    assert skater_codes.count(409) == 22
+    team_codes = [code for code, _ in results[32:40]]
+    assert team_codes.count(201) == 1 and team_codes.count(409) == 7
+    retries = results[40:]
+    assert {code for code, _ in retries} == {201}
+    assert len({body["id"] for _, body in retries}) == 1
+
+    db.session.expire_all()
+    db.session.refresh(slot)
+    db.session.refresh(sheet_slot)
+    assert slot.booked == 150
+    assert sheet_slot.booked == 1
+    active = select(func.count(Booking.id)).where(Booking.status == "held")
+    assert db.session.scalar(active.where(Booking.slot_id == slot.id)) == 10
+    assert db.session.scalar(active.where(Booking.slot_id == sheet_slot.id)) == 1
+    assert db.session.scalar(active.where(Booking.slot_id == other_slot.id)) == 1

@@ -1,0 +1,1 @@
+from tests.fixtures.library import *  # noqa: F403
