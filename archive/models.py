@@ -83,6 +83,11 @@ class Record(db.Model):
         lazy="selectin",
     )
 
+    # Optimistic locking: every UPDATE of the row says "WHERE version = <the version read>",
+    # so of two concurrent changes the second fails instead of silently overwriting the first.
+    # The services set the new version themselves (one per real change).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
     @property
     def subjects(self) -> list[str]:
         return [row.name for row in self.subject_rows]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from archive.dates import overlap_clause, parse_date
 from archive.documents import queue_index
@@ -128,7 +130,13 @@ def create_record(actor, data: dict, *, now: datetime, visibility: str = "draft"
     )
     _apply(record, data)
     db.session.add(record)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # created by someone else since the check above
+        raise Conflict(
+            f"A record with identifier {data['identifier']} already exists",
+            errors={"identifier": ["Already used by another record."]},
+        ) from error
     audit.record(
         actor, "archive.record.create", "archive_record", record.id, now=now, after=snapshot(record)
     )
@@ -150,7 +158,14 @@ def _bump(actor, record: Record, before: dict, action: str, now: datetime) -> bo
     record.updated_at = now
     record.updated_by_id = _actor_id(actor)
     old["version"], new["version"] = record.version - 1, record.version
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise Conflict(
+            f"Record {record.id} was changed by someone else meanwhile. Reload and apply "
+            "your change again.",
+            errors={"version": ["Changed concurrently."]},
+        ) from error
     audit.record(actor, action, "archive_record", record.id, now=now, before=old, after=new)
     queue_index(record.id)
     return True

@@ -36,21 +36,128 @@ NAMES = [
     "의정부역", "시립도서관", "스마트도서관", "시립박물관", "제일시장", "행복로",
     "부대찌개", "노강서원", "전좌마을", "캠프스탠리", "경전철", "의정부시청",
 ]  # fmt: skip
-NOUNS = (
-    "사진 기록 문서 지도 마을 주민 축제 행사 학교 교회 시장 거리 다리 도로 철도 역사 "
-    "문화 전통 풍경 건물 공장 농사 논밭 하천 홍수 개발 재개발 아파트 상가 식당 음식 "
-    "군부대 미군 전쟁 피란민 정착 공동체 제사 의례 노래 농악 놀이 어린이 졸업식 입학식 "
-    "운동회 공원 산책로 등산로 사찰 절 산 강 나무 소나무 은행나무 비석 묘역 서원 향교 "
-    "관아 장터 우물 골목 한옥 초가집 기와집 연탄 버스 정류장 전차 기차 시청 청사 "
-    "도서관 박물관 전시 유물 토기 그릇 옷 한복 가족 결혼식 잔치 장례 모내기 추수 "
-    "겨울 여름 봄 가을 눈 비 태풍 가뭄 조선 고려 대한제국 일제강점기 광복 산업화"
-).split()
+NOUNS = [
+    "사진",
+    "기록",
+    "문서",
+    "지도",
+    "마을",
+    "주민",
+    "축제",
+    "행사",
+    "학교",
+    "교회",
+    "시장",
+    "거리",
+    "다리",
+    "도로",
+    "철도",
+    "역사",
+    "문화",
+    "전통",
+    "풍경",
+    "건물",
+    "공장",
+    "농사",
+    "논밭",
+    "하천",
+    "홍수",
+    "개발",
+    "재개발",
+    "아파트",
+    "상가",
+    "식당",
+    "음식",
+    "군부대",
+    "미군",
+    "전쟁",
+    "피란민",
+    "정착",
+    "공동체",
+    "제사",
+    "의례",
+    "노래",
+    "농악",
+    "놀이",
+    "어린이",
+    "졸업식",
+    "입학식",
+    "운동회",
+    "공원",
+    "산책로",
+    "등산로",
+    "사찰",
+    "절",
+    "산",
+    "강",
+    "나무",
+    "소나무",
+    "은행나무",
+    "비석",
+    "묘역",
+    "서원",
+    "향교",
+    "관아",
+    "장터",
+    "우물",
+    "골목",
+    "한옥",
+    "초가집",
+    "기와집",
+    "연탄",
+    "버스",
+    "정류장",
+    "전차",
+    "기차",
+    "시청",
+    "청사",
+    "도서관",
+    "박물관",
+    "전시",
+    "유물",
+    "토기",
+    "그릇",
+    "옷",
+    "한복",
+    "가족",
+    "결혼식",
+    "잔치",
+    "장례",
+    "모내기",
+    "추수",
+    "겨울",
+    "여름",
+    "봄",
+    "가을",
+    "눈",
+    "비",
+    "태풍",
+    "가뭄",
+    "조선",
+    "고려",
+    "대한제국",
+    "일제강점기",
+    "광복",
+    "산업화",
+]
 VERBS = [
     "촬영했다", "기록했다", "전한다", "남아 있다", "열렸다", "모였다", "세워졌다",
     "사라졌다", "이어진다", "보여 준다", "기증했다", "정리했다", "복원했다", "옮겨졌다",
 ]  # fmt: skip
 PARTICLES = ["은", "는", "이", "가", "을", "를", "의", "에서", "에", "와", "과", "으로", "도"]
-SYLLABLES = "가나다라마바사아자차카타파하고노도로모보소오조초코토포호구누두루무부수우주"
+MORE_NOUNS = (
+    "주택 농가 논길 둑길 고개 언덕 들판 냇가 저수지 약수터 정자 누각 성곽 봉수대 역참 주막 "
+    "대장간 방앗간 양조장 이발소 사진관 극장 다방 여관 약방 병원 우체국 경찰서 면사무소 "
+    "동사무소 보건소 소방서 교회당 성당 예배당 종각 범종 불상 석등 탑비 부도 당집 서낭당 "
+    "장승 솟대 굿판 상여 제기 족보 호적 토지대장 지적도 측량 등기 계약서 영수증 편지 엽서 "
+    "일기 신문 잡지 교과서 졸업장 상장 훈장 사령장 임명장 증명서 통지서 포스터 전단 "
+    "달력 우표 화폐 지폐 동전 라디오 텔레비전 전화기 재봉틀 자전거 리어카 우마차 트럭 "
+    "택시 전철 기관차 객차 화물차 철교 육교 터널 고가도로 국도 지방도 골목길 시장통 "
+    "노점 좌판 상인 장꾼 농부 어부 광부 교사 학생 순경 군인 의사 간호사 목사 스님 신부 "
+    "무당 장인 도공 목수 석공 대장장이 이장 반장 통장 시장님 군수 면장 주지 청년회 "
+    "부녀회 노인회 향우회 계모임 두레 품앗이 김장 장담그기 떡메 절구 맷돌 가마솥 "
+    "항아리 장독대 초가지붕 툇마루 대청 안방 사랑채 부엌 아궁이 굴뚝 담장 대문 우물가"
+).split()
 TYPES = ["photo", "document", "map", "book", "object", "audio", "video"]
 
 # A fixed mix: common and rare words, particles, compounds and spacing, Hanja, filters.
@@ -78,53 +185,64 @@ QUERIES = [
 ]
 
 
-def _pseudo_word(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+def _compound(rng: random.Random) -> str:
+    # Compound nouns as archivists write them: 시장골목, 마을회관 ... (varied vocabulary)
+    words = NOUNS + MORE_NOUNS
+    return rng.choice(words) + rng.choice(words)
 
 
-def _sentence(rng: random.Random, vocabulary: list[str]) -> str:
+def _sentence(rng: random.Random, vocabulary: list[str], topics: list[str]) -> str:
     words = []
     for _ in range(rng.randint(2, 4)):
-        noun = rng.choice(vocabulary) if rng.random() < 0.7 else rng.choice(NAMES + PLACES)
+        noun = rng.choice(topics) if rng.random() < 0.15 else rng.choice(vocabulary)
         words.append(noun + rng.choice(PARTICLES))
     return " ".join(words) + " " + rng.choice(VERBS) + "."
 
 
 def generate(count: int):
-    """Deterministic records: dicts for the ``Record`` table plus their subjects."""
+    """Deterministic records: dicts for the ``Record`` table plus their subjects.
+
+    Like real archive records, each one is about a few things: two of the named places and
+    a share of the general vocabulary, so a name occurs in some records, not in all."""
     rng = random.Random(SEED)
-    vocabulary = NOUNS + [_pseudo_word(rng) for _ in range(4000)]
+    compounds = [_compound(rng) for _ in range(6000)]
     start = datetime(2020, 1, 1, tzinfo=UTC)
     for n in range(1, count + 1):
+        topics = rng.sample(NAMES, 2)
+        place = rng.choice(PLACES)
+        vocabulary = rng.sample(NOUNS, 30) + rng.sample(MORE_NOUNS, 30) + rng.sample(compounds, 30)
         target = rng.randint(1024, 2048)
         sentences, size = [], 0
         while size < target:
-            sentence = _sentence(rng, vocabulary)
+            sentence = _sentence(rng, vocabulary, [*topics, place])
             sentences.append(sentence)
             size += len(sentence.encode()) + 1
         half = len(sentences) // 3
         year = rng.randint(1890, 2020)
         span = rng.choice([0, 0, 9, 19])
         when = start + timedelta(minutes=n)
-        yield {
-            "identifier": f"UJB-BENCH-{n:06d}",
-            "title": f"{rng.choice(NAMES)} {rng.choice(NOUNS)} {rng.choice(NOUNS)}",
-            "alt_title": "議政府 官衙" if n % 50 == 0 else None,
-            "description": " ".join(sentences[:half]),
-            "transcription": " ".join(sentences[half:]),
-            "creator": "의정부시",
-            "date_text": f"{year}" if span == 0 else f"{year}~{year + span}",
-            "year_from": year,
-            "year_to": year + span,
-            "type": rng.choice(TYPES),
-            "place": rng.choice(PLACES),
-            "collections": [rng.choice(["유리건판", "향토사료", "시민기증"])],
-            "visibility": "published" if rng.random() < 0.9 else "draft",
-            "version": 1,
-            "date_parsed": True,
-            "created_at": when,
-            "updated_at": when,
-        }, rng.sample(NOUNS, 3)
+        yield (
+            {
+                "identifier": f"UJB-BENCH-{n:06d}",
+                "title": f"{topics[0]} {rng.choice(vocabulary[:30])} {rng.choice(vocabulary[:30])}",
+                "alt_title": "議政府 官衙" if n % 50 == 0 else None,
+                "description": " ".join(sentences[:half]),
+                "transcription": " ".join(sentences[half:]),
+                "creator": "의정부시",
+                "date_text": f"{year}" if span == 0 else f"{year}~{year + span}",
+                "year_from": year,
+                "year_to": year + span,
+                "type": rng.choice(TYPES),
+                "place": place,
+                "collections": [rng.choice(["유리건판", "향토사료", "시민기증"])],
+                "visibility": "published" if rng.random() < 0.9 else "draft",
+                "version": 1,
+                "date_parsed": True,
+                "created_at": when,
+                "updated_at": when,
+            },
+            rng.sample(vocabulary[:30], 3),
+        )
 
 
 def _free_port() -> int:

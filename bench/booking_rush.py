@@ -50,11 +50,11 @@ def _percentile(values: list[float], pct: float) -> float:
     return round(ordered[index], 1)
 
 
-def _settings(workdir: Path) -> dict[str, str]:
+def _settings(workdir: Path, database_url: str | None) -> dict[str, str]:
     return {
         "APP_ENV": "testing",
         "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
         "MEDIA_DIR": str(workdir / "media"),
         "INDEX_DIR": str(workdir / "index"),
         "JOBS_DB_PATH": str(workdir / "jobs.db"),
@@ -81,12 +81,20 @@ def seed(residents: int, past_days: int) -> dict:
     rng = random.Random(SEED)
     app = create_app({"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST_KIB": 1024})
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # --database-url names a disposable database: start from an empty schema.
+            with db.engine.connect() as connection:
+                connection.execute(db.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(db.text("CREATE SCHEMA public"))
+                connection.commit()
         upgrade()
         now = datetime.now(UTC)
         rink_facility = catalog.create_facility(
             "bench", {"name": "벤치 아이스링크", "kind": "ice_rink"}, now
         )
-        rink = catalog.add_resource("bench", rink_facility, {"name": "메인 링크", "capacity": 150}, now)
+        rink = catalog.add_resource(
+            "bench", rink_facility, {"name": "메인 링크", "capacity": 150}, now
+        )
         catalog.create_template(
             "bench",
             rink,
@@ -186,9 +194,16 @@ def seed(residents: int, past_days: int) -> dict:
                     )
         db.session.execute(insert(Slot), past_slots)
         stored = db.session.execute(
-            db.select(Slot.id, Slot.resource_id, Slot.facility_id, Slot.starts_at, Slot.ends_at,
-                      Slot.local_date, Slot.capacity, Slot.base_price)
-            .where(Slot.starts_at < now)
+            db.select(
+                Slot.id,
+                Slot.resource_id,
+                Slot.facility_id,
+                Slot.starts_at,
+                Slot.ends_at,
+                Slot.local_date,
+                Slot.capacity,
+                Slot.base_price,
+            ).where(Slot.starts_at < now)
         ).all()
         booked_by_slot = {}
         for row in stored:
@@ -264,8 +279,19 @@ def start_server(env: dict[str, str], workdir: Path, workers: int):
     port = _free_port()
     log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--preload", "--log-level", "warning", "wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--preload",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,
@@ -388,8 +414,14 @@ def availability_alone(base: str, data: dict, threads: int, rounds: int) -> list
                 f"{base}/api/facilities/{facility}/availability?from={first}&to={last}",
                 timeout=60,
             )
-            mine.append((response.status_code, (time.perf_counter() - began) * 1000, facility,
-                         len(response.json())))
+            mine.append(
+                (
+                    response.status_code,
+                    (time.perf_counter() - began) * 1000,
+                    facility,
+                    len(response.json()),
+                )
+            )
         with lock:
             out.extend(mine)
 
@@ -443,13 +475,19 @@ def main() -> None:
     parser.add_argument("--past-days", type=int, default=365)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="200 residents, 30 past days")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a DISPOSABLE PostgreSQL database to use instead of a temporary SQLite file "
+        "(its public schema is dropped)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.residents, args.past_days, args.clients = 200, 30, 32
     args.residents = max(args.residents, args.clients)
 
     workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
-    settings = _settings(workdir)
+    settings = _settings(workdir, args.database_url)
     os.environ.update(settings)  # before the app is imported: core.config reads it
     env = {k: v for k, v in os.environ.items()}
     process = log = None
@@ -478,6 +516,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "database": "postgresql" if args.database_url else "sqlite",
                 "residents": args.residents,
                 "clients": args.clients,
                 "gunicorn_workers": args.workers,
@@ -495,8 +534,9 @@ def main() -> None:
                 # Each client's first request: the 64 that hit the server at the opening instant.
                 "opening_wave_p50_ms": _percentile(outcome["first_wave"], 50),
                 "opening_wave_p99_ms": _percentile(outcome["first_wave"], 99),
-                "availability_p95_ms_during_rush": _percentile([ms for _, ms in outcome["reads"]],
-                                                               95),
+                "availability_p95_ms_during_rush": _percentile(
+                    [ms for _, ms in outcome["reads"]], 95
+                ),
                 "availability_requests_during_rush": len(outcome["reads"]),
                 "availability_p95_ms": _percentile([row[1] for row in alone], 95),
                 "availability_p50_ms": _percentile([row[1] for row in alone], 50),

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_CALLBACK_SECRET": "",
     # How many days ahead the daily job keeps slots generated from the templates.
     "FACILITIES_SLOT_DAYS_AHEAD": 60,
+    # SQLite only: booking requests wait for the single writer in a kernel queue (a file lock)
+    # instead of polling SQLite's lock; see facilities/writer_queue.py.
+    "FACILITIES_SQLITE_WRITER_QUEUE": True,
     # --- end facilities ---
     # --- library ---
     # Loans a patron may hold at once (a patron's own loan_limit overrides it).

@@ -3,10 +3,12 @@
 
 def init_app(app, api):
     """Register blueprints, CLI commands, jobs, ready checks and demo data."""
+    from core.health import register_check
     from facilities import api as resident_api
-    from facilities import cli, demo, manager_api
+    from facilities import cli, demo, health, manager_api
     from facilities import jobs as _jobs  # noqa: F401  (registers the periodic jobs)
 
+    register_check(app, "facility_slots", health.slots_ahead, critical=False)
     api.register_blueprint(resident_api.blp)
     api.register_blueprint(manager_api.blp)
     app.cli.add_command(cli.facilities_cli)

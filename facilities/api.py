@@ -37,6 +37,7 @@ from facilities.schemas import (
 )
 from facilities.services import availability, capacity, catalog, checkin, feeds, payments, waitlist
 from facilities.services import booking as bookings
+from facilities.writer_queue import queued_writer
 
 blp = Blueprint("facilities", __name__, url_prefix="/api", description="Ice rink and curling")
 SIGNATURE_HEADER = "X-Signature"
@@ -72,7 +73,9 @@ def get_availability(query, facility_id):
     facility = catalog.get_facility(facility_id)
     first = query.get("from_") or local_date(now(), facility.timezone)
     last = query.get("to") or availability.default_range(first)[1]
-    return availability.availability(facility, first, last, now(), query.get("resource_id"))
+    slots = availability.availability(facility, first, last, now(), query.get("resource_id"))
+    # Already plain JSON values; skipping the schema keeps this hot read cheap.
+    return jsonify(slots)
 
 
 def _dump(booking: Booking) -> dict:
@@ -80,6 +83,7 @@ def _dump(booking: Booking) -> dict:
 
 
 @blp.post("/bookings")
+@queued_writer
 @blp.auth()
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)

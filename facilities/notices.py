@@ -14,8 +14,7 @@ WEEKDAYS = "월화수목금토일"
 def when(moment: datetime, tz: str) -> str:
     local = moment.astimezone(zone(tz))
     return (
-        f"{local.year}년 {local.month}월 {local.day}일 "
-        f"({WEEKDAYS[local.weekday()]}) {local:%H:%M}"
+        f"{local.year}년 {local.month}월 {local.day}일 ({WEEKDAYS[local.weekday()]}) {local:%H:%M}"
     )
 
 

@@ -48,7 +48,9 @@ class RulesSchema(ma.Schema):
         metadata={"example": {"adult": 0, "youth": 20, "child": 50, "senior": 50}},
     )
     refund_tiers = ma.fields.List(
-        ma.fields.List(ma.fields.Integer(validate=validate.Range(0, 365)), validate=validate.Length(equal=2)),
+        ma.fields.List(
+            ma.fields.Integer(validate=validate.Range(0, 365)), validate=validate.Length(equal=2)
+        ),
         metadata={"example": [[7, 100], [2, 80], [1, 50], [0, 0]]},
     )
 
@@ -67,8 +69,9 @@ class ResourceSchema(ma.Schema):
 
 
 class ResourceCreateSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(1, 50),
-                            metadata={"example": "메인 링크"})
+    name = ma.fields.String(
+        required=True, validate=validate.Length(1, 50), metadata={"example": "메인 링크"}
+    )
     kind = ma.fields.String(validate=validate.OneOf(RESOURCE_KINDS), metadata={"example": "rink"})
     capacity = ma.fields.Integer(validate=validate.Range(1, 5000), metadata={"example": 150})
     position = ma.fields.Integer(validate=validate.Range(0, 100))
@@ -88,12 +91,17 @@ class FacilitySchema(ma.Schema):
 
 
 class FacilityCreateSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(1, 100),
-                            metadata={"example": "해피시티 컬링센터"})
-    kind = ma.fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS),
-                            metadata={"example": "curling_centre"})
-    timezone = ma.fields.String(validate=validate.OneOf(["Asia/Seoul"]),
-                                metadata={"example": "Asia/Seoul"})
+    name = ma.fields.String(
+        required=True, validate=validate.Length(1, 100), metadata={"example": "해피시티 컬링센터"}
+    )
+    kind = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(FACILITY_KINDS),
+        metadata={"example": "curling_centre"},
+    )
+    timezone = ma.fields.String(
+        validate=validate.OneOf(["Asia/Seoul"]), metadata={"example": "Asia/Seoul"}
+    )
     address = ma.fields.String(validate=validate.Length(max=300))
     rules = ma.fields.Nested(RulesSchema)
 
@@ -113,38 +121,58 @@ class SlotTemplateSchema(ma.Schema):
 
 class SlotTemplateUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(1, 100))
-    weekdays = ma.fields.List(ma.fields.Integer(validate=validate.Range(0, 6)),
-                              validate=validate.Length(min=1), metadata={"example": [5, 6]})
-    start_times = ma.fields.List(ma.fields.String(validate=HHMM), validate=validate.Length(1, 48),
-                                 metadata={"example": ["10:00", "12:00"]})
-    duration_minutes = ma.fields.Integer(validate=validate.Range(15, 24 * 60),
-                                         metadata={"example": 90})
-    buffer_after_minutes = ma.fields.Integer(validate=validate.Range(0, 240),
-                                             metadata={"example": 30})
+    weekdays = ma.fields.List(
+        ma.fields.Integer(validate=validate.Range(0, 6)),
+        validate=validate.Length(min=1),
+        metadata={"example": [5, 6]},
+    )
+    start_times = ma.fields.List(
+        ma.fields.String(validate=HHMM),
+        validate=validate.Length(1, 48),
+        metadata={"example": ["10:00", "12:00"]},
+    )
+    duration_minutes = ma.fields.Integer(
+        validate=validate.Range(15, 24 * 60), metadata={"example": 90}
+    )
+    buffer_after_minutes = ma.fields.Integer(
+        validate=validate.Range(0, 240), metadata={"example": 30}
+    )
     capacity = ma.fields.Integer(validate=validate.Range(1, 5000), metadata={"example": 150})
-    base_price = ma.fields.Integer(validate=validate.Range(0, 10_000_000),
-                                   metadata={"example": 5000})
+    base_price = ma.fields.Integer(
+        validate=validate.Range(0, 10_000_000), metadata={"example": 5000}
+    )
     active = ma.fields.Boolean()
 
 
 class SlotTemplateCreateSchema(SlotTemplateUpdateSchema):
     resource_id = ma.fields.Integer(required=True, metadata={"example": 1})
-    name = ma.fields.String(required=True, validate=validate.Length(1, 100),
-                            metadata={"example": "평일 자유 스케이팅"})
-    weekdays = ma.fields.List(ma.fields.Integer(validate=validate.Range(0, 6)), required=True,
-                              validate=validate.Length(min=1), metadata={"example": [0, 1, 2]})
-    start_times = ma.fields.List(ma.fields.String(validate=HHMM), required=True,
-                                 validate=validate.Length(1, 48),
-                                 metadata={"example": ["10:00", "12:00"]})
-    duration_minutes = ma.fields.Integer(required=True, validate=validate.Range(15, 24 * 60),
-                                         metadata={"example": 90})
-    base_price = ma.fields.Integer(required=True, validate=validate.Range(0, 10_000_000),
-                                   metadata={"example": 5000})
+    name = ma.fields.String(
+        required=True, validate=validate.Length(1, 100), metadata={"example": "평일 자유 스케이팅"}
+    )
+    weekdays = ma.fields.List(
+        ma.fields.Integer(validate=validate.Range(0, 6)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"example": [0, 1, 2]},
+    )
+    start_times = ma.fields.List(
+        ma.fields.String(validate=HHMM),
+        required=True,
+        validate=validate.Length(1, 48),
+        metadata={"example": ["10:00", "12:00"]},
+    )
+    duration_minutes = ma.fields.Integer(
+        required=True, validate=validate.Range(15, 24 * 60), metadata={"example": 90}
+    )
+    base_price = ma.fields.Integer(
+        required=True, validate=validate.Range(0, 10_000_000), metadata={"example": 5000}
+    )
 
 
 class GenerateSlotsSchema(ma.Schema):
-    days = ma.fields.Integer(load_default=60, validate=validate.Range(1, 366),
-                             metadata={"example": 60})
+    days = ma.fields.Integer(
+        load_default=60, validate=validate.Range(1, 366), metadata={"example": 60}
+    )
 
 
 class GenerateSlotsResultSchema(ma.Schema):
@@ -176,8 +204,9 @@ class BookingCreateSchema(ma.Schema):
 
 class StaffBookingCreateSchema(BookingCreateSchema):
     user_id = ma.fields.Integer(required=True, strict=True, metadata={"example": 7})
-    confirm = ma.fields.Boolean(load_default=True,
-                                metadata={"description": "Paid at the counter: confirm at once"})
+    confirm = ma.fields.Boolean(
+        load_default=True, metadata={"description": "Paid at the counter: confirm at once"}
+    )
 
 
 class PriceLineSchema(ma.Schema):
@@ -230,18 +259,22 @@ class CancelSchema(ma.Schema):
 
 
 class ConfirmSchema(ma.Schema):
-    payment_reference = ma.fields.String(validate=validate.Length(1, 100),
-                                         metadata={"example": "COUNTER-2026-0001"})
+    payment_reference = ma.fields.String(
+        validate=validate.Length(1, 100), metadata={"example": "COUNTER-2026-0001"}
+    )
 
 
 class PaymentCallbackSchema(ma.Schema):
     booking_id = ma.fields.Integer(required=True, strict=True, metadata={"example": 42})
-    payment_id = ma.fields.String(required=True, validate=validate.Length(1, 100),
-                                  metadata={"example": "pg_20260302_0001"})
-    amount = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
-                               metadata={"example": 12500})
-    status = ma.fields.String(required=True, validate=validate.OneOf(["paid", "failed"]),
-                              metadata={"example": "paid"})
+    payment_id = ma.fields.String(
+        required=True, validate=validate.Length(1, 100), metadata={"example": "pg_20260302_0001"}
+    )
+    amount = ma.fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0), metadata={"example": 12500}
+    )
+    status = ma.fields.String(
+        required=True, validate=validate.OneOf(["paid", "failed"]), metadata={"example": "paid"}
+    )
 
 
 class WaitlistJoinSchema(ma.Schema):
@@ -260,19 +293,26 @@ class WaitlistEntrySchema(ma.Schema):
 
 
 class CheckInSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(1, 500),
-                            metadata={"example": "eyJiIjo0Mn0.abc123"})
+    code = ma.fields.String(
+        required=True, validate=validate.Length(1, 500), metadata={"example": "eyJiIjo0Mn0.abc123"}
+    )
 
 
 class ClosureCreateSchema(ma.Schema):
-    resource_id = ma.fields.Integer(allow_none=True, load_default=None,
-                                    metadata={"description": "Leave out to close everything"})
-    starts_at = ma.fields.AwareDateTime(required=True,
-                                        metadata={"example": "2026-03-20T00:00:00+09:00"})
-    ends_at = ma.fields.AwareDateTime(required=True,
-                                      metadata={"example": "2026-03-21T00:00:00+09:00"})
-    reason = ma.fields.String(required=True, validate=validate.Length(1, 200),
-                              metadata={"example": "제빙기 고장"})
+    resource_id = ma.fields.Integer(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Leave out to close everything"},
+    )
+    starts_at = ma.fields.AwareDateTime(
+        required=True, metadata={"example": "2026-03-20T00:00:00+09:00"}
+    )
+    ends_at = ma.fields.AwareDateTime(
+        required=True, metadata={"example": "2026-03-21T00:00:00+09:00"}
+    )
+    reason = ma.fields.String(
+        required=True, validate=validate.Length(1, 200), metadata={"example": "제빙기 고장"}
+    )
 
     @ma.validates_schema
     def _order(self, data, **_kwargs):

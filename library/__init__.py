@@ -4,8 +4,11 @@
 def init_app(app, api):
     """Register blueprints, CLI commands, jobs, ready checks and demo data."""
     from library import api as library_api
-    from library import jobs  # noqa: F401  (registers the periodic tasks)
-    from library import kiosk_api, staff_api
+    from library import (
+        jobs,  # noqa: F401  (registers the periodic tasks)
+        kiosk_api,
+        staff_api,
+    )
     from library.cli import library_cli
     from library.demo import seed_demo
     from library.services.common import LibrarySettings

@@ -12,13 +12,13 @@ from library import presenters
 from library.context import now, settings
 from library.models import Copy
 from library.schemas import (
+    CatalogueImportResultSchema,
     CopyCreateSchema,
     CopyQuerySchema,
     CopySchema,
     CopyUpdateSchema,
     LibraryHoldCreateSchema,
     LibraryHoldSchema,
-    CatalogueImportResultSchema,
     LibraryLoanSchema,
     MyLibrarySchema,
     TitleCreateSchema,
@@ -106,7 +106,9 @@ def import_titles():
     optional barcode adding a copy. All or nothing: bad rows are listed by line."""
     upload = request.files.get("file")
     if upload is None:
-        raise RuleViolation("Upload the CSV as the multipart field 'file'", errors={"file": ["Missing."]})
+        raise RuleViolation(
+            "Upload the CSV as the multipart field 'file'", errors={"file": ["Missing."]}
+        )
     raw = upload.read(MAX_CSV_BYTES + 1)
     if len(raw) > MAX_CSV_BYTES:
         raise RuleViolation("The CSV is too large", errors={"file": ["At most 5 MB."]})
@@ -137,7 +139,8 @@ def list_copies(query, pagination_parameters):
 @blp.errors(404, 409)
 def create_copy(data):
     """Add a copy of a title (it starts on the library shelf)."""
-    copy = catalogue.create_copy(g.user, get_title(data["title_id"]), data["barcode"], now=now())
+    title = get_title(data["title_id"], field="title_id")
+    copy = catalogue.create_copy(g.user, title, data["barcode"], now=now())
     db.session.commit()
     return copy
 
@@ -182,7 +185,11 @@ def place_hold(data):
     """Reserve a title for pickup at a kiosk (예약대출); notified when it is ready there."""
     patron = patrons.patron_for_user(g.user)
     hold = holds.place_hold(
-        patron, get_title(data["title_id"]), data["kiosk_id"], now=now(), settings=settings()
+        patron,
+        get_title(data["title_id"], field="title_id"),
+        data["kiosk_id"],
+        now=now(),
+        settings=settings(),
     )
     db.session.commit()
     return summaries.hold_view(hold)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import User
 from library import isbn as isbn_rules
-from library.models import Copy, Kiosk, Patron, Title
+from library.models import Copy, Kiosk, Patron
 from library.services import catalogue, holds, kiosks, patrons
 
 ACTOR = "seed"
@@ -58,8 +58,14 @@ def seed_demo(now: datetime) -> list[str]:
         kiosk = db.session.scalar(select(Kiosk).filter_by(code=code))
         if kiosk is None:
             kiosk, key = kiosks.create_kiosk(
-                ACTOR, code=code, name=name, slot_count=slots, location=location,
-                latitude=lat, longitude=lon, now=now,
+                ACTOR,
+                code=code,
+                name=name,
+                slot_count=slots,
+                location=location,
+                latitude=lat,
+                longitude=lon,
+                now=now,
             )
             kiosks.heartbeat(kiosk, [], now=now)
             lines.append(f"  {code:8} {name}  key: {key}")
@@ -72,8 +78,14 @@ def seed_demo(now: datetime) -> list[str]:
         isbn = _isbn(3000 + n)
         title = catalogue.title_by_isbn(isbn) or catalogue.create_title(
             ACTOR,
-            {"isbn": isbn, "title": name, "author": author, "publisher": publisher,
-             "year": year, "kdc": kdc},
+            {
+                "isbn": isbn,
+                "title": name,
+                "author": author,
+                "publisher": publisher,
+                "year": year,
+                "kdc": kdc,
+            },
             now=now,
         )
         titles.append(title)
@@ -98,17 +110,27 @@ def seed_demo(now: datetime) -> list[str]:
         user = db.session.scalar(select(User).filter_by(email=email)) if email else None
         pin = f"{secrets.randbelow(10000):04d}"
         patron = patrons.create_patron(
-            ACTOR, card_number=card, pin=pin, name=name,
-            user_id=user.id if user else None, loan_limit=None, now=now, settings=settings,
+            ACTOR,
+            card_number=card,
+            pin=pin,
+            name=name,
+            user_id=user.id if user else None,
+            loan_limit=None,
+            now=now,
+            settings=settings,
         )
         linked = f"  linked to {email}" if user else ""
         lines.append(f"  {card}  {name}  PIN: {pin}{linked}")
         # Holds ready for pickup: a title stocked in the first kiosk, picked up there.
         for title in titles[index * 2 : index * 2 + 2]:
             in_first = db.session.scalar(
-                select(Copy.id).filter_by(title_id=title.id, kiosk_id=fleet[0].id, status="in_kiosk")
+                select(Copy.id).filter_by(
+                    title_id=title.id, kiosk_id=fleet[0].id, status="in_kiosk"
+                )
             )
             if in_first is not None:
                 hold = holds.place_hold(patron, title, fleet[0].id, now=now, settings=settings)
-                lines.append(f"    hold {hold.id}: 『{title.title}』 {hold.status} at {fleet[0].code}")
+                lines.append(
+                    f"    hold {hold.id}: 『{title.title}』 {hold.status} at {fleet[0].code}"
+                )
     return lines

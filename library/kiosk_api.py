@@ -13,20 +13,20 @@ from core.extensions import db
 from core.http import Blueprint
 from library import presenters
 from library.context import now, settings
-from library.kiosk_auth import kiosk_required
+from library.kiosk_auth import kiosk_required, read_only
 from library.kiosk_schemas import (
+    InventoryReportSchema,
+    InventoryResultSchema,
     KioskCheckoutResultSchema,
     KioskCheckoutSchema,
     KioskHeartbeatResultSchema,
     KioskHeartbeatSchema,
-    InventoryReportSchema,
-    InventoryResultSchema,
-    PatronSummarySchema,
     KioskReplayResultSchema,
     KioskReplaySchema,
     KioskReturnResultSchema,
     KioskReturnSchema,
     KioskVerifySchema,
+    PatronSummarySchema,
 )
 from library.models import Conflict as ConflictItem
 from library.models import Patron
@@ -76,6 +76,11 @@ def _patron_by_card(card_number: str) -> Patron:
     if patron is None:
         raise NotFound("No patron has this card", code="unknown_card")
     return patron
+
+
+def _check_pin(data: dict) -> patrons.PinCheck:
+    with read_only():
+        return patrons.check_pin(data["card_number"], data["pin"], settings=settings())
 
 
 def _run(kind: str, data: dict, action, *, before=None, replayed=False):
@@ -128,9 +133,10 @@ def verify_patron(data):
     """Log a patron in with card and PIN: loans, loans left, suspension, holds ready here.
     Five wrong PINs in a row lock the card for 15 minutes."""
     moment = now()
+    checked = _check_pin(data)
     try:
         patron = patrons.authenticate(
-            data["card_number"], data["pin"], now=moment, settings=settings()
+            data["card_number"], data["pin"], now=moment, settings=settings(), checked=checked
         )
     except DomainError:
         db.session.commit()  # the failure count must survive the refusal
@@ -149,10 +155,11 @@ def checkout(data):
     """Lend the copy the machine dispenses (picking up a hold is a checkout of the held copy).
     Errors are journaled too: a retry gets the same refusal."""
     moment, found = now(), {}
+    checked = _check_pin(data)
 
     def login():
         found["patron"] = patrons.authenticate(
-            data["card_number"], data["pin"], now=moment, settings=settings()
+            data["card_number"], data["pin"], now=moment, settings=settings(), checked=checked
         )
 
     def action():
@@ -223,13 +230,23 @@ def replay(data):
             if kind == "checkout":
                 patron = _patron_by_card(item["card_number"])
                 loan = loans.checkout(
-                    g.kiosk, patron, item["barcode"], at=at, now=moment, settings=settings(),
+                    g.kiosk,
+                    patron,
+                    item["barcode"],
+                    at=at,
+                    now=moment,
+                    settings=settings(),
                     replay=True,
                 )
                 return _checkout_body(loan, patron), 201
             result = loans.return_copy(
-                g.kiosk, item["barcode"], item.get("slot"), at=at, now=moment,
-                settings=settings(), replay=True,
+                g.kiosk,
+                item["barcode"],
+                item.get("slot"),
+                at=at,
+                now=moment,
+                settings=settings(),
+                replay=True,
             )
             return result, 200
 

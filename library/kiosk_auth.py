@@ -6,11 +6,14 @@ librarians. ``flask.g.kiosk`` is the calling kiosk inside a ``@kiosk_required(bl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from flask import current_app, g, request
 
+from core.db import write_intent
 from core.errors import Unauthorized
+from core.extensions import db
 from library.services import kiosks as kiosk_rules
 
 
@@ -32,13 +35,26 @@ def current_kiosk():
     return kiosk_rules.kiosk_by_key(raw, current_app.extensions["clock"].now())
 
 
+@contextlib.contextmanager
+def read_only():
+    """Read without taking the write lock (SQLite takes it at BEGIN IMMEDIATE on POST) and end
+    the read transaction after, so slow work in between (Argon2) holds no lock."""
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        write_intent.reset(token)
+
+
 def kiosk_required(blp):
     """Decorator factory: require a valid kiosk key; documents the kioskKey scheme and 401."""
 
     def decorator(func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            g.kiosk = current_kiosk()
+            with read_only():
+                g.kiosk = current_kiosk()
             return func(*args, **kwargs)
 
         wrapper = blp.doc(security=[{"kioskKey": []}])(wrapper)

@@ -132,7 +132,8 @@ class InventoryResultSchema(ma.Schema):
 
 class KioskQueuedTransactionSchema(KioskTransactionSchema):
     type = ma.fields.String(
-        required=True, validate=validate.OneOf(("checkout", "return")),
+        required=True,
+        validate=validate.OneOf(("checkout", "return")),
         metadata={"example": "checkout"},
     )
     card_number = ma.fields.String(

@@ -146,9 +146,7 @@ class Loan(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     copy_id: Mapped[int] = mapped_column(ForeignKey("library_copy.id"), index=True)
     # Equals copy_id while the loan is open, NULL after: unique, so one open loan per copy.
-    active_copy_id: Mapped[int | None] = mapped_column(
-        ForeignKey("library_copy.id"), unique=True
-    )
+    active_copy_id: Mapped[int | None] = mapped_column(ForeignKey("library_copy.id"), unique=True)
     patron_id: Mapped[int] = mapped_column(ForeignKey("library_patron.id"))
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("library_kiosk.id"))
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("library_hold.id"))

@@ -31,15 +31,20 @@ class TitleCreateSchema(ma.Schema):
         required=True, validate=validate.Length(min=1, max=200), metadata={"example": "한강"}
     )
     publisher = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=200),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
         metadata={"example": "창비"},
     )
     year = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(1000, 2100),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1000, 2100),
         metadata={"example": 2014},
     )
     kdc = ma.fields.String(
-        load_default=None, allow_none=True,
+        load_default=None,
+        allow_none=True,
         validate=validate.Regexp(r"^[0-9]{3}(\.[0-9]{1,6})?$", error="A KDC class like 813.7."),
         metadata={"example": "813.7"},
     )
@@ -132,7 +137,9 @@ class PatronCreateSchema(ma.Schema):
     )
     user_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"example": 7})
     loan_limit = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(0, 50),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(0, 50),
         metadata={"description": "Overrides the configured limit for this patron"},
     )
 
@@ -143,7 +150,8 @@ class PatronPinResetSchema(ma.Schema):
 
 class PatronLiftSuspensionSchema(ma.Schema):
     reason = ma.fields.String(
-        required=True, validate=validate.Length(min=3, max=500),
+        required=True,
+        validate=validate.Length(min=3, max=500),
         metadata={"example": "연체 사유 소명(입원) 확인"},
     )
 
@@ -228,22 +236,29 @@ class KioskCreateSchema(ma.Schema):
         metadata={"example": "GN-01"},
     )
     name = ma.fields.String(
-        required=True, validate=validate.Length(min=1, max=100),
+        required=True,
+        validate=validate.Length(min=1, max=100),
         metadata={"example": "강남역 스마트도서관"},
     )
     slot_count = ma.fields.Integer(
         required=True, validate=validate.Range(1, 2000), metadata={"example": 300}
     )
     location = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=200),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
         metadata={"example": "강남역 2번 출구 지하상가"},
     )
     latitude = ma.fields.Float(
-        load_default=None, allow_none=True, validate=validate.Range(-90, 90),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(-90, 90),
         metadata={"example": 37.4979},
     )
     longitude = ma.fields.Float(
-        load_default=None, allow_none=True, validate=validate.Range(-180, 180),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(-180, 180),
         metadata={"example": 127.0276},
     )
 
@@ -281,7 +296,8 @@ class KioskSchema(ma.Schema):
     last_heartbeat_at = ma.fields.AwareDateTime(allow_none=True)
     faults = ma.fields.List(ma.fields.String(), metadata={"example": ["return_slot_jammed"]})
     functions = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Boolean(),
+        keys=ma.fields.String(),
+        values=ma.fields.Boolean(),
         metadata={"example": {"checkout": True, "return": False, "pickup": True}},
     )
     enabled_functions = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
@@ -373,8 +389,7 @@ class LibraryConflictQuerySchema(ma.Schema):
 
 class ConflictResolveSchema(ma.Schema):
     resolution = ma.fields.String(
-        required=True, validate=validate.Length(min=3, max=1000),
+        required=True,
+        validate=validate.Length(min=3, max=1000),
         metadata={"example": "책은 대출자에게 있음 확인, 수동 대출 처리"},
     )
-
-

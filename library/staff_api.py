@@ -11,24 +11,24 @@ from library import presenters
 from library.context import now, settings
 from library.models import Kiosk, Patron
 from library.schemas import (
-    LibraryConflictQuerySchema,
-    LibraryConflictSchema,
+    ConflictResolveSchema,
     CopySchema,
     KioskCreateSchema,
     KioskDetailSchema,
     KioskKeySchema,
     KioskSchema,
     KioskUpdateSchema,
-    PatronLiftSuspensionSchema,
-    SlotLoadSchema,
+    LibraryConflictQuerySchema,
+    LibraryConflictSchema,
     LibraryOverdueLoanSchema,
     PatronCreateSchema,
+    PatronLiftSuspensionSchema,
+    PatronPinResetSchema,
     PatronQuerySchema,
     PatronSchema,
-    PatronPinResetSchema,
-    ConflictResolveSchema,
     RestockPlanSchema,
     RestockQuerySchema,
+    SlotLoadSchema,
 )
 from library.services import journal, loans, patrons
 from library.services import kiosks as kiosk_rules
@@ -107,7 +107,9 @@ def reset_pin(data, patron_id):
 @blp.errors(404, 409)
 def lift_suspension(data, patron_id):
     """End a borrowing suspension and any hold bar early, with a reason (audited)."""
-    patron = patrons.lift_suspension(g.user, get_patron(patron_id), reason=data["reason"], now=now())
+    patron = patrons.lift_suspension(
+        g.user, get_patron(patron_id), reason=data["reason"], now=now()
+    )
     db.session.commit()
     return patron
 
@@ -217,7 +219,7 @@ def unload_slot(kiosk_id, slot):
 @blp.errors(404)
 def restock_plan(query):
     """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
-    return kiosk_rules.restock_plan(get_kiosk(query["kiosk_id"]), now=now())
+    return kiosk_rules.restock_plan(get_kiosk(query["kiosk_id"], field="kiosk_id"), now=now())
 
 
 @blp.get("/conflicts")
@@ -267,4 +269,3 @@ def overdue(pagination_parameters):
             }
         )
     return result
-

@@ -62,8 +62,10 @@ def kiwi():
 
 
 def warm_up() -> None:
-    """Load the model now (in a preloading server's master, before the workers fork)."""
+    """Load the model and the Hanja table now (in a preloading server's master, before the
+    workers fork, so they share them)."""
     kiwi()
+    to_hangul("議政府")
 
 
 def normalize(text: str) -> str:
@@ -209,23 +211,31 @@ def analyse(text: str) -> Analysed:
     return _analysed(normalized, kiwi().tokenize(normalized))
 
 
-def prime(texts: list[str]) -> None:
-    """Analyse many texts at once (Kiwi's worker threads) before they are indexed.
+def tokenize_batch(texts: list[str]) -> tuple[list[str], list]:
+    """Kiwi's tokens for many texts at once (its worker threads; safe to call from another
+    thread while the caller indexes the previous batch). Returns (normalised texts, tokens).
 
     Only in the process that created the model: a forked child has lost the model's threads,
-    so there it analyses one text at a time as the tokenizer would anyway.
+    so there it analyses one text at a time.
     """
-    wanted = list({normalize(t) for t in texts if t and t.strip()} - _primed.keys())
-    wanted = [t for t in wanted if t.strip()]
+    wanted = [t for t in {normalize(t) for t in texts if t} if t.strip()]
     if not wanted:
-        return
+        return [], []
     model = kiwi()
     if _kiwi_pid == os.getpid() and len(wanted) > 1:
-        analysed = model.tokenize(wanted)
-    else:
-        analysed = (model.tokenize(t) for t in wanted)
-    for text, tokens in zip(wanted, analysed, strict=True):
+        return wanted, list(model.tokenize(wanted))
+    return wanted, [model.tokenize(t) for t in wanted]
+
+
+def prime_with(batch: tuple[list[str], list]) -> None:
+    """Keep the analyses of a ``tokenize_batch`` result for the tokenizers to use."""
+    for text, tokens in zip(*batch, strict=True):
         _primed[text] = _analysed(text, tokens)
+
+
+def prime(texts: list[str]) -> None:
+    """Analyse many texts at once before they are indexed."""
+    prime_with(tokenize_batch(texts))
 
 
 def clear_primed() -> None:
@@ -277,7 +287,7 @@ class _TermTokenizer(Tokenizer):
 
 class MorphemeTokenizer(_TermTokenizer):
     def terms(self, value: str) -> list[str]:
-        return analyse(value).terms
+        return [t for text in value.split(PART_SEPARATOR) for t in analyse(text).terms]
 
 
 class PartTokenizer(_TermTokenizer):

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -27,8 +28,7 @@ MORPHEME_FIELDS = {
     "subjects_text": 3.0,
     "place_text": 2.5,
     "creator": 1.5,
-    "description": 1.5,
-    "text": 1.0,
+    "body": 1.0,  # description and text (transcription, OCR)
 }
 BIGRAM_FIELDS = {"title_ng": 2.0, "body_ng": 0.6}
 # Parts of compounds (도봉 + 산 of 도봉산) from every text: a match there ranks below the word.
@@ -38,23 +38,33 @@ BODY_STORED_CHARS = 20000  # enough for snippets; the full text lives in the dat
 MAX_DECADES = 11  # a date range wider than a century gives no decade facet
 
 
+def _unscored(field):
+    # Scoring is done by ``engine`` without field lengths: do not write them for each posting.
+    field.scorable = False
+    return field
+
+
 def build_schema() -> Schema:
-    morph = analysis.MorphemeAnalyzer
-    grams = analysis.BigramAnalyzer
+    def morph():
+        return _unscored(TEXT(analyzer=analysis.MorphemeAnalyzer(), phrase=False))
+
+    def grams():
+        return _unscored(TEXT(analyzer=analysis.BigramAnalyzer(), phrase=False))
+
     return Schema(
         id=ID(stored=True, unique=True),
         identifier=ID(stored=True),
         identifier_key=ID,
-        title=TEXT(analyzer=morph(), phrase=False, stored=True),
-        alt_title=TEXT(analyzer=morph(), phrase=False, stored=True),
-        description=TEXT(analyzer=morph(), phrase=False),
-        creator=TEXT(analyzer=morph(), phrase=False),
-        subjects_text=TEXT(analyzer=morph(), phrase=False),
-        place_text=TEXT(analyzer=morph(), phrase=False),
-        text=TEXT(analyzer=morph(), phrase=False),
-        parts=TEXT(analyzer=analysis.PartAnalyzer(), phrase=False),
-        title_ng=TEXT(analyzer=grams(), phrase=False),
-        body_ng=TEXT(analyzer=grams(), phrase=False),
+        title=morph(),
+        title_stored=STORED,
+        alt_title=morph(),
+        creator=morph(),
+        subjects_text=morph(),
+        place_text=morph(),
+        body=morph(),
+        parts=_unscored(TEXT(analyzer=analysis.PartAnalyzer(), phrase=False)),
+        title_ng=grams(),
+        body_ng=grams(),
         # Filters; the *_facet columns hold one value per document for fast facet counts.
         subject=KEYWORD(commas=True),
         subjects_facet=ID(sortable=True),
@@ -73,7 +83,7 @@ def build_schema() -> Schema:
         # Shown in results
         date_text=STORED,
         thumbnail_url=STORED,
-        body=STORED,
+        body_stored=STORED,
     )
 
 
@@ -121,12 +131,12 @@ def fields(document: dict) -> dict:
         "identifier": document.get("identifier") or "",
         "identifier_key": (document.get("identifier") or "").lower(),
         "title": title,
+        "title_stored": title,
         "alt_title": alt_title,
-        "description": description,
         "creator": creator,
         "subjects_text": "\n".join(subjects),
         "place_text": place,
-        "text": text,
+        "body": analysis.PART_SEPARATOR.join([description, text]),
         "parts": analysis.PART_SEPARATOR.join(
             [title, alt_title, "\n".join(subjects), place, creator, description, text]
         ),
@@ -146,7 +156,7 @@ def fields(document: dict) -> dict:
         "updated": _timestamp(document.get("updated_at")),
         "date_text": document.get("date_text") or "",
         "thumbnail_url": document.get("thumbnail_url"),
-        "body": body[:BODY_STORED_CHARS],
+        "body_stored": body[:BODY_STORED_CHARS],
     }
     if place:
         out["place"] = place
@@ -239,22 +249,34 @@ def update_documents(base: str | Path, documents: list[dict], delete_ids: Iterab
 def rebuild(
     base: str | Path, documents: Iterable[dict], *, batch: int = 256, limitmb: int = 256
 ) -> int:
-    """Build a fresh generation from ``documents`` (one writer, one commit), then swap it in."""
+    """Build a fresh generation from ``documents`` (one writer, one commit), then swap it in.
+
+    One Whoosh process: the morphology of the next batch is analysed by Kiwi's threads on the
+    other core while this one indexes the current batch (Whoosh's multiprocess writer would
+    analyse every text again, one at a time, in each process).
+    """
     base = Path(base)
+    analysis.warm_up()
     generation = _new_generation(base)
     ix = whoosh_index.open_dir(generation)
-    # One process: Kiwi's own threads use both cores while a batch is analysed, and Whoosh's
-    # multiprocess writer would analyse every text again without the batch results.
     writer = ix.writer(procs=1, limitmb=limitmb)
     count = 0
     try:
-        chunk: list[dict] = []
-        for document in documents:
-            chunk.append(document)
-            if len(chunk) >= batch:
-                count += _add_chunk(writer, chunk)
-                chunk = []
-        count += _add_chunk(writer, chunk)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            chunks = _chunks(documents, batch)
+            current = next(chunks, None)
+            pending = pool.submit(analysis.tokenize_batch, _chunk_texts(current or []))
+            while current is not None:
+                tokens = pending.result()
+                upcoming = next(chunks, None)
+                if upcoming is not None:
+                    pending = pool.submit(analysis.tokenize_batch, _chunk_texts(upcoming))
+                analysis.prime_with(tokens)
+                for document in current:
+                    writer.add_document(**fields(document))
+                analysis.clear_primed()
+                count += len(current)
+                current = upcoming
         writer.commit()
     except BaseException:
         writer.cancel()
@@ -269,12 +291,19 @@ def rebuild(
     return count
 
 
-def _add_chunk(writer, chunk: list[dict]) -> int:
-    analysis.prime([t for d in chunk for t in _analysed_texts(d)])
-    for document in chunk:
-        writer.add_document(**fields(document))
-    analysis.clear_primed()
-    return len(chunk)
+def _chunks(documents: Iterable[dict], size: int):
+    chunk: list[dict] = []
+    for document in documents:
+        chunk.append(document)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _chunk_texts(chunk: list[dict]) -> list[str]:
+    return [text for document in chunk for text in _analysed_texts(document)]
 
 
 def indexed_ids(base: str | Path) -> set[int]:

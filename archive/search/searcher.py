@@ -5,21 +5,31 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
-from whoosh import sorting
-from whoosh.query import And, AndMaybe, NumericRange, Or, Query, Term
+from whoosh.query import And, NumericRange, Query, Term
 
 from archive.search import analysis, index, snippets
+from archive.search.engine import (
+    AndMaybeNode,
+    AndNode,
+    AtLeastNode,
+    Generation,
+    Node,
+    OrNode,
+    TermNode,
+)
 
 NGRAM_WEIGHT = 0.1  # bigram matches find what morphemes miss, but rank below exact words
 IDENTIFIER_BOOST = 20.0
 FACET_SIZE = 20
 SORTS = ("relevance", "date", "title", "newest")
-FILTER_CACHE_SIZE = 32
+RESULT_CACHE_SIZE = 16
+MAX_WORDS = 8  # words beyond these only rank
 
 
 @dataclass
@@ -50,11 +60,19 @@ class SearchResult:
 
 
 class _OpenIndex:
+    """An open index and searcher, and what is derived from them until the index changes."""
+
     def __init__(self, path: Path):
         self.path = path
         self.ix = whoosh_index.open_dir(path)
         self.searcher = self.ix.searcher()
-        self.filters: OrderedDict = OrderedDict()
+        self.generation = Generation(self.searcher)
+        self.results: OrderedDict = OrderedDict()
+
+    def refresh(self) -> None:
+        self.searcher = self.searcher.refresh()
+        self.generation = Generation(self.searcher)
+        self.results.clear()
 
     def close(self) -> None:
         self.searcher.close()
@@ -62,7 +80,7 @@ class _OpenIndex:
 
 
 _open: dict[str, _OpenIndex] = {}
-_open_lock = threading.Lock()
+_open_lock = threading.RLock()
 
 
 def _current(base: str) -> _OpenIndex | None:
@@ -70,16 +88,14 @@ def _current(base: str) -> _OpenIndex | None:
     path = index.current_path(base)
     if path is None:
         return None
-    with _open_lock:
-        held = _open.get(base)
-        if held is None or held.path != path:
-            if held is not None:
-                held.close()
-            held = _open[base] = _OpenIndex(path)
-        elif not held.searcher.up_to_date():
-            held.searcher = held.searcher.refresh()
-            held.filters.clear()
-        return held
+    held = _open.get(base)
+    if held is None or held.path != path:
+        if held is not None:
+            held.close()
+        held = _open[base] = _OpenIndex(path)
+    elif not held.searcher.up_to_date():
+        held.refresh()
+    return held
 
 
 def close_all() -> None:
@@ -92,24 +108,22 @@ def close_all() -> None:
 # --- the query ---
 
 
-def _morpheme_term(term: str) -> Query:
+def _morpheme_term(term: str) -> Node:
     """The word in any text field, or (ranked lower) as a part of a compound."""
-    fields = [Term(name, term, boost=boost) for name, boost in index.MORPHEME_FIELDS.items()]
-    return Or([*fields, Term(index.PARTS_FIELD, term, boost=index.PARTS_BOOST)])
+    fields = [TermNode(name, term, boost) for name, boost in index.MORPHEME_FIELDS.items()]
+    return OrNode((*fields, TermNode(index.PARTS_FIELD, term, index.PARTS_BOOST)))
 
 
-def _bigram_query(grams: list[str]) -> Query:
-    unique = list(dict.fromkeys(grams))
-    per_field = [
-        And([Term(name, gram) for gram in unique], boost=boost)
-        if len(unique) > 1
-        else Term(name, unique[0], boost=boost)
+def _bigram_query(grams: list[str]) -> Node:
+    unique = tuple(dict.fromkeys(grams))
+    per_field = tuple(
+        AndNode(tuple(TermNode(name, gram) for gram in unique), boost)
         for name, boost in index.BIGRAM_FIELDS.items()
-    ]
-    return Or(per_field, boost=NGRAM_WEIGHT)
+    )
+    return OrNode(per_field, NGRAM_WEIGHT)
 
 
-def _word_query(word: analysis.QueryWord) -> Query:
+def _word_query(word: analysis.QueryWord) -> Node:
     """Exact morphemes rank first. A noun stretch of three or more syllables must also occur
     as such in the text (its bigrams): that finds it inside compounds and across spacing, and
     keeps out records that only share its syllables. Shorter words match as words or as
@@ -118,14 +132,14 @@ def _word_query(word: analysis.QueryWord) -> Query:
     for morpheme in word.morphemes:
         exact = _morpheme_term(morpheme.form)
         if morpheme.parts:  # the compound whole, or its parts written apart
-            exact = Or([exact, And([_morpheme_term(p) for p in morpheme.parts])])
+            exact = OrNode((exact, AndNode(tuple(_morpheme_term(p) for p in morpheme.parts))))
         groups.append(exact)
-    morph = groups[0] if len(groups) == 1 else And(groups)
-    identifier = Term("identifier_key", word.surface, boost=IDENTIFIER_BOOST)
+    morph = groups[0] if len(groups) == 1 else AndNode(tuple(groups))
+    identifier = TermNode("identifier_key", word.surface, IDENTIFIER_BOOST)
     if word.longest_run >= 3:
         grams = [g for run in word.runs for g in analysis.plain_bigrams(run)]
-        return Or([AndMaybe(_bigram_query(grams), morph), identifier])
-    return Or([morph, identifier])
+        return OrNode((AndMaybeNode(_bigram_query(grams), morph), identifier))
+    return OrNode((morph, identifier))
 
 
 def minimum_match(count: int) -> int:
@@ -133,7 +147,7 @@ def minimum_match(count: int) -> int:
     return count if count <= 3 else math.ceil(count * 0.75)
 
 
-def build_query(words: list[analysis.QueryWord]) -> Query | None:
+def build_query(words: list[analysis.QueryWord]) -> Node | None:
     """Words with a noun must match (see ``minimum_match``); verb-only words only rank."""
     if not words:
         return None
@@ -141,16 +155,20 @@ def build_query(words: list[analysis.QueryWord]) -> Query | None:
     optional = [_word_query(w) for w in words if not w.has_noun]
     if not required:
         required, optional = optional, []
+    required, optional = required[:MAX_WORDS], optional + required[MAX_WORDS:]
     need = minimum_match(len(required))
     if len(required) == 1:
         main = required[0]
     elif need == len(required):
-        main = And(required)
-    else:
-        main = Or(required, minmatch=need)
+        main = AndNode(tuple(required))
+    else:  # any ``need`` of the words; records with more of them score higher
+        main = AtLeastNode(tuple(required), need)
     if optional:
-        main = AndMaybe(main, Or(optional))
+        main = AndMaybeNode(main, OrNode(tuple(optional)))
     return main
+
+
+# --- filters, sorting, facets ---
 
 
 def _filter_key(params: SearchParams) -> tuple:
@@ -187,101 +205,89 @@ def _filter_query(params: SearchParams) -> Query | None:
     return parts[0] if len(parts) == 1 else And(parts)
 
 
-def _allowed(held: _OpenIndex, params: SearchParams) -> set[int] | None:
-    """Document numbers passing the filters, cached per searcher generation."""
+def _allowed(gen: Generation, params: SearchParams) -> np.ndarray:
     query = _filter_query(params)
     if query is None:
-        return None
-    key = _filter_key(params)
-    cached = held.filters.get(key)
-    if cached is None:
-        cached = set(held.searcher.docs_for_query(query))
-        held.filters[key] = cached
-        while len(held.filters) > FILTER_CACHE_SIZE:
-            held.filters.popitem(last=False)
-    else:
-        held.filters.move_to_end(key)
-    return cached
+        return gen.live
+    return gen.mask_for(_filter_key(params), query)
 
-
-def _sortedby(sort: str):
-    if sort == "date":
-        return [sorting.FieldFacet("date_key"), sorting.FieldFacet("title_sort")]
-    if sort == "title":
-        return sorting.FieldFacet("title_sort")
-    if sort == "newest":
-        return sorting.FieldFacet("updated", reverse=True)
-    return None
-
-
-# --- facets ---
 
 FACETS = {
-    "type": ("type", False),
-    "subject": ("subjects_facet", True),
-    "place": ("place", False),
-    "decade": ("decades_facet", True),
+    "type": ("type", None),
+    "subject": ("subjects_facet", index.FACET_SEPARATOR),
+    "place": ("place", None),
+    "decade": ("decades_facet", index.FACET_SEPARATOR),
 }
 
 
-def _facets(searcher, docnums: list[int]) -> dict[str, list[dict]]:
-    reader = searcher.reader()
-    out = {}
-    for name, (column, multi) in FACETS.items():
-        values = reader.column_reader(column)
-        counts: Counter = Counter()
-        for docnum in docnums:
-            value = values[docnum]
-            if isinstance(value, bytes):
-                value = value.decode("utf-8")
-            if not value:
-                continue
-            if multi:
-                counts.update(value.split(index.FACET_SEPARATOR))
-            else:
-                counts[value] += 1
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE]
-        out[name] = [{"value": value, "count": count} for value, count in ranked]
-    return out
+def _order(gen: Generation, docnums: np.ndarray, scores: np.ndarray, sort: str) -> np.ndarray:
+    if sort == "date":  # oldest first; records without a date last; then by title
+        keys = (gen.rank("title_sort")[docnums], gen.rank("date_key")[docnums])
+        return docnums[np.lexsort(keys)]
+    if sort == "title":
+        return docnums[np.argsort(gen.rank("title_sort")[docnums], kind="stable")]
+    if sort == "newest":
+        return docnums[np.argsort(-gen.rank("updated")[docnums], kind="stable")]
+    # relevance: best score first, ties in index order
+    return docnums[np.lexsort((docnums, -scores[docnums]))]
 
 
 # --- search ---
 
 
+def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str):
+    """Matching documents in order with their scores, and the facets; kept for next pages."""
+    key = (tuple(w.surface for w in words), _filter_key(params), sort)
+    cached = held.results.get(key)
+    if cached is not None:
+        held.results.move_to_end(key)
+        return cached
+    gen = held.generation
+    query = build_query(words)
+    if query is None:
+        mask, scores = gen.live.copy(), np.zeros(gen.size)
+    else:
+        mask, scores = query.evaluate(gen)
+    mask &= _allowed(gen, params)
+    docnums = _order(gen, np.nonzero(mask)[0], scores, sort)
+    facets = {
+        name: gen.facet_counts(column, separator, mask, FACET_SIZE)
+        for name, (column, separator) in FACETS.items()
+    }
+    cached = (docnums, scores, facets)
+    held.results[key] = cached
+    while len(held.results) > RESULT_CACHE_SIZE:
+        held.results.popitem(last=False)
+    return cached
+
+
 def search(base: str, params: SearchParams) -> SearchResult:
     """Search the current index. An empty query lists every record passing the filters."""
     result = SearchResult(total=0, page=params.page, per_page=params.per_page)
-    held = _current(base)
     words = analysis.analyse_query(params.q)
-    if held is None or (params.q.strip() and not words):
-        result.facets = {name: [] for name in FACETS}
-        return result
-    query = build_query(words)
-    searcher = held.searcher
-    allowed = _allowed(held, params)
-    sort = params.sort if query is not None or params.sort != "relevance" else "newest"
-    if query is None:
-        from whoosh.query import Every
-
-        query = Every()
-    results = searcher.search(query, limit=None, filter=allowed, sortedby=_sortedby(sort))
-    matched = [docnum for _, docnum in results.top_n]
-    result.total = len(matched)
-    result.facets = _facets(searcher, matched)
-    first = (params.page - 1) * params.per_page
+    sort = params.sort if words or params.sort != "relevance" else "newest"
+    with _open_lock:
+        held = _current(base)
+        if held is None or (params.q.strip() and not words):
+            result.facets = {name: [] for name in FACETS}
+            return result
+        docnums, scores, result.facets = _ranked(held, params, words, sort)
+        result.total = int(len(docnums))
+        first = (params.page - 1) * params.per_page
+        page = docnums[first : first + params.per_page]
+        stored = [held.searcher.stored_fields(int(docnum)) for docnum in page]
     marks = [mark for word in words for mark in word.marks]
-    for score, docnum in results.top_n[first : first + params.per_page]:
-        stored = searcher.stored_fields(docnum)
+    for docnum, fields in zip(page, stored, strict=True):
         result.hits.append(
             {
-                "id": int(stored["id"]),
-                "identifier": stored.get("identifier"),
-                "title": stored.get("title"),
-                "date_text": stored.get("date_text") or None,
-                "type": stored.get("type"),
-                "snippet": snippets.snippet(stored.get("body") or "", marks),
-                "thumbnail_url": stored.get("thumbnail_url"),
-                "score": round(float(score or 0.0), 4) if sort == "relevance" else None,
+                "id": int(fields["id"]),
+                "identifier": fields.get("identifier"),
+                "title": fields.get("title_stored"),
+                "date_text": fields.get("date_text") or None,
+                "type": fields.get("type"),
+                "snippet": snippets.snippet(fields.get("body_stored") or "", marks),
+                "thumbnail_url": fields.get("thumbnail_url"),
+                "score": round(float(scores[docnum]), 4) if sort == "relevance" else None,
             }
         )
     return result

@@ -58,13 +58,14 @@ def availability(
     for row in db.session.execute(stmt.order_by(Slot.starts_at, Slot.resource_id)):
         remaining = max(row.capacity - row.booked, 0)
         if row.local_date not in opening:
-            opening[row.local_date] = bookable_from(row.local_date, rules, tz)
+            opening[row.local_date] = bookable_from(row.local_date, rules, tz).isoformat()
+        # Serialized here (ISO 8601 strings): this list is read on every page view in a rush.
         result.append(
             {
                 "id": row.id,
                 "resource_id": row.resource_id,
-                "starts_at": row.starts_at,
-                "ends_at": row.ends_at,
+                "starts_at": row.starts_at.isoformat(),
+                "ends_at": row.ends_at.isoformat(),
                 "capacity": row.capacity,
                 "remaining": remaining,
                 "price": row.base_price,

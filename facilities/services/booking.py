@@ -155,12 +155,17 @@ def confirm(
     db.session.flush()
     if isinstance(actor, User) and actor.id != booking.user_id:
         audit.record(
-            actor, "booking.confirm", "booking", booking.id, now=now, before=before,
+            actor,
+            "booking.confirm",
+            "booking",
+            booking.id,
+            now=now,
+            before=before,
             after=_state(booking),
         )
     notices.booking_confirmed(booking, now)
-    slot = booking.slot
-    waitlist.offer_next(slot, now)
+    # An accepted offer closes the slot's open offer: the next person waiting may now get one.
+    waitlist.offer_next(booking.slot, now)
     return booking
 
 
@@ -183,9 +188,7 @@ def refund_for(booking: Booking, now: datetime, *, by_staff: bool) -> int:
     return booking.price * facility.rules.refund_percent(days) // 100
 
 
-def cancel(
-    booking: Booking, actor: User, now: datetime, *, reason: str | None = None
-) -> Booking:
+def cancel(booking: Booking, actor: User, now: datetime, *, reason: str | None = None) -> Booking:
     by_staff = is_staff(actor) and actor.id != booking.user_id
     if booking.user_id != actor.id and not by_staff:
         raise Forbidden("You can only cancel your own bookings")
@@ -204,7 +207,12 @@ def cancel(
     db.session.flush()
     if by_staff:
         audit.record(
-            actor, "booking.cancel", "booking", booking.id, now=now, before=before,
+            actor,
+            "booking.cancel",
+            "booking",
+            booking.id,
+            now=now,
+            before=before,
             after=_state(booking),
         )
     notices.booking_cancelled(booking, now)

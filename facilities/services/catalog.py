@@ -58,8 +58,9 @@ def update_rules(actor: User | str, facility: Facility, changes: dict, now: date
     after = Rules.from_json({**before, **changes}).to_json()
     facility.rules_json = after
     db.session.flush()
-    audit.record(actor, "facility.rules", "facility", facility.id, now=now, before=before,
-                 after=after)
+    audit.record(
+        actor, "facility.rules", "facility", facility.id, now=now, before=before, after=after
+    )
     return facility
 
 
@@ -80,8 +81,14 @@ def add_resource(actor: User | str, facility: Facility, data: dict, now: datetim
     db.session.add(resource)
     db.session.flush()
     db.session.refresh(facility)
-    audit.record(actor, "resource.create", "resource", resource.id, now=now,
-                 after={"name": resource.name, "capacity": capacity})
+    audit.record(
+        actor,
+        "resource.create",
+        "resource",
+        resource.id,
+        now=now,
+        after={"name": resource.name, "capacity": capacity},
+    )
     return resource
 
 
@@ -130,8 +137,14 @@ def create_template(
         )
     db.session.add(template)
     db.session.flush()
-    audit.record(actor, "slot_template.create", "slot_template", template.id, now=now,
-                 after=_template_state(template))
+    audit.record(
+        actor,
+        "slot_template.create",
+        "slot_template",
+        template.id,
+        now=now,
+        after=_template_state(template),
+    )
     return template
 
 
@@ -154,13 +167,21 @@ def update_template(
     before = _template_state(template)
     for key, value in changes.items():
         setattr(template, key, sorted(set(value)) if key in ("weekdays", "start_times") else value)
-    check_start_times(template.start_times, template.duration_minutes,
-                      template.buffer_after_minutes)
+    check_start_times(
+        template.start_times, template.duration_minutes, template.buffer_after_minutes
+    )
     if template.resource.exclusive:
         template.capacity = 1
     db.session.flush()
-    audit.record(actor, "slot_template.update", "slot_template", template.id, now=now,
-                 before=before, after=_template_state(template))
+    audit.record(
+        actor,
+        "slot_template.update",
+        "slot_template",
+        template.id,
+        now=now,
+        before=before,
+        after=_template_state(template),
+    )
     return template
 
 

@@ -94,7 +94,10 @@ def mark_no_shows(now: datetime, limit: int = 1000) -> int:
         marked += 1
         count = strikes_in_window(booking.user_id, now, rules.strike_window_days)
         notices.strike(booking, count, rules.strike_limit, now)
-        if count >= rules.strike_limit and user_rules.active_suspension(booking.user_id, now) is None:
+        if (
+            count >= rules.strike_limit
+            and user_rules.active_suspension(booking.user_id, now) is None
+        ):
             suspension = Suspension(
                 user_id=booking.user_id,
                 starts_at=now,

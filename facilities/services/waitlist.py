@@ -15,8 +15,8 @@ from core.extensions import db
 from core.models import User
 from facilities import notices
 from facilities.models import Booking, Slot, WaitlistEntry
-from facilities.services import capacity, pricing, user_rules
 from facilities.rules import bookable_from
+from facilities.services import capacity, pricing, user_rules
 
 OPEN = ("waiting", "offered")
 

@@ -63,7 +63,12 @@ def update_title(actor, title: Title, changes: dict, *, now: datetime) -> Title:
         setattr(title, key, value)
     db.session.flush()
     audit.record(
-        actor, "library.title.update", "library_title", title.id, now=now, before=before,
+        actor,
+        "library.title.update",
+        "library_title",
+        title.id,
+        now=now,
+        before=before,
         after=changes,
     )
     return title
@@ -73,7 +78,11 @@ def delete_title(actor, title: Title, *, now: datetime) -> None:
     if db.session.scalar(select(func.count()).select_from(Copy).filter_by(title_id=title.id)):
         raise Conflict("Withdraw and delete the copies first", code="title_has_copies")
     audit.record(
-        actor, "library.title.delete", "library_title", title.id, now=now,
+        actor,
+        "library.title.delete",
+        "library_title",
+        title.id,
+        now=now,
         before={"isbn": title.isbn, "title": title.title},
     )
     db.session.delete(title)
@@ -94,7 +103,11 @@ def create_copy(actor, title: Title, barcode: str, *, now: datetime) -> Copy:
     db.session.add(copy)
     db.session.flush()
     audit.record(
-        actor, "library.copy.create", "library_copy", copy.id, now=now,
+        actor,
+        "library.copy.create",
+        "library_copy",
+        copy.id,
+        now=now,
         after={"barcode": barcode, "title_id": title.id},
     )
     return copy
@@ -128,7 +141,12 @@ def set_copy_status(actor, copy: Copy, status: str, *, now: datetime) -> Copy:
     copy.status, copy.changed_at = status, now
     db.session.flush()
     audit.record(
-        actor, "library.copy.status", "library_copy", copy.id, now=now, before=before,
+        actor,
+        "library.copy.status",
+        "library_copy",
+        copy.id,
+        now=now,
+        before=before,
         after={"status": status},
     )
     return copy
@@ -255,7 +273,11 @@ def import_csv(actor, text: str, *, now: datetime) -> dict:
         raise RuleViolation("The CSV has bad rows; nothing was imported", errors=problems)
     db.session.flush()
     audit.record(
-        actor, "library.catalogue.import", "library_title", "csv", now=now,
+        actor,
+        "library.catalogue.import",
+        "library_title",
+        "csv",
+        now=now,
         after={"titles": created_titles, "copies": created_copies},
     )
     return {"titles_created": created_titles, "copies_created": created_copies}

@@ -100,23 +100,24 @@ def lock_kiosk(kiosk_id: int) -> Kiosk:
     return locked(select(Kiosk).where(Kiosk.id == kiosk_id))
 
 
-def _get(model, ident: int, label: str):
+def _get(model, ident: int, label: str, field: str | None = None):
     row = db.session.get(model, ident)
     if row is None:
-        raise NotFound(f"{label} {ident} not found")
+        errors = {field: [f"No {label.lower()} {ident}."]} if field else None
+        raise NotFound(f"{label} {ident} not found", errors=errors)
     return row
 
 
-def get_title(title_id: int) -> Title:
-    return _get(Title, title_id, "Title")
+def get_title(title_id: int, field: str | None = None) -> Title:
+    return _get(Title, title_id, "Title", field)
 
 
 def get_copy(copy_id: int) -> Copy:
     return _get(Copy, copy_id, "Copy")
 
 
-def get_kiosk(kiosk_id: int) -> Kiosk:
-    return _get(Kiosk, kiosk_id, "Kiosk")
+def get_kiosk(kiosk_id: int, field: str | None = None) -> Kiosk:
+    return _get(Kiosk, kiosk_id, "Kiosk", field)
 
 
 def get_patron(patron_id: int) -> Patron:

@@ -75,7 +75,7 @@ def place_hold(
     patron: Patron, title: Title, kiosk_id: int, *, now: datetime, settings: LibrarySettings
 ) -> Hold:
     check_may_hold(patron, now=now, settings=settings)
-    kiosk = get_kiosk(kiosk_id)
+    kiosk = get_kiosk(kiosk_id, field="kiosk_id")
     if kiosk.key_revoked_at is not None or not kiosk.pickup_enabled:
         raise RuleViolation(
             f"Kiosk {kiosk.code} does not take holds for pickup",
@@ -90,9 +90,7 @@ def place_hold(
         )
     )
     if duplicate is not None:
-        raise Conflict(
-            "You already hold this title", code="hold_exists", hold_id=duplicate.id
-        )
+        raise Conflict("You already hold this title", code="hold_exists", hold_id=duplicate.id)
     lendable = db.session.scalar(
         select(func.count())
         .select_from(Copy)

@@ -29,7 +29,9 @@ def report(kiosk: Kiosk, readings: list[dict], *, occurred_at: datetime, now: da
     }
     read = {r["slot"]: (r.get("barcode") or None) for r in readings}
     known = set(
-        db.session.scalars(select(Copy.barcode).where(Copy.barcode.in_(filter(None, read.values()))))
+        db.session.scalars(
+            select(Copy.barcode).where(Copy.barcode.in_(filter(None, read.values())))
+        )
     )
     discrepancies = []
     for slot in sorted(read):

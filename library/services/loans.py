@@ -248,9 +248,8 @@ def send_due_reminders(*, now: datetime, settings: LibrarySettings) -> int:
             kind, subject = "library_due_today", "오늘은 도서 반납일입니다"
             body = f"대출하신 『{loan.copy.title_ref.title}』의 반납일은 오늘({due_day})입니다."
         elif (
-            (due_day - today).days == settings.reminder_days_before
-            and loan.reminded_before_for != due_day
-        ):
+            due_day - today
+        ).days == settings.reminder_days_before and loan.reminded_before_for != due_day:
             loan.reminded_before_for = due_day
             kind, subject = "library_due_soon", "도서 반납 예정 안내"
             body = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from library.services.common import LibrarySettings, Locked, iso, locked
 PIN_RULE = "4 to 8 digits"
 
 
-def check_pin(pin: str, field: str = "pin") -> None:
+def check_pin_format(pin: str, field: str = "pin") -> None:
     if not (pin.isdigit() and 4 <= len(pin) <= 8):
         raise RuleViolation("A PIN is 4 to 8 digits", errors={field: [PIN_RULE]})
 
@@ -41,7 +42,7 @@ def create_patron(
     now: datetime,
     settings: LibrarySettings,
 ) -> Patron:
-    check_pin(pin)
+    check_pin_format(pin)
     card_number = card_number.strip()
     if db.session.scalar(select(Patron).filter_by(card_number=card_number)) is not None:
         raise Conflict(
@@ -89,12 +90,38 @@ def patron_for_user(user: User) -> Patron:
     return patron
 
 
-def authenticate(card_number: str, pin: str, *, now: datetime, settings: LibrarySettings) -> Patron:
+@dataclass(frozen=True)
+class PinCheck:
+    """A PIN checked against the stored hash before any lock is taken: Argon2 is slow on
+    purpose, and must not hold the patron's row (or SQLite's write lock) while it runs."""
+
+    card_number: str
+    pin_hash: str | None
+    matches: bool
+
+
+def check_pin(card_number: str, pin: str, *, settings: LibrarySettings) -> PinCheck:
+    card_number = card_number.strip()
+    pin_hash = db.session.scalar(select(Patron.pin_hash).filter_by(card_number=card_number))
+    # Unknown cards cost the same as real ones (Passwords verifies a dummy): no card probing.
+    return PinCheck(card_number, pin_hash, settings.passwords.verify(pin_hash, pin))
+
+
+def authenticate(
+    card_number: str,
+    pin: str,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    checked: PinCheck | None = None,
+) -> Patron:
     """The patron for a card and PIN, row-locked. A wrong PIN is counted and raises; the caller
-    must commit even then, so the count survives (five in a row lock the card)."""
+    must commit even then, so the count survives (five in a row lock the card). ``checked``
+    is an earlier ``check_pin`` result, used if the PIN hash has not changed since."""
     patron = locked(select(Patron).filter_by(card_number=card_number.strip()))
     if patron is None:
-        settings.passwords.verify(None, pin)  # same cost as a real check: no card probing
+        if checked is None:
+            settings.passwords.verify(None, pin)
         raise Unauthorized("Card number or PIN is wrong", code="invalid_card_or_pin")
     if patron.pin_locked_until is not None and patron.pin_locked_until > now:
         raise Locked(
@@ -102,7 +129,15 @@ def authenticate(card_number: str, pin: str, *, now: datetime, settings: Library
             code="card_locked",
             locked_until=iso(patron.pin_locked_until),
         )
-    if not settings.passwords.verify(patron.pin_hash, pin):
+    if (
+        checked is not None
+        and checked.card_number == patron.card_number
+        and checked.pin_hash == patron.pin_hash
+    ):
+        matches = checked.matches
+    else:
+        matches = settings.passwords.verify(patron.pin_hash, pin)
+    if not matches:
         patron.failed_pin_attempts += 1
         left = settings.pin_max_failures - patron.failed_pin_attempts
         if left <= 0:
@@ -125,7 +160,7 @@ def authenticate(card_number: str, pin: str, *, now: datetime, settings: Library
 
 
 def reset_pin(actor, patron: Patron, pin: str, *, now: datetime, settings: LibrarySettings):
-    check_pin(pin)
+    check_pin_format(pin)
     before = _snapshot(patron)
     patron.pin_hash = settings.passwords.hash(pin)
     patron.failed_pin_attempts, patron.pin_locked_until = 0, None

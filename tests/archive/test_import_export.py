@@ -76,8 +76,13 @@ def test_bad_rows_are_reported_by_line_and_good_rows_go_in(app, tmp_path):
     result = run(app, "import", str(path))
     assert result.exit_code == 1
     assert "2 created" in result.output and "5 failed" in result.output
-    for line in ("line 4 [UJB-4]: title", "line 5 [UJB-5]: type", "line 6 [UJB-6]: rights",
-                 "line 7 [bad id]: identifier", "line 8 [UJB-8]: File missing.jpg"):
+    for line in (
+        "line 4 [UJB-4]: title",
+        "line 5 [UJB-5]: type",
+        "line 6 [UJB-6]: rights",
+        "line 7 [bad id]: identifier",
+        "line 8 [UJB-8]: File missing.jpg",
+    ):
         assert line in result.output
     assert set(records()) == {"UJB-1", "UJB-2"}
 
@@ -164,22 +169,31 @@ def test_neither_utf8_nor_cp949_is_refused(app, tmp_path):
 
 def test_a_few_hundred_rows_in_batches_keep_every_index_job(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "ARCHIVE_IMPORT_BATCH", 50)
-    rows = [f"UJB-B{i:04d},기록 {i},설명 {i},,19{i % 100:02d},photo,주제{i % 7},,,," for i in
-            range(300)]
+    rows = [
+        f"UJB-B{i:04d},기록 {i},설명 {i},,19{i % 100:02d},photo,주제{i % 7},,,," for i in range(300)
+    ]
     rows[120] = "UJB-BAD,,,,,photo,,,,,"  # a bad row inside a batch
     path = write(tmp_path / "many.csv", rows)
     queued: list[int] = []
 
     def commit():
         queued.extend(
-            args[0] for job, args, _ in db.session.info.get("after_commit", [])
+            args[0]
+            for job, args, _ in db.session.info.get("after_commit", [])
             if job is index_record
         )
         db.session.commit()
 
     started = time.monotonic()
-    report = importer.import_csv("test", path, files_dir=None, publish=False, now=now(),
-                                 settings=archive_settings(), commit=commit)
+    report = importer.import_csv(
+        "test",
+        path,
+        files_dir=None,
+        publish=False,
+        now=now(),
+        settings=archive_settings(),
+        commit=commit,
+    )
     elapsed = time.monotonic() - started
     assert (report.created, report.failed) == (299, 1)
     assert report.errors[0]["line"] == 122
@@ -218,13 +232,18 @@ def test_upload_import_runs_as_a_job(client, archivist):
 @pytest.mark.parametrize("roles, status", [(("resident",), 403), (("librarian",), 403)])
 def test_only_archivists_import_and_export(client, roles, status):
     headers = auth_headers(create_user(roles))
-    response = client.post("/api/archive/imports", data={"file": (io.BytesIO(b"x"), "a.csv")},
-                           headers=headers, content_type="multipart/form-data")
+    response = client.post(
+        "/api/archive/imports",
+        data={"file": (io.BytesIO(b"x"), "a.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == status
     assert client.get("/api/archive/export", headers=headers).status_code == status
 
 
 def test_export_writes_the_import_csv_and_round_trips(app, client, archivist, tmp_path):
+    headers = auth_headers(archivist)
     scans = tmp_path / "scans"
     scans.mkdir()
     (scans / "a.jpg").write_bytes(image_bytes("JPEG"))
@@ -245,9 +264,24 @@ def test_export_writes_the_import_csv_and_round_trips(app, client, archivist, tm
     again = run(app, "import", str(out), "--files-dir", str(files))
     assert "0 created, 0 updated, 4 unchanged" in again.output
     # over HTTP, with a BOM so spreadsheet programs read the Hangul
-    response = client.get("/api/archive/export", headers=auth_headers(archivist))
+    response = client.get("/api/archive/export", headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     text = response.data.decode("utf-8")
     assert text.startswith("\ufeff" + HEADER)
     assert "회룡사 중수기" in text
+
+
+def test_upload_import_with_a_bad_header_fails_visibly(client, archivist):
+    headers = auth_headers(archivist)
+    response = client.post(
+        "/api/archive/imports",
+        data={"file": (io.BytesIO("제목,종류\n가,나\n".encode()), "bad.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202
+    outcome = client.get(f"/api/archive/imports/{response.json['id']}", headers=headers).json
+    assert outcome["status"] == "failed"
+    assert "missing columns" in outcome["message"]
+    assert client.get("/api/archive/imports/999", headers=headers).status_code == 404

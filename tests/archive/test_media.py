@@ -29,15 +29,6 @@ def media_files(app) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-@pytest.fixture(autouse=True)
-def _clean_media_dir(app):
-    import shutil
-
-    shutil.rmtree(app.config["MEDIA_DIR"], ignore_errors=True)
-    yield
-    shutil.rmtree(app.config["MEDIA_DIR"], ignore_errors=True)
-
-
 @pytest.mark.parametrize(
     "fmt, mime, filename",
     [
@@ -47,8 +38,9 @@ def _clean_media_dir(app):
         ("TIFF", "image/tiff", "scan.tif"),
     ],
 )
-def test_upload_is_accepted_by_content(app, client, archivist_headers, dummy_record, fmt, mime,
-                                       filename):
+def test_upload_is_accepted_by_content(
+    app, client, archivist_headers, dummy_record, fmt, mime, filename
+):
     data = image_bytes(fmt, size=(800, 500))
     response = upload(client, dummy_record.id, data, archivist_headers, filename)
     assert response.status_code == 202, response.json
@@ -72,15 +64,17 @@ def test_upload_is_accepted_by_content(app, client, archivist_headers, dummy_rec
 
 
 def test_display_image_is_at_most_1600px(app, client, archivist_headers, dummy_record):
-    response = upload(client, dummy_record.id, image_bytes("PNG", size=(3200, 1000)),
-                      archivist_headers)
+    response = upload(
+        client, dummy_record.id, image_bytes("PNG", size=(3200, 1000)), archivist_headers
+    )
     media = db.session.get(Media, response.json["id"])
     with Image.open(Path(app.config["MEDIA_DIR"]) / media.display_path) as shown:
         assert shown.size == (1600, 500)
 
 
-def test_derivatives_are_upright_and_carry_no_exif_or_gps(app, client, archivist_headers,
-                                                         dummy_record):
+def test_derivatives_are_upright_and_carry_no_exif_or_gps(
+    app, client, archivist_headers, dummy_record
+):
     # 600×300 stored, EXIF orientation 6: the photo is really 300 wide and 600 high
     data = image_bytes("JPEG", size=(600, 300), exif=exif_with_gps(orientation=6))
     with Image.open(io.BytesIO(data)) as check:
@@ -95,31 +89,33 @@ def test_derivatives_are_upright_and_carry_no_exif_or_gps(app, client, archivist
             assert image.height > image.width
             assert len(image.getexif()) == 0
             assert "exif" not in image.info
-    served = client.get(f"/api/archive/records/{dummy_record.id}/media/{media.id}/display",
-                        headers=archivist_headers)
+    served = client.get(
+        f"/api/archive/records/{dummy_record.id}/media/{media.id}/display",
+        headers=archivist_headers,
+    )
     assert served.status_code == 200
     assert b"Exif" not in served.data
 
 
 def test_multipage_tiff_counts_every_page(client, archivist_headers, dummy_record):
     pages = [Image.new("L", (300, 400), shade) for shade in (255, 200, 150)]
-    response = upload(client, dummy_record.id, multipage_tiff(pages), archivist_headers,
-                      "book.tif")
+    response = upload(client, dummy_record.id, multipage_tiff(pages), archivist_headers, "book.tif")
     assert response.status_code == 202
     assert response.json["page_count"] == 3
 
 
 def _png_header_only(width, height) -> bytes:
     """A tiny PNG whose header claims a huge image (a decompression bomb)."""
+
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body)
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
         )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     pixels = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
 
 
@@ -135,8 +131,9 @@ def _png_header_only(width, height) -> bytes:
         (_png_header_only(40000, 40000), 422, "image_too_large"),
     ],
 )
-def test_refused_files_leave_nothing_behind(app, client, archivist_headers, dummy_record, data,
-                                            status, code):
+def test_refused_files_leave_nothing_behind(
+    app, client, archivist_headers, dummy_record, data, status, code
+):
     response = upload(client, dummy_record.id, data, archivist_headers, "scan.jpg")
     assert response.status_code == status
     assert response.json["code"] == code
@@ -148,8 +145,12 @@ def test_refused_files_leave_nothing_behind(app, client, archivist_headers, dumm
 
 def test_oversize_upload_is_413(app, client, archivist_headers, dummy_record, monkeypatch):
     monkeypatch.setitem(app.config, "ARCHIVE_MAX_UPLOAD_BYTES", 10_000)
-    response = upload(client, dummy_record.id, image_bytes("PNG", size=(400, 400)) + b"\0" * 20_000,
-                      archivist_headers)
+    response = upload(
+        client,
+        dummy_record.id,
+        image_bytes("PNG", size=(400, 400)) + b"\0" * 20_000,
+        archivist_headers,
+    )
     assert response.status_code == 413
     assert response.json["code"] == "payload_too_large"
     assert media_files(app) == []
@@ -187,8 +188,9 @@ def test_failed_transaction_removes_the_new_original(app, dummy_record):
 
     settings = archive_settings()
     staged = media_service.stage_upload(io.BytesIO(image_bytes("PNG")), settings)
-    media = media_service.ingest("test", dummy_record, staged, "x.png", now=now(),
-                                 settings=settings)
+    media = media_service.ingest(
+        "test", dummy_record, staged, "x.png", now=now(), settings=settings
+    )
     path = Path(settings.media_dir, media.original_path)
     assert path.is_file()
     db.session.rollback()
@@ -198,8 +200,10 @@ def test_failed_transaction_removes_the_new_original(app, dummy_record):
 
 def _files(client, record, media_id, headers=None):
     base = f"/api/archive/records/{record.id}/media/{media_id}"
-    return {kind: client.get(f"{base}/{kind}", headers=headers or {}).status_code
-            for kind in ("thumbnail", "display", "original")}
+    return {
+        kind: client.get(f"{base}/{kind}", headers=headers or {}).status_code
+        for kind in ("thumbnail", "display", "original")
+    }
 
 
 def test_file_access_follows_visibility_and_role(client, archivist, archivist_headers):
@@ -209,16 +213,22 @@ def test_file_access_follows_visibility_and_role(client, archivist, archivist_he
     public_media = upload(client, published.id, image_bytes(), archivist_headers).json["id"]
     resident = auth_headers(create_user(("resident",)))
 
-    assert _files(client, draft, draft_media) == {"thumbnail": 404, "display": 404,
-                                                  "original": 401}
-    assert _files(client, published, public_media) == {"thumbnail": 200, "display": 200,
-                                                       "original": 401}
+    assert _files(client, draft, draft_media) == {"thumbnail": 404, "display": 404, "original": 401}
+    assert _files(client, published, public_media) == {
+        "thumbnail": 200,
+        "display": 200,
+        "original": 401,
+    }
     assert _files(client, published, public_media, resident)["original"] == 403
     assert _files(client, draft, draft_media, archivist_headers) == {
-        "thumbnail": 200, "display": 200, "original": 200
+        "thumbnail": 200,
+        "display": 200,
+        "original": 200,
     }
-    original = client.get(f"/api/archive/records/{published.id}/media/{public_media}/original",
-                          headers=archivist_headers)
+    original = client.get(
+        f"/api/archive/records/{published.id}/media/{public_media}/original",
+        headers=archivist_headers,
+    )
     assert original.data == image_bytes()
     public = client.get(f"/api/archive/records/{published.id}").json
     assert public["thumbnail_url"].endswith(f"/media/{public_media}/thumbnail")
@@ -226,8 +236,7 @@ def test_file_access_follows_visibility_and_role(client, archivist, archivist_he
     assert _files(client, published, draft_media, archivist_headers)["thumbnail"] == 404
 
 
-def test_failed_processing_is_visible_and_retryable(app, client, archivist_headers,
-                                                    dummy_record):
+def test_failed_processing_is_visible_and_retryable(app, client, archivist_headers, dummy_record):
     response = upload(client, dummy_record.id, image_bytes("PNG"), archivist_headers)
     media = db.session.get(Media, response.json["id"])
     url = f"/api/archive/records/{dummy_record.id}/media/{media.id}"
@@ -264,5 +273,28 @@ def test_public_does_not_see_unfinished_media(client, archivist, archivist_heade
     db.session.commit()
     assert client.get(f"/api/archive/records/{record.id}").json["media"] == []
     assert client.get(f"/api/archive/records/{record.id}/media/{media_id}").status_code == 404
-    assert len(client.get(f"/api/archive/records/{record.id}",
-                          headers=archivist_headers).json["media"]) == 1
+    assert (
+        len(
+            client.get(f"/api/archive/records/{record.id}", headers=archivist_headers).json["media"]
+        )
+        == 1
+    )
+
+
+def test_pixel_limit_refuses_before_decoding(app, client, archivist_headers, dummy_record,
+                                             monkeypatch):
+    monkeypatch.setitem(app.config, "ARCHIVE_MAX_IMAGE_PIXELS", 100_000)
+    response = upload(client, dummy_record.id, image_bytes("PNG", size=(500, 500)),
+                      archivist_headers)
+    assert response.status_code == 422
+    assert response.json["code"] == "image_too_large"
+    assert "decompression bomb" in response.json["message"]
+    assert media_files(app) == []
+
+
+def test_too_many_pages_are_refused(app, client, archivist_headers, dummy_record, monkeypatch):
+    monkeypatch.setitem(app.config, "ARCHIVE_MAX_PAGES", 2)
+    pages = [Image.new("L", (50, 50), 255) for _ in range(3)]
+    response = upload(client, dummy_record.id, multipage_tiff(pages), archivist_headers)
+    assert response.status_code == 422
+    assert "3 pages" in response.json["message"]

@@ -33,8 +33,9 @@ def test_korean_scan_is_read(client, archivist, archivist_headers):
 def test_every_tiff_page_is_read_and_corrections_win(client, archivist, archivist_headers):
     record = create_record(archivist)
     pages = [korean_page(["첫째 쪽 시립박물관"]), korean_page(["둘째 쪽 스마트도서관"])]
-    media_id = upload(client, record.id, multipage_tiff(pages), archivist_headers,
-                      "book.tif").json["id"]
+    media_id = upload(client, record.id, multipage_tiff(pages), archivist_headers, "book.tif").json[
+        "id"
+    ]
     media = db.session.get(Media, media_id)
     assert [page["page"] for page in media.ocr_pages] == [1, 2]
     assert "시립박물관" in media.ocr_pages[0]["text"]
@@ -42,8 +43,9 @@ def test_every_tiff_page_is_read_and_corrections_win(client, archivist, archivis
     assert "시립박물관" in media.ocr_text and "스마트도서관" in media.ocr_text
 
     url = f"/api/archive/records/{record.id}/media/{media_id}"
-    corrected = client.patch(url, json={"corrected_text": "첫째 쪽 의정부시립박물관"},
-                             headers=archivist_headers)
+    corrected = client.patch(
+        url, json={"corrected_text": "첫째 쪽 의정부시립박물관"}, headers=archivist_headers
+    )
     assert corrected.status_code == 200
     assert corrected.json["text"] == "첫째 쪽 의정부시립박물관"
     assert corrected.json["ocr_text"] == media.ocr_text  # the OCR stays for reference
@@ -56,8 +58,9 @@ def test_every_tiff_page_is_read_and_corrections_win(client, archivist, archivis
     assert client.patch(url, json={"text": "x"}, headers=archivist_headers).status_code == 422
 
 
-def test_without_tesseract_the_archive_still_works(app, client, archivist, archivist_headers,
-                                                   monkeypatch):
+def test_without_tesseract_the_archive_still_works(
+    app, client, archivist, archivist_headers, monkeypatch
+):
     monkeypatch.setitem(app.config, "ARCHIVE_TESSERACT_CMD", "/nonexistent/tesseract")
     ready = client.get("/api/ready")
     assert ready.status_code == 200
@@ -88,8 +91,9 @@ def test_ocr_error_fails_visibly(app, client, archivist, archivist_headers, monk
     buffer = io.BytesIO()
     korean_page(["의정부"]).save(buffer, "PNG")
     media_id = upload(client, record.id, buffer.getvalue(), archivist_headers).json["id"]
-    shown = client.get(f"/api/archive/records/{record.id}/media/{media_id}",
-                       headers=archivist_headers).json
+    shown = client.get(
+        f"/api/archive/records/{record.id}/media/{media_id}", headers=archivist_headers
+    ).json
     assert shown["status"] == "failed"
     assert shown["ocr_status"] == "failed"
     assert shown["failure_reason"].startswith("OCR failed")

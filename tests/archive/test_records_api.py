@@ -74,7 +74,9 @@ def test_missing_required_fields(client, archivist_headers):
 
 
 def test_duplicate_identifier_conflicts(client, archivist_headers):
-    assert client.post("/api/archive/records", json=NEW, headers=archivist_headers).status_code == 201
+    assert (
+        client.post("/api/archive/records", json=NEW, headers=archivist_headers).status_code == 201
+    )
     response = client.post("/api/archive/records", json=NEW, headers=archivist_headers)
     assert response.status_code == 409
     assert "identifier" in response.json["errors"]
@@ -83,8 +85,13 @@ def test_duplicate_identifier_conflicts(client, archivist_headers):
 
 @pytest.mark.parametrize(
     "roles, status",
-    [(None, 401), (("resident",), 403), (("librarian",), 403), (("archivist",), 201),
-     (("admin",), 201)],
+    [
+        (None, 401),
+        (("resident",), 403),
+        (("librarian",), 403),
+        (("archivist",), 201),
+        (("admin",), 201),
+    ],
 )
 def test_who_may_create(client, roles, status):
     headers = auth_headers(create_user(roles)) if roles else {}
@@ -94,8 +101,9 @@ def test_who_may_create(client, roles, status):
 
 def test_update_bumps_version_and_audits_before_after(client, archivist_headers, dummy_record):
     url = f"/api/archive/records/{dummy_record.id}"
-    response = client.patch(url, json={"title": "새 제목", "date_text": "19세기 후반"},
-                            headers=archivist_headers)
+    response = client.patch(
+        url, json={"title": "새 제목", "date_text": "19세기 후반"}, headers=archivist_headers
+    )
     assert response.status_code == 200
     assert response.json["version"] == 2
     assert (response.json["year_from"], response.json["year_to"]) == (1851, 1900)
@@ -110,7 +118,10 @@ def test_update_bumps_version_and_audits_before_after(client, archivist_headers,
 
 def test_stale_version_is_refused(client, archivist_headers, dummy_record):
     url = f"/api/archive/records/{dummy_record.id}"
-    assert client.patch(url, json={"title": "A", "version": 1}, headers=archivist_headers).status_code == 200
+    assert (
+        client.patch(url, json={"title": "A", "version": 1}, headers=archivist_headers).status_code
+        == 200
+    )
     stale = client.patch(url, json={"title": "B", "version": 1}, headers=archivist_headers)
     assert stale.status_code == 409
     assert stale.json["current_version"] == 2
@@ -173,6 +184,31 @@ def test_delete_removes_record_and_audits(client, archivist_headers, dummy_recor
 
 def test_unknown_record_is_404(client, archivist_headers):
     assert client.get("/api/archive/records/999", headers=archivist_headers).status_code == 404
-    response = client.patch("/api/archive/records/999", json={"title": "x"},
-                            headers=archivist_headers)
+    response = client.patch(
+        "/api/archive/records/999", json={"title": "x"}, headers=archivist_headers
+    )
     assert response.status_code == 404
+
+
+def test_a_concurrent_change_is_refused_not_overwritten(dummy_record):
+    """Another transaction commits a change between our read and our write."""
+    from archive import records as record_service
+    from core.errors import Conflict
+    from tests.fixtures.archive import now
+
+    record = db.session.get(Record, dummy_record.id)
+    assert record.version == 1
+    # end our transaction but keep what we read, as a request that read earlier would
+    db.session.expire_on_commit = False
+    db.session.commit()
+    db.session.expire_on_commit = True
+    with db.engine.begin() as other:
+        other.execute(
+            Record.__table__.update()
+            .where(Record.id == record.id)
+            .values(title="다른 사람의 제목", version=2)
+        )
+    with pytest.raises(Conflict):
+        record_service.update_record("test", record, {"title": "내 제목"}, now=now())
+    db.session.rollback()
+    assert db.session.get(Record, dummy_record.id).title == "다른 사람의 제목"

@@ -96,7 +96,9 @@ def test_residents_see_only_their_own_bookings(client, resident, dummy_rink):
     other_id = post_booking(client, other, theirs.id).json["id"]
     listed = client.get("/api/bookings", headers=auth_headers(resident))
     assert [b["id"] for b in listed.json] == [own_id]
-    assert client.get(f"/api/bookings/{other_id}", headers=auth_headers(resident)).status_code == 404
+    assert (
+        client.get(f"/api/bookings/{other_id}", headers=auth_headers(resident)).status_code == 404
+    )
     assert client.get(f"/api/bookings/{own_id}", headers=auth_headers(resident)).status_code == 200
 
 
@@ -117,8 +119,9 @@ def test_suspended_resident_gets_403(client, resident, rink_slot):
     from tests.fixtures.facilities import now
 
     db.session.add(
-        Suspension(user_id=resident.id, starts_at=now(), ends_at=now() + timedelta(days=1),
-                   reason="t")
+        Suspension(
+            user_id=resident.id, starts_at=now(), ends_at=now() + timedelta(days=1), reason="t"
+        )
     )
     db.session.commit()
     response = post_booking(client, resident, rink_slot.id)

@@ -13,8 +13,9 @@ def events(body: bytes):
 
 def test_booking_calendar_has_seoul_times(client, resident, rink_slot):
     booking = book(resident, rink_slot)
-    response = client.get(f"/api/bookings/{booking.id}/calendar.ics",
-                          headers=auth_headers(resident))
+    response = client.get(
+        f"/api/bookings/{booking.id}/calendar.ics", headers=auth_headers(resident)
+    )
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
     (event,) = events(response.data)
@@ -26,16 +27,18 @@ def test_booking_calendar_has_seoul_times(client, resident, rink_slot):
     assert str(event["status"]) == "TENTATIVE"
     assert b"TZID=Asia/Seoul" in response.data
     assert b"BEGIN:VTIMEZONE" in response.data
-    other = client.get(f"/api/bookings/{booking.id}/calendar.ics",
-                       headers=auth_headers(create_user()))
+    other = client.get(
+        f"/api/bookings/{booking.id}/calendar.ics", headers=auth_headers(create_user())
+    )
     assert other.status_code == 404
 
 
 def test_cancelled_booking_is_a_cancelled_event(client, resident, rink_slot):
     booking = book(resident, rink_slot)
     bookings.cancel(booking, resident, now())
-    response = client.get(f"/api/bookings/{booking.id}/calendar.ics",
-                          headers=auth_headers(resident))
+    response = client.get(
+        f"/api/bookings/{booking.id}/calendar.ics", headers=auth_headers(resident)
+    )
     (event,) = events(response.data)
     assert str(event["status"]) == "CANCELLED"
 

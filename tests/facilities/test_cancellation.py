@@ -72,7 +72,8 @@ def test_cancel_twice_is_a_conflict(resident, rink_slot):
 def test_cancel_over_http(client, resident, rink_slot, outbox):
     booking = confirmed_booking(resident, rink_slot)
     response = client.post(
-        f"/api/bookings/{booking.id}/cancel", json={"reason": "일정 변경"},
+        f"/api/bookings/{booking.id}/cancel",
+        json={"reason": "일정 변경"},
         headers=auth_headers(resident),
     )
     assert response.status_code == 200

@@ -45,8 +45,7 @@ def test_forged_or_tampered_code_is_refused(client, resident, manager, rink_slot
     booking = confirmed(resident, rink_slot)
     forged = checkin._serializer("another-secret").dumps({"b": booking.id})
     for code in (forged, code_of(client, resident, booking) + "x", "garbage"):
-        response = client.post("/api/check-ins", json={"code": code},
-                               headers=auth_headers(manager))
+        response = client.post("/api/check-ins", json={"code": code}, headers=auth_headers(manager))
         assert response.status_code == 422
         assert "code" in response.json["errors"]
 
@@ -80,8 +79,9 @@ def test_checked_in_booking_is_not_a_no_show(client, resident, manager, rink_slo
     assert jobs.mark_no_shows_now() == 0
 
 
-def test_three_strikes_in_90_days_suspend_for_30_days(client, resident, manager, dummy_rink,
-                                                      clock, outbox):
+def test_three_strikes_in_90_days_suspend_for_30_days(
+    client, resident, manager, dummy_rink, clock, outbox
+):
     days = ["2026-03-03", "2026-03-05", "2026-03-07"]
     for day in days:
         slot = create_slot(dummy_rink, kst(day, "18:00"))
@@ -90,8 +90,9 @@ def test_three_strikes_in_90_days_suspend_for_30_days(client, resident, manager,
         clock.at = kst(day, "19:00")
         jobs.mark_no_shows_now()
         db.session.commit()
-    standing = client.get(f"/api/users/{resident.id}/facility-standing",
-                          headers=auth_headers(manager)).json
+    standing = client.get(
+        f"/api/users/{resident.id}/facility-standing", headers=auth_headers(manager)
+    ).json
     assert standing["strike_count"] == 3
     assert standing["suspended_until"] == (now() + timedelta(days=30)).isoformat()
     assert "booking_suspension" in [n["kind"] for n in outbox]

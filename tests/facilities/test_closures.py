@@ -1,9 +1,9 @@
 """Closures close overlapping slots, cancel their bookings with full refunds, notify."""
 
 from core.extensions import db
+from facilities.models import SlotTemplate
 from facilities.services import booking as bookings
 from facilities.services import closures, slots
-from facilities.models import SlotTemplate
 from tests.fixtures.facilities import book, create_slot, kst, now
 from tests.fixtures.users import auth_headers, create_user
 
@@ -45,8 +45,13 @@ def test_closure_cancels_and_refunds_and_notifies(client, manager, dummy_rink, o
 def test_closure_of_the_whole_facility_covers_every_resource(manager, dummy_curling):
     made = [create_slot(sheet, kst("2026-03-11", "10:00")) for sheet in dummy_curling]
     closure = closures.create(
-        manager, dummy_curling[0].facility, starts_at=kst("2026-03-11", "00:00"),
-        ends_at=kst("2026-03-12", "00:00"), reason="대회", resource_id=None, now=now(),
+        manager,
+        dummy_curling[0].facility,
+        starts_at=kst("2026-03-11", "00:00"),
+        ends_at=kst("2026-03-12", "00:00"),
+        reason="대회",
+        resource_id=None,
+        now=now(),
     )
     db.session.commit()
     assert closure.slots_closed == 6
@@ -55,8 +60,11 @@ def test_closure_of_the_whole_facility_covers_every_resource(manager, dummy_curl
 
 def test_bad_closure_input(client, manager, dummy_rink):
     url = f"/api/facilities/{dummy_rink.facility_id}/closures"
-    bad_order = {"starts_at": "2026-03-10T10:00:00+09:00", "ends_at": "2026-03-10T09:00:00+09:00",
-                 "reason": "x"}
+    bad_order = {
+        "starts_at": "2026-03-10T10:00:00+09:00",
+        "ends_at": "2026-03-10T09:00:00+09:00",
+        "reason": "x",
+    }
     response = client.post(url, json=bad_order, headers=auth_headers(manager))
     assert response.status_code == 422 and "ends_at" in response.json["errors"]
     naive = {**bad_order, "starts_at": "2026-03-10T08:00:00"}
@@ -68,13 +76,25 @@ def test_bad_closure_input(client, manager, dummy_rink):
 
 def test_slots_generated_inside_a_closure_are_closed(manager, dummy_rink):
     closures.create(
-        manager, dummy_rink.facility, starts_at=kst("2026-03-05", "00:00"),
-        ends_at=kst("2026-03-06", "00:00"), reason="정기 점검", resource_id=None, now=now(),
+        manager,
+        dummy_rink.facility,
+        starts_at=kst("2026-03-05", "00:00"),
+        ends_at=kst("2026-03-06", "00:00"),
+        reason="정기 점검",
+        resource_id=None,
+        now=now(),
     )
     db.session.add(
-        SlotTemplate(resource_id=dummy_rink.id, name="매일", weekdays=list(range(7)),
-                     start_times=["10:00"], duration_minutes=90, capacity=150, base_price=5000,
-                     created_at=now())
+        SlotTemplate(
+            resource_id=dummy_rink.id,
+            name="매일",
+            weekdays=list(range(7)),
+            start_times=["10:00"],
+            duration_minutes=90,
+            capacity=150,
+            base_price=5000,
+            created_at=now(),
+        )
     )
     db.session.flush()
     slots.generate_for_facility(dummy_rink.facility, 5, now())

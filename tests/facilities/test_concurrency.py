@@ -22,8 +22,12 @@ def bearer(user) -> dict:
     # Straight to the database: the login endpoint is rate limited per address.
     raw, at = new_token(), datetime.now(UTC)
     db.session.add(
-        ApiToken(user_id=user.id, token_hash=token_hash(raw), created_at=at,
-                 expires_at=at + timedelta(hours=1))
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_hash(raw),
+            created_at=at,
+            expires_at=at + timedelta(hours=1),
+        )
     )
     db.session.commit()
     return {"Authorization": f"Bearer {raw}"}

@@ -43,8 +43,11 @@ def test_availability_lists_slots_with_remaining_and_status(client, resident, du
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("from=2026-03-10&to=2026-03-01", "to"), ("from=2026-03-01&to=2026-05-01", "to"),
-     ("from=tomorrow", "from")],
+    [
+        ("from=2026-03-10&to=2026-03-01", "to"),
+        ("from=2026-03-01&to=2026-05-01", "to"),
+        ("from=tomorrow", "from"),
+    ],
 )
 def test_availability_bad_ranges(client, dummy_rink, query, field):
     response = client.get(f"/api/facilities/{dummy_rink.facility_id}/availability?{query}")
@@ -73,8 +76,13 @@ MANAGER_ENDPOINTS = [
 @pytest.mark.parametrize(("method", "path", "body"), MANAGER_ENDPOINTS)
 @pytest.mark.parametrize(
     ("roles", "allowed"),
-    [(None, 401), (("resident",), 403), (("librarian",), 403), (("facility_manager",), 200),
-     (("admin",), 200)],
+    [
+        (None, 401),
+        (("resident",), 403),
+        (("librarian",), 403),
+        (("facility_manager",), 200),
+        (("admin",), 200),
+    ],
 )
 def test_manager_endpoint_permissions(client, dummy_rink, method, path, body, roles, allowed):
     headers = auth_headers(create_user(roles)) if roles else {}

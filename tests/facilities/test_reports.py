@@ -34,7 +34,9 @@ def test_occupancy_json(client, manager, booked_day):
 
 @pytest.mark.parametrize("how", ["format", "accept"])
 def test_occupancy_csv(client, manager, booked_day, how):
-    url = f"/api/facilities/{booked_day.facility_id}/reports/occupancy?from=2026-03-10&to=2026-03-10"
+    url = (
+        f"/api/facilities/{booked_day.facility_id}/reports/occupancy?from=2026-03-10&to=2026-03-10"
+    )
     headers = auth_headers(manager)
     if how == "format":
         url += "&format=csv"
@@ -61,7 +63,8 @@ def test_occupancy_csv(client, manager, booked_day, how):
 
 
 def test_report_needs_dates(client, manager, dummy_rink):
-    response = client.get(f"/api/facilities/{dummy_rink.facility_id}/reports/occupancy",
-                          headers=auth_headers(manager))
+    response = client.get(
+        f"/api/facilities/{dummy_rink.facility_id}/reports/occupancy", headers=auth_headers(manager)
+    )
     assert response.status_code == 422
     assert {"from", "to"} <= set(response.json["errors"])

@@ -115,14 +115,30 @@ def test_manager_creates_templates_over_http(client, manager, dummy_rink):
     bad = client.post(url, json={**body, "weekdays": [7]}, headers=auth_headers(manager))
     assert bad.status_code == 422 and "weekdays" in bad.json["errors"]
     patched = client.patch(
-        f"/api/slot-templates/{response.json['id']}", json={"base_price": 7000},
+        f"/api/slot-templates/{response.json['id']}",
+        json={"base_price": 7000},
         headers=auth_headers(manager),
     )
     assert patched.json["base_price"] == 7000
     generated = client.post(
-        f"/api/facilities/{dummy_rink.facility_id}/generate-slots", json={"days": 7},
+        f"/api/facilities/{dummy_rink.facility_id}/generate-slots",
+        json={"days": 7},
         headers=auth_headers(manager),
     )
     # Sat 7 and Sun 8 March, two sessions each, and the 11:00 session of today (2 March), a
     # public holiday that runs the weekend schedule (09:00 has already started).
     assert generated.json["created"] == 5
+
+
+def test_daily_job_keeps_the_configured_days_ahead(app, dummy_rink):
+    from facilities import jobs
+
+    template(dummy_rink, weekdays=list(range(7)), start_times=["18:00"])
+    app.config["FACILITIES_SLOT_DAYS_AHEAD"] = 3
+    try:
+        created = jobs.generate_slots_now()
+    finally:
+        app.config["FACILITIES_SLOT_DAYS_AHEAD"] = 60
+    db.session.commit()
+    # Today (2 March, a holiday on the Sunday schedule, which this template also runs) + 3 days.
+    assert created[dummy_rink.facility.name] == 4

@@ -39,15 +39,19 @@ def test_positions_are_visible_and_move_up(client, full_slot):
     first, second, third = create_user(), create_user(), create_user()
     for user in (first, second, third):
         response = client.post(
-            f"/api/slots/{full_slot.id}/waitlist", json={"party": {"adult": 1}},
+            f"/api/slots/{full_slot.id}/waitlist",
+            json={"party": {"adult": 1}},
             headers=auth_headers(user),
         )
         assert response.status_code == 201
     mine = client.get(f"/api/slots/{full_slot.id}/waitlist", headers=auth_headers(third))
     assert mine.json["position"] == 3
-    assert client.delete(
-        f"/api/slots/{full_slot.id}/waitlist", headers=auth_headers(first)
-    ).status_code == 204
+    assert (
+        client.delete(
+            f"/api/slots/{full_slot.id}/waitlist", headers=auth_headers(first)
+        ).status_code
+        == 204
+    )
     mine = client.get(f"/api/slots/{full_slot.id}/waitlist", headers=auth_headers(third))
     assert mine.json["position"] == 2
     listed = client.get("/api/me/waitlist", headers=auth_headers(second))
@@ -105,8 +109,7 @@ def test_accepting_an_offer_by_payment(client, full_slot):
     offer = bookings.find(entry.booking_id)
     response = signed_callback(
         client,
-        {"booking_id": offer.id, "payment_id": "pg-offer", "amount": offer.price,
-         "status": "paid"},
+        {"booking_id": offer.id, "payment_id": "pg-offer", "amount": offer.price, "status": "paid"},
     )
     assert response.status_code == 200
     assert response.json["status"] == "confirmed"

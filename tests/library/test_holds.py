@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from core.errors import Conflict, RuleViolation
 from core.extensions import db
@@ -18,7 +17,7 @@ from tests.fixtures.library import (
     create_patron,
     create_title,
 )
-from tests.fixtures.users import auth_headers, create_user
+from tests.fixtures.users import auth_headers
 
 
 def run_job(job):
@@ -98,7 +97,9 @@ def test_hold_at_kiosk_that_has_a_copy_is_ready_at_once(
 def test_reserved_copy_is_not_lent_to_someone_else(
     client, clock, dummy_kiosk, dummy_copy, dummy_patron, settings
 ):
-    holds.place_hold(dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+    holds.place_hold(
+        dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     db.session.commit()
     other = create_patron()
     response = client.post(
@@ -107,12 +108,20 @@ def test_reserved_copy_is_not_lent_to_someone_else(
     assert response.status_code == 409 and response.json["code"] == "copy_reserved"
 
 
-def test_pickup_needs_the_pickup_function(client, clock, dummy_kiosk, dummy_copy, dummy_patron, settings):
-    holds.place_hold(dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+def test_pickup_needs_the_pickup_function(
+    client, clock, dummy_kiosk, dummy_copy, dummy_patron, settings
+):
+    holds.place_hold(
+        dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     db.session.commit()
-    client.post("/api/kiosk/heartbeat", json={"faults": ["dispenser_jammed"]}, headers=dummy_kiosk.headers)
+    client.post(
+        "/api/kiosk/heartbeat", json={"faults": ["dispenser_jammed"]}, headers=dummy_kiosk.headers
+    )
     response = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy), headers=dummy_kiosk.headers
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
     )
     assert response.status_code == 409 and response.json["function"] == "pickup"
 
@@ -121,14 +130,24 @@ def test_returned_copy_goes_to_waiting_hold_at_that_kiosk(
     client, clock, dummy_kiosk, dummy_copy, outbox, resident, settings
 ):
     borrower = create_patron()
-    client.post("/api/kiosk/checkouts", json=checkout_body(borrower, dummy_copy), headers=dummy_kiosk.headers)
+    client.post(
+        "/api/kiosk/checkouts",
+        json=checkout_body(borrower, dummy_copy),
+        headers=dummy_kiosk.headers,
+    )
     waiting = create_patron(user=resident)
-    hold = holds.place_hold(waiting, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+    hold = holds.place_hold(
+        waiting, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     db.session.commit()
     assert hold.status == "waiting"
     response = client.post(
-        "/api/kiosk/returns", json={"transaction_id": "6b1f1d5e-1111-4c52-9f1e-2a6d8e4b7c90",
-                                    "occurred_at": clock.now().isoformat(), "barcode": dummy_copy.barcode},
+        "/api/kiosk/returns",
+        json={
+            "transaction_id": "6b1f1d5e-1111-4c52-9f1e-2a6d8e4b7c90",
+            "occurred_at": clock.now().isoformat(),
+            "barcode": dummy_copy.barcode,
+        },
         headers=dummy_kiosk.headers,
     )
     assert response.json["reserved_for_hold"] is True
@@ -143,9 +162,18 @@ def test_returned_copy_for_hold_elsewhere_goes_in_transit_then_ready_when_loaded
     copy = create_copy(dummy_title, kiosk=here)
     from library.services import loans
 
-    loans.checkout(here.kiosk, create_patron(), copy.barcode, at=clock.now(), now=clock.now(), settings=settings)
+    loans.checkout(
+        here.kiosk,
+        create_patron(),
+        copy.barcode,
+        at=clock.now(),
+        now=clock.now(),
+        settings=settings,
+    )
     hold = holds.place_hold(dummy_patron, dummy_title, there.id, now=clock.now(), settings=settings)
-    loans.return_copy(here.kiosk, copy.barcode, None, at=clock.now(), now=clock.now(), settings=settings)
+    loans.return_copy(
+        here.kiosk, copy.barcode, None, at=clock.now(), now=clock.now(), settings=settings
+    )
     db.session.commit()
     assert (hold.status, copy.status, copy.kiosk_id) == ("in_transit", "in_transit", here.id)
     plan = kiosks.restock_plan(there.kiosk, now=clock.now())
@@ -164,8 +192,12 @@ def test_hold_expires_after_three_days_and_copy_serves_next_hold(
 ):
     first = create_patron(user=resident)
     second = create_patron()
-    h1 = holds.place_hold(first, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
-    h2 = holds.place_hold(second, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+    h1 = holds.place_hold(
+        first, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
+    h2 = holds.place_hold(
+        second, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     db.session.commit()
     assert (h1.status, h2.status) == ("ready", "waiting")
 
@@ -179,8 +211,12 @@ def test_hold_expires_after_three_days_and_copy_serves_next_hold(
     assert "library_hold_expired" in [n["kind"] for n in outbox]
 
 
-def test_expired_hold_without_next_hold_returns_copy_to_stock(clock, dummy_kiosk, dummy_copy, dummy_patron, settings):
-    holds.place_hold(dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+def test_expired_hold_without_next_hold_returns_copy_to_stock(
+    clock, dummy_kiosk, dummy_copy, dummy_patron, settings
+):
+    holds.place_hold(
+        dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     db.session.commit()
     holds.expire_holds(now=clock.advance(days=5), settings=settings)
     db.session.commit()
@@ -192,7 +228,9 @@ def test_three_missed_pickups_in_ninety_days_bar_holds_for_thirty_days(
 ):
     patron = create_patron(user=resident)
     for _ in range(3):
-        holds.place_hold(patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+        holds.place_hold(
+            patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+        )
         db.session.commit()
         expired = holds.expire_holds(now=clock.advance(days=5), settings=settings)
         db.session.commit()
@@ -201,27 +239,36 @@ def test_three_missed_pickups_in_ninety_days_bar_holds_for_thirty_days(
     assert patron.holds_barred_until == clock.now() + timedelta(days=30)
     assert "library_holds_barred" in [n["kind"] for n in outbox]
     with pytest.raises(RuleViolation) as refused:
-        holds.place_hold(patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+        holds.place_hold(
+            patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+        )
     assert refused.value.code == "holds_barred"
     clock.advance(days=30, seconds=1)
-    holds.place_hold(patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+    holds.place_hold(
+        patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
 
 
 def test_misses_spread_over_more_than_ninety_days_do_not_bar(
     clock, dummy_kiosk, dummy_copy, dummy_patron, settings
 ):
     for _ in range(3):
-        holds.place_hold(dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+        holds.place_hold(
+            dummy_patron, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+        )
         holds.expire_holds(now=clock.advance(days=5), settings=settings)
         db.session.commit()
         clock.advance(days=45)
     assert fresh(Patron, dummy_patron.id).holds_barred_until is None
 
 
-def test_cancel_frees_the_reserved_copy(client, clock, dummy_kiosk, dummy_copy, linked_patron, resident):
+def test_cancel_frees_the_reserved_copy(
+    client, clock, dummy_kiosk, dummy_copy, linked_patron, resident
+):
     headers = auth_headers(resident)
     hold = client.post(
-        "/api/library/holds", json={"title_id": dummy_copy.title_id, "kiosk_id": dummy_kiosk.id},
+        "/api/library/holds",
+        json={"title_id": dummy_copy.title_id, "kiosk_id": dummy_kiosk.id},
         headers=headers,
     ).json
     assert hold["status"] == "ready"
@@ -232,9 +279,13 @@ def test_cancel_frees_the_reserved_copy(client, clock, dummy_kiosk, dummy_copy, 
     assert again.status_code == 409
 
 
-def test_cannot_cancel_someone_elses_hold(client, clock, dummy_kiosk, dummy_copy, settings, linked_patron, resident):
+def test_cannot_cancel_someone_elses_hold(
+    client, clock, dummy_kiosk, dummy_copy, settings, linked_patron, resident
+):
     other = create_patron()
-    hold = holds.place_hold(other, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings)
+    hold = holds.place_hold(
+        other, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     db.session.commit()
     response = client.delete(f"/api/library/holds/{hold.id}", headers=auth_headers(resident))
     assert response.status_code == 403
@@ -247,26 +298,44 @@ def test_duplicate_hold_and_hold_limit(clock, dummy_kiosk, dummy_patron, setting
         create_copy(title)
     holds.place_hold(dummy_patron, titles[0], dummy_kiosk.id, now=clock.now(), settings=settings)
     with pytest.raises(Conflict) as duplicate:
-        holds.place_hold(dummy_patron, titles[0], dummy_kiosk.id, now=clock.now(), settings=settings)
+        holds.place_hold(
+            dummy_patron, titles[0], dummy_kiosk.id, now=clock.now(), settings=settings
+        )
     assert duplicate.value.code == "hold_exists"
     for title in titles[1:5]:
         holds.place_hold(dummy_patron, title, dummy_kiosk.id, now=clock.now(), settings=settings)
     with pytest.raises(RuleViolation) as limit:
-        holds.place_hold(dummy_patron, titles[5], dummy_kiosk.id, now=clock.now(), settings=settings)
+        holds.place_hold(
+            dummy_patron, titles[5], dummy_kiosk.id, now=clock.now(), settings=settings
+        )
     assert limit.value.code == "hold_limit_reached"
 
 
-def test_hold_needs_a_lendable_copy_and_a_pickup_kiosk(client, clock, dummy_kiosk, linked_patron, resident, settings):
+def test_hold_needs_a_lendable_copy_and_a_pickup_kiosk(
+    client, clock, dummy_kiosk, linked_patron, resident, settings
+):
     title = create_title()
     headers = auth_headers(resident)
-    none = client.post("/api/library/holds", json={"title_id": title.id, "kiosk_id": dummy_kiosk.id}, headers=headers)
+    none = client.post(
+        "/api/library/holds",
+        json={"title_id": title.id, "kiosk_id": dummy_kiosk.id},
+        headers=headers,
+    )
     assert none.status_code == 422 and "title_id" in none.json["errors"]
     create_copy(title)
-    kiosks.update_kiosk("test", dummy_kiosk.kiosk, {"functions": {"pickup": False}}, now=clock.now())
+    kiosks.update_kiosk(
+        "test", dummy_kiosk.kiosk, {"functions": {"pickup": False}}, now=clock.now()
+    )
     db.session.commit()
-    off = client.post("/api/library/holds", json={"title_id": title.id, "kiosk_id": dummy_kiosk.id}, headers=headers)
+    off = client.post(
+        "/api/library/holds",
+        json={"title_id": title.id, "kiosk_id": dummy_kiosk.id},
+        headers=headers,
+    )
     assert off.status_code == 422 and "kiosk_id" in off.json["errors"]
-    missing = client.post("/api/library/holds", json={"title_id": title.id, "kiosk_id": 999}, headers=headers)
+    missing = client.post(
+        "/api/library/holds", json={"title_id": title.id, "kiosk_id": 999}, headers=headers
+    )
     assert missing.status_code == 404
 
 
@@ -275,12 +344,22 @@ def test_resident_without_card_gets_clear_404(client, clock, resident):
     assert response.status_code == 404 and response.json["code"] == "no_library_card"
 
 
-def test_me_shows_loans_holds_and_suspension(client, clock, dummy_kiosk, dummy_copy, linked_patron, resident):
-    client.post("/api/kiosk/checkouts", json=checkout_body(linked_patron, dummy_copy), headers=dummy_kiosk.headers)
+def test_me_shows_loans_holds_and_suspension(
+    client, clock, dummy_kiosk, dummy_copy, linked_patron, resident
+):
+    client.post(
+        "/api/kiosk/checkouts",
+        json=checkout_body(linked_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
+    )
     other_title = create_title("아몬드", "손원평")
     create_copy(other_title)
     headers = auth_headers(resident)
-    client.post("/api/library/holds", json={"title_id": other_title.id, "kiosk_id": dummy_kiosk.id}, headers=headers)
+    client.post(
+        "/api/library/holds",
+        json={"title_id": other_title.id, "kiosk_id": dummy_kiosk.id},
+        headers=headers,
+    )
     body = client.get("/api/library/me", headers=headers).json
     assert [loan["barcode"] for loan in body["loans"]] == [dummy_copy.barcode]
     assert [(h["title"], h["status"]) for h in body["holds"]] == [("아몬드", "waiting")]
@@ -289,7 +368,9 @@ def test_me_shows_loans_holds_and_suspension(client, clock, dummy_kiosk, dummy_c
 
 def test_renew_over_http(client, clock, dummy_kiosk, dummy_copy, linked_patron, resident):
     loan = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(linked_patron, dummy_copy), headers=dummy_kiosk.headers
+        "/api/kiosk/checkouts",
+        json=checkout_body(linked_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
     ).json
     headers = auth_headers(resident)
     response = client.post(f"/api/library/loans/{loan['loan_id']}/renew", headers=headers)
@@ -299,16 +380,24 @@ def test_renew_over_http(client, clock, dummy_kiosk, dummy_copy, linked_patron, 
     assert again.status_code == 422 and again.json["code"] == "renewal_limit"
 
 
-def test_checkout_of_a_title_one_waits_for_collects_the_hold(clock, dummy_kiosk, dummy_title, dummy_patron, settings):
+def test_checkout_of_a_title_one_waits_for_collects_the_hold(
+    clock, dummy_kiosk, dummy_title, dummy_patron, settings
+):
     from library.services import loans
 
     copy = create_copy(dummy_title, kiosk=create_kiosk())  # in a different kiosk
-    hold = holds.place_hold(dummy_patron, dummy_title, dummy_kiosk.id, now=clock.now(), settings=settings)
+    hold = holds.place_hold(
+        dummy_patron, dummy_title, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
     assert hold.status == "waiting"  # nothing in the pickup kiosk yet
     db.session.commit()
-    loans.checkout(dummy_kiosk.kiosk, dummy_patron, copy.barcode, at=clock.now(), now=clock.now(), settings=settings)
+    loans.checkout(
+        dummy_kiosk.kiosk,
+        dummy_patron,
+        copy.barcode,
+        at=clock.now(),
+        now=clock.now(),
+        settings=settings,
+    )
     db.session.commit()
     assert fresh(Hold, hold.id).status == "collected"
-
-
-_ = select

@@ -23,7 +23,11 @@ def run_job(job):
 def test_reminders_two_days_before_and_on_the_due_date_once_each(
     client, clock, dummy_kiosk, dummy_copy, linked_patron, outbox
 ):
-    client.post("/api/kiosk/checkouts", json=checkout_body(linked_patron, dummy_copy), headers=dummy_kiosk.headers)
+    client.post(
+        "/api/kiosk/checkouts",
+        json=checkout_body(linked_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
+    )
     # Due Monday 16 March (Seoul). Nothing to say until Saturday the 14th.
     clock.advance(days=11)
     assert run_job(library_jobs.send_due_reminders) == 0
@@ -40,27 +44,43 @@ def test_reminders_two_days_before_and_on_the_due_date_once_each(
     assert all(n["user_id"] == linked_patron.user_id for n in outbox)
 
 
-def test_renewal_moves_the_reminders(client, clock, dummy_kiosk, dummy_copy, linked_patron, outbox, settings):
+def test_renewal_moves_the_reminders(
+    client, clock, dummy_kiosk, dummy_copy, linked_patron, outbox, settings
+):
     loan_id = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(linked_patron, dummy_copy), headers=dummy_kiosk.headers
+        "/api/kiosk/checkouts",
+        json=checkout_body(linked_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
     ).json["loan_id"]
     clock.advance(days=12)
     assert run_job(library_jobs.send_due_reminders) == 1
     from library.models import Loan
 
-    loans.renew(db.session.get(Patron, linked_patron.id), db.session.get(Loan, loan_id), now=clock.now(),
-                settings=settings)
+    loans.renew(
+        db.session.get(Patron, linked_patron.id),
+        db.session.get(Loan, loan_id),
+        now=clock.now(),
+        settings=settings,
+    )
     db.session.commit()
     clock.advance(days=7)  # two days before the new due date (23 March)
     assert run_job(library_jobs.send_due_reminders) == 1
     assert [n["body"].count("2026-03-23") for n in outbox] == [0, 1]
 
 
-def test_returned_loans_get_no_reminder(client, clock, dummy_kiosk, dummy_copy, linked_patron, outbox):
-    client.post("/api/kiosk/checkouts", json=checkout_body(linked_patron, dummy_copy), headers=dummy_kiosk.headers)
+def test_returned_loans_get_no_reminder(
+    client, clock, dummy_kiosk, dummy_copy, linked_patron, outbox
+):
+    client.post(
+        "/api/kiosk/checkouts",
+        json=checkout_body(linked_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
+    )
     from tests.fixtures.library import tx
 
-    client.post("/api/kiosk/returns", json=tx(barcode=dummy_copy.barcode), headers=dummy_kiosk.headers)
+    client.post(
+        "/api/kiosk/returns", json=tx(barcode=dummy_copy.barcode), headers=dummy_kiosk.headers
+    )
     clock.advance(days=12)
     assert run_job(library_jobs.send_due_reminders) == 0
     assert outbox == []
@@ -76,7 +96,9 @@ def test_periodic_jobs_are_registered(app):
 
 def test_kiosk_create_command_prints_one_json_object(app, clock):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["library", "kiosk-create", "ys-03", "--name", "양재역", "--slots", "120"])
+    result = runner.invoke(
+        args=["library", "kiosk-create", "ys-03", "--name", "양재역", "--slots", "120"]
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert set(body) == {"id", "code", "key"} and body["code"] == "YS-03"

@@ -66,7 +66,8 @@ def test_heartbeat_fault_disables_function_until_cleared(
     assert response.json["functions"] == {"checkout": True, "return": False, "pickup": True}
 
     out = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy),
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy),
         headers=dummy_kiosk.headers,
     )
     assert out.status_code == 201
@@ -90,7 +91,8 @@ def test_rfid_fault_disables_checkout(client, dummy_kiosk, dummy_copy, dummy_pat
         "/api/kiosk/heartbeat", json={"faults": ["rfid_reader_error"]}, headers=dummy_kiosk.headers
     )
     response = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy),
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy),
         headers=dummy_kiosk.headers,
     )
     assert response.status_code == 409
@@ -123,7 +125,8 @@ def test_kiosk_goes_offline_after_five_minutes_without_heartbeat(
 
 def test_verify_returns_patron_summary(client, dummy_kiosk, dummy_copy, dummy_patron):
     client.post(
-        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy),
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy),
         headers=dummy_kiosk.headers,
     )
     response = client.post(
@@ -155,8 +158,9 @@ def test_card_locks_after_five_wrong_pins(client, dummy_kiosk, dummy_patron, clo
     assert locked.status_code == 423  # even the right PIN, while locked
     clock.advance(minutes=15, seconds=1)
     assert (
-        client.post("/api/kiosk/patrons/verify", json=right, headers=dummy_kiosk.headers)
-        .status_code
+        client.post(
+            "/api/kiosk/patrons/verify", json=right, headers=dummy_kiosk.headers
+        ).status_code
         == 200
     )
     patron = db.session.get(Patron, dummy_patron.id)
@@ -168,7 +172,8 @@ def test_wrong_pin_at_checkout_counts_and_lends_nothing(
     client, dummy_kiosk, dummy_copy, dummy_patron
 ):
     response = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy, pin="9999"),
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy, pin="9999"),
         headers=dummy_kiosk.headers,
     )
     assert response.status_code == 401
@@ -180,7 +185,8 @@ def test_wrong_pin_at_checkout_counts_and_lends_nothing(
 
 def test_unknown_card_is_refused_like_a_wrong_pin(client, dummy_kiosk):
     response = client.post(
-        "/api/kiosk/patrons/verify", json={"card_number": "NO-SUCH-CARD", "pin": "1234"},
+        "/api/kiosk/patrons/verify",
+        json={"card_number": "NO-SUCH-CARD", "pin": "1234"},
         headers=dummy_kiosk.headers,
     )
     assert response.status_code == 401
@@ -191,7 +197,8 @@ def test_checkout_lends_for_fourteen_days_to_end_of_local_day(
     client, dummy_kiosk, dummy_copy, dummy_patron, clock
 ):
     response = client.post(
-        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy),
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy),
         headers=dummy_kiosk.headers,
     )
     assert response.status_code == 201
@@ -226,7 +233,9 @@ def test_retry_of_a_refusal_gets_the_same_refusal(client, dummy_kiosk, dummy_cop
     refused = client.post("/api/kiosk/checkouts", json=body, headers=dummy_kiosk.headers)
     assert refused.status_code == 409 and refused.json["code"] == "copy_on_loan"
     # The first borrower returns it; the retry still answers what happened the first time.
-    client.post("/api/kiosk/returns", json=tx(barcode=dummy_copy.barcode), headers=dummy_kiosk.headers)
+    client.post(
+        "/api/kiosk/returns", json=tx(barcode=dummy_copy.barcode), headers=dummy_kiosk.headers
+    )
     again = client.post("/api/kiosk/checkouts", json=body, headers=dummy_kiosk.headers)
     assert again.status_code == 409 and again.json == refused.json
     assert open_loans() == 0
@@ -238,7 +247,10 @@ def test_reused_transaction_id_with_other_content_is_refused(
     one = create_copy(dummy_title, kiosk=dummy_kiosk)
     two = create_copy(dummy_title, kiosk=dummy_kiosk)
     body = checkout_body(dummy_patron, one)
-    assert client.post("/api/kiosk/checkouts", json=body, headers=dummy_kiosk.headers).status_code == 201
+    assert (
+        client.post("/api/kiosk/checkouts", json=body, headers=dummy_kiosk.headers).status_code
+        == 201
+    )
     other = body | {"barcode": two.barcode}
     response = client.post("/api/kiosk/checkouts", json=other, headers=dummy_kiosk.headers)
     assert response.status_code == 409
@@ -253,7 +265,10 @@ def test_transaction_ids_are_per_kiosk(client, dummy_title, dummy_patron, clock)
     txid = str(uuid.uuid4())
     for handle, copy in ((first, a), (second, b)):
         body = checkout_body(dummy_patron, copy) | {"transaction_id": txid}
-        assert client.post("/api/kiosk/checkouts", json=body, headers=handle.headers).status_code == 201
+        assert (
+            client.post("/api/kiosk/checkouts", json=body, headers=handle.headers).status_code
+            == 201
+        )
     assert open_loans() == 2
 
 
@@ -268,7 +283,9 @@ def test_transaction_ids_are_per_kiosk(client, dummy_title, dummy_patron, clock)
         ("surprise", 1),
     ],
 )
-def test_bad_checkout_input_names_the_field(client, dummy_kiosk, dummy_copy, dummy_patron, field, value):
+def test_bad_checkout_input_names_the_field(
+    client, dummy_kiosk, dummy_copy, dummy_patron, field, value
+):
     body = checkout_body(dummy_patron, dummy_copy) | {field: value}
     response = client.post("/api/kiosk/checkouts", json=body, headers=dummy_kiosk.headers)
     assert response.status_code == 422
@@ -276,7 +293,9 @@ def test_bad_checkout_input_names_the_field(client, dummy_kiosk, dummy_copy, dum
     assert open_loans() == 0
 
 
-def test_occurred_at_far_in_the_future_is_refused(client, dummy_kiosk, dummy_copy, dummy_patron, clock):
+def test_occurred_at_far_in_the_future_is_refused(
+    client, dummy_kiosk, dummy_copy, dummy_patron, clock
+):
     body = checkout_body(dummy_patron, dummy_copy)
     body["occurred_at"] = clock.now().replace(year=2027).isoformat()
     response = client.post("/api/kiosk/checkouts", json=body, headers=dummy_kiosk.headers)
@@ -296,35 +315,51 @@ def test_return_puts_copy_in_lowest_free_slot_or_the_one_given(
 ):
     copies = [create_copy(dummy_title, kiosk=dummy_kiosk) for _ in range(3)]
     for copy in copies:
-        client.post("/api/kiosk/checkouts", json=checkout_body(dummy_patron, copy), headers=dummy_kiosk.headers)
-    back = client.post("/api/kiosk/returns", json=tx(barcode=copies[2].barcode), headers=dummy_kiosk.headers)
+        client.post(
+            "/api/kiosk/checkouts",
+            json=checkout_body(dummy_patron, copy),
+            headers=dummy_kiosk.headers,
+        )
+    back = client.post(
+        "/api/kiosk/returns", json=tx(barcode=copies[2].barcode), headers=dummy_kiosk.headers
+    )
     assert back.status_code == 200
     assert back.json["slot"] == 1 and back.json["overdue_days"] == 0
     taken = client.post(
-        "/api/kiosk/returns", json=tx(barcode=copies[0].barcode, slot=1), headers=dummy_kiosk.headers
+        "/api/kiosk/returns",
+        json=tx(barcode=copies[0].barcode, slot=1),
+        headers=dummy_kiosk.headers,
     )
     assert taken.status_code == 409 and taken.json["code"] == "slot_occupied"
     chosen = client.post(
-        "/api/kiosk/returns", json=tx(barcode=copies[0].barcode, slot=7), headers=dummy_kiosk.headers
+        "/api/kiosk/returns",
+        json=tx(barcode=copies[0].barcode, slot=7),
+        headers=dummy_kiosk.headers,
     )
     assert chosen.status_code == 200 and chosen.json["slot"] == 7
     outside = client.post(
-        "/api/kiosk/returns", json=tx(barcode=copies[1].barcode, slot=11), headers=dummy_kiosk.headers
+        "/api/kiosk/returns",
+        json=tx(barcode=copies[1].barcode, slot=11),
+        headers=dummy_kiosk.headers,
     )
     assert outside.status_code == 422 and "slot" in outside.json["errors"]
 
 
 def test_full_kiosk_refuses_return_and_names_nearby_kiosk_with_room(client, clock, dummy_patron):
     small = create_kiosk("SMALL", slots=1, latitude=37.50, longitude=127.03)
-    near = create_kiosk("NEAR", slots=5, latitude=37.51, longitude=127.03)
+    create_kiosk("NEAR", slots=5, latitude=37.51, longitude=127.03)
     create_kiosk("FAR", slots=5, latitude=35.10, longitude=129.04)
     full = create_kiosk("FULL", slots=1, latitude=37.50, longitude=127.031)
     title = create_title()
     lent = create_copy(title, kiosk=small)
-    client.post("/api/kiosk/checkouts", json=checkout_body(dummy_patron, lent), headers=small.headers)
+    client.post(
+        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, lent), headers=small.headers
+    )
     create_copy(title, kiosk=small)  # fills the only slot
     create_copy(title, kiosk=full)
-    response = client.post("/api/kiosk/returns", json=tx(barcode=lent.barcode), headers=small.headers)
+    response = client.post(
+        "/api/kiosk/returns", json=tx(barcode=lent.barcode), headers=small.headers
+    )
     assert response.status_code == 409
     assert response.json["code"] == "kiosk_full"
     assert [k["code"] for k in response.json["nearby"]] == ["NEAR", "FAR"]
@@ -333,7 +368,9 @@ def test_full_kiosk_refuses_return_and_names_nearby_kiosk_with_room(client, cloc
 
 
 def test_return_of_copy_not_on_loan(client, dummy_kiosk, dummy_copy):
-    response = client.post("/api/kiosk/returns", json=tx(barcode=dummy_copy.barcode), headers=dummy_kiosk.headers)
+    response = client.post(
+        "/api/kiosk/returns", json=tx(barcode=dummy_copy.barcode), headers=dummy_kiosk.headers
+    )
     assert response.status_code == 409
     assert response.json["code"] == "not_on_loan"
 
@@ -343,7 +380,9 @@ def test_checkout_of_copy_recorded_elsewhere_lends_and_flags_inventory(
 ):
     here, there = create_kiosk(), create_kiosk()
     copy = create_copy(dummy_title, kiosk=there)
-    response = client.post("/api/kiosk/checkouts", json=checkout_body(dummy_patron, copy), headers=here.headers)
+    response = client.post(
+        "/api/kiosk/checkouts", json=checkout_body(dummy_patron, copy), headers=here.headers
+    )
     assert response.status_code == 201
     conflict = db.session.scalar(select(Conflict))
     assert conflict.kind == "inventory" and conflict.reason == "copy_not_in_kiosk"
@@ -384,7 +423,10 @@ def test_inventory_report_queues_discrepancies(client, dummy_kiosk, dummy_title,
 
 
 def test_clean_inventory_report_queues_nothing(client, dummy_kiosk, dummy_copy, clock):
-    report = {"occurred_at": clock.now().isoformat(), "slots": [{"slot": 1, "barcode": dummy_copy.barcode}]}
+    report = {
+        "occurred_at": clock.now().isoformat(),
+        "slots": [{"slot": 1, "barcode": dummy_copy.barcode}],
+    }
     response = client.post("/api/kiosk/inventory-report", json=report, headers=dummy_kiosk.headers)
     assert response.json == {"slots_checked": 1, "discrepancies": [], "conflict_id": None}
 

@@ -6,9 +6,9 @@ import pytest
 
 from core.errors import Conflict, Forbidden, RuleViolation
 from core.extensions import db
-from library.services import holds, loans, patrons
+from library.services import holds, loans
 from library.services.common import LibrarySettings
-from tests.fixtures.library import create_copy, create_kiosk, create_patron, create_title
+from tests.fixtures.library import create_copy, create_patron
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 10:00 in Seoul
 
@@ -67,7 +67,9 @@ def test_overdue_days_are_local_days_past_the_due_date(
     patron = db.session.get(type(dummy_patron), dummy_patron.id)
     if overdue_days:
         # Suspended for as many days as overdue, counting the return day.
-        expected = datetime(2026, 3, at.astimezone(settings.tz).day + overdue_days, tzinfo=settings.tz)
+        expected = datetime(
+            2026, 3, at.astimezone(settings.tz).day + overdue_days, tzinfo=settings.tz
+        )
         assert patron.suspended_until == expected
     else:
         assert patron.suspended_until is None
@@ -169,15 +171,22 @@ def test_copy_on_loan_cannot_be_lent_again(dummy_kiosk, dummy_copy, dummy_patron
     assert refused.value.code == "copy_on_loan"
 
 
-def test_database_refuses_a_second_open_loan_for_a_copy(dummy_kiosk, dummy_copy, dummy_patron, settings):
+def test_database_refuses_a_second_open_loan_for_a_copy(
+    dummy_kiosk, dummy_copy, dummy_patron, settings
+):
     from sqlalchemy.exc import IntegrityError
 
     from library.models import Loan
 
     lend(dummy_kiosk, dummy_patron, dummy_copy, T0, settings)
     db.session.add(
-        Loan(copy_id=dummy_copy.id, active_copy_id=dummy_copy.id, patron_id=dummy_patron.id,
-             out_at=T0, due_at=T0 + timedelta(days=14))
+        Loan(
+            copy_id=dummy_copy.id,
+            active_copy_id=dummy_copy.id,
+            patron_id=dummy_patron.id,
+            out_at=T0,
+            due_at=T0 + timedelta(days=14),
+        )
     )
     with pytest.raises(IntegrityError):
         db.session.flush()
@@ -207,6 +216,3 @@ def test_unknown_suspension_mode_is_refused(app):
     config = dict(app.config, LIBRARY_SUSPENSION_MODE="forever")
     with pytest.raises(RuntimeError):
         LibrarySettings.from_config(config, app.extensions["account_settings"].passwords)
-
-
-_ = (create_kiosk, create_title)

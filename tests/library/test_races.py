@@ -41,7 +41,9 @@ def checkout_call(url, key, card, barcode, txid=None):
         "pin": PIN,
         "barcode": barcode,
     }
-    return lambda: requests.post(url, json=body, headers={"Authorization": f"Kiosk {key}"}, timeout=60)
+    return lambda: requests.post(
+        url, json=body, headers={"Authorization": f"Kiosk {key}"}, timeout=60
+    )
 
 
 def test_two_kiosks_racing_for_one_copy_lend_it_once(kiosk_server):
@@ -54,17 +56,16 @@ def test_two_kiosks_racing_for_one_copy_lend_it_once(kiosk_server):
     db.session.rollback()  # release the database before the server's workers need it
     url = kiosk_server("/api/kiosk/checkouts")
     for _, barcode in plan:
-        answers = fire_together(
-            [checkout_call(url, keys[i], cards[i], barcode) for i in range(2)]
-        )
+        answers = fire_together([checkout_call(url, keys[i], cards[i], barcode) for i in range(2)])
         codes = sorted(a.status_code for a in answers)
         assert codes == [201, 409], [a.text for a in answers]
         loser = next(a for a in answers if a.status_code == 409)
         assert loser.json()["code"] == "copy_on_loan"
     for copy_id, _ in plan:
-        assert db.session.scalar(
-            select(func.count()).select_from(Loan).filter_by(copy_id=copy_id)
-        ) == 1
+        assert (
+            db.session.scalar(select(func.count()).select_from(Loan).filter_by(copy_id=copy_id))
+            == 1
+        )
     db.session.rollback()
 
 

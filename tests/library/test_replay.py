@@ -14,7 +14,11 @@ from tests.fixtures.users import auth_headers
 
 
 def queued(kind, at, **fields):
-    return {"transaction_id": str(uuid.uuid4()), "occurred_at": at.isoformat(), "type": kind} | fields
+    return {
+        "transaction_id": str(uuid.uuid4()),
+        "occurred_at": at.isoformat(),
+        "type": kind,
+    } | fields
 
 
 def test_replay_applies_as_of_occurred_at(client, clock, dummy_kiosk, dummy_copy, dummy_patron):
@@ -28,10 +32,14 @@ def test_replay_applies_as_of_occurred_at(client, clock, dummy_kiosk, dummy_copy
     copy.changed_at = lent_at - timedelta(days=1)
     db.session.commit()
     batch = [
-        queued("checkout", lent_at, card_number=dummy_patron.card_number, barcode=dummy_copy.barcode),
+        queued(
+            "checkout", lent_at, card_number=dummy_patron.card_number, barcode=dummy_copy.barcode
+        ),
         queued("return", back_at, barcode=dummy_copy.barcode, slot=3),
     ]
-    response = client.post("/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers)
+    response = client.post(
+        "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
+    )
     assert response.status_code == 200
     results = response.json["results"]
     assert [r["outcome"] for r in results] == ["applied", "applied"]
@@ -44,7 +52,9 @@ def test_replay_applies_as_of_occurred_at(client, clock, dummy_kiosk, dummy_copy
     patron = db.session.get(Patron, dummy_patron.id)
     assert patron.suspended_until.isoformat() == "2026-03-01T15:00:00+00:00"
 
-    again = client.post("/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers)
+    again = client.post(
+        "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
+    )
     assert again.json["results"] == results  # the same answers; nothing applied twice
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 1
 
@@ -58,13 +68,24 @@ def test_replayed_checkout_of_copy_lent_elsewhere_goes_to_conflict_queue(
     clock.advance(hours=1)
     # While OFF-1 was offline, the copy (misplaced) was lent at ON-1.
     other = create_patron()
-    assert client.post(
-        "/api/kiosk/checkouts", json=checkout_body(other, copy), headers=online.headers
-    ).status_code == 201
+    assert (
+        client.post(
+            "/api/kiosk/checkouts", json=checkout_body(other, copy), headers=online.headers
+        ).status_code
+        == 201
+    )
     clock.advance(hours=1)
-    batch = [queued("checkout", earlier + timedelta(minutes=5), card_number=dummy_patron.card_number,
-                    barcode=copy.barcode)]
-    response = client.post("/api/kiosk/replay", json={"transactions": batch}, headers=offline.headers)
+    batch = [
+        queued(
+            "checkout",
+            earlier + timedelta(minutes=5),
+            card_number=dummy_patron.card_number,
+            barcode=copy.barcode,
+        )
+    ]
+    response = client.post(
+        "/api/kiosk/replay", json={"transactions": batch}, headers=offline.headers
+    )
     result = response.json["results"][0]
     assert result["outcome"] == "conflict"
     assert result["response"]["code"] in {"copy_on_loan", "copy_changed_since"}
@@ -85,24 +106,35 @@ def test_replayed_checkout_of_copy_lent_elsewhere_goes_to_conflict_queue(
     )
     assert resolved.status_code == 200 and resolved.json["resolved_at"] is not None
     assert client.get("/api/library/conflicts?kind=replay", headers=headers).json == []
-    assert len(client.get("/api/library/conflicts?status=all&kind=replay", headers=headers).json) == 1
+    assert (
+        len(client.get("/api/library/conflicts?status=all&kind=replay", headers=headers).json) == 1
+    )
     assert db.session.scalar(
         select(AuditLog).filter_by(action="library.conflict.resolve", target_id=str(item["id"]))
     )
     twice = client.post(
-        f"/api/library/conflicts/{item['id']}/resolve", json={"resolution": "again"}, headers=headers
+        f"/api/library/conflicts/{item['id']}/resolve",
+        json={"resolution": "again"},
+        headers=headers,
     )
     assert twice.status_code == 409
 
 
-def test_replay_keeps_order_and_queues_every_failure(client, clock, dummy_kiosk, dummy_title, dummy_patron):
+def test_replay_keeps_order_and_queues_every_failure(
+    client, clock, dummy_kiosk, dummy_title, dummy_patron
+):
     a = create_copy(dummy_title, kiosk=dummy_kiosk)
     clock.advance(minutes=10)
     at = clock.now() - timedelta(minutes=5)
     batch = [
         queued("checkout", at, card_number="NO-SUCH-CARD", barcode=a.barcode),
         queued("return", at + timedelta(seconds=30), barcode=a.barcode),  # never lent: conflict
-        queued("checkout", at + timedelta(minutes=1), card_number=dummy_patron.card_number, barcode=a.barcode),
+        queued(
+            "checkout",
+            at + timedelta(minutes=1),
+            card_number=dummy_patron.card_number,
+            barcode=a.barcode,
+        ),
     ]
     results = client.post(
         "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
@@ -128,9 +160,17 @@ def test_replay_of_transaction_already_sent_live_answers_as_before(
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 1
 
 
-def test_replay_with_future_time_is_queued_not_applied(client, clock, dummy_kiosk, dummy_copy, dummy_patron):
-    batch = [queued("checkout", clock.now() + timedelta(days=1), card_number=dummy_patron.card_number,
-                    barcode=dummy_copy.barcode)]
+def test_replay_with_future_time_is_queued_not_applied(
+    client, clock, dummy_kiosk, dummy_copy, dummy_patron
+):
+    batch = [
+        queued(
+            "checkout",
+            clock.now() + timedelta(days=1),
+            card_number=dummy_patron.card_number,
+            barcode=dummy_copy.barcode,
+        )
+    ]
     result = client.post(
         "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
     ).json["results"][0]
@@ -140,9 +180,17 @@ def test_replay_with_future_time_is_queued_not_applied(client, clock, dummy_kios
 
 
 def test_replay_ignores_kiosk_faults_of_today(client, clock, dummy_kiosk, dummy_copy, dummy_patron):
-    client.post("/api/kiosk/heartbeat", json={"faults": ["rfid_reader_error"]}, headers=dummy_kiosk.headers)
-    batch = [queued("checkout", clock.now() - timedelta(minutes=1), card_number=dummy_patron.card_number,
-                    barcode=dummy_copy.barcode)]
+    client.post(
+        "/api/kiosk/heartbeat", json={"faults": ["rfid_reader_error"]}, headers=dummy_kiosk.headers
+    )
+    batch = [
+        queued(
+            "checkout",
+            clock.now() - timedelta(minutes=1),
+            card_number=dummy_patron.card_number,
+            barcode=dummy_copy.barcode,
+        )
+    ]
     dummy_copy.changed_at = clock.now() - timedelta(hours=1)
     db.session.commit()
     result = client.post(
@@ -155,7 +203,9 @@ def test_bad_replay_batch_is_refused_whole(client, clock, dummy_kiosk, dummy_cop
     batch = [
         queued("checkout", clock.now(), barcode=dummy_copy.barcode),  # no card
     ]
-    response = client.post("/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers)
+    response = client.post(
+        "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
+    )
     assert response.status_code == 422
     assert "transactions" in response.json["errors"]
     empty = client.post("/api/kiosk/replay", json={"transactions": []}, headers=dummy_kiosk.headers)

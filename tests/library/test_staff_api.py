@@ -7,9 +7,14 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import AuditLog
-from library.models import Copy, Patron, Title
-from library.services import kiosks
-from tests.fixtures.library import PIN, checkout_body, create_copy, create_kiosk, create_patron, create_title
+from library.models import Patron, Title
+from tests.fixtures.library import (
+    checkout_body,
+    create_copy,
+    create_kiosk,
+    create_patron,
+    create_title,
+)
 from tests.fixtures.users import auth_headers, create_user
 
 STAFF_ENDPOINTS = [
@@ -59,32 +64,48 @@ def test_catalogue_search_needs_login(client, clock, roles, status):
 def test_title_crud_and_isbn_check(client, clock, librarian):
     headers = auth_headers(librarian)
     bad = client.post(
-        "/api/library/titles", json={"isbn": "978-89-364-3424-9", "title": "t", "author": "a"}, headers=headers
+        "/api/library/titles",
+        json={"isbn": "978-89-364-3424-9", "title": "t", "author": "a"},
+        headers=headers,
     )
     assert bad.status_code == 422 and "isbn" in bad.json["errors"]
     created = client.post(
         "/api/library/titles",
-        json={"isbn": "89-364-3424-1", "title": "소년이 온다", "author": "한강", "publisher": "창비",
-              "year": 2014, "kdc": "813.7"},
+        json={
+            "isbn": "89-364-3424-1",
+            "title": "소년이 온다",
+            "author": "한강",
+            "publisher": "창비",
+            "year": 2014,
+            "kdc": "813.7",
+        },
         headers=headers,
     )
     assert created.status_code == 201
     assert created.json["isbn"] == "9788936434243"
     assert created.json["availability"] == {"kiosks": [], "at_library": 0, "total": 0}
     again = client.post(
-        "/api/library/titles", json={"isbn": "9788936434243", "title": "dup", "author": "a"}, headers=headers
+        "/api/library/titles",
+        json={"isbn": "9788936434243", "title": "dup", "author": "a"},
+        headers=headers,
     )
     assert again.status_code == 409 and again.json["code"] == "isbn_exists"
     title_id = created.json["id"]
     patched = client.patch(f"/api/library/titles/{title_id}", json={"year": 2015}, headers=headers)
     assert patched.status_code == 200 and patched.json["year"] == 2015
-    copy = client.post("/api/library/copies", json={"title_id": title_id, "barcode": "LIB-1"}, headers=headers)
+    copy = client.post(
+        "/api/library/copies", json={"title_id": title_id, "barcode": "LIB-1"}, headers=headers
+    )
     assert copy.status_code == 201 and copy.json["status"] == "available"
     refused = client.delete(f"/api/library/titles/{title_id}", headers=headers)
     assert refused.status_code == 409
-    dup = client.post("/api/library/copies", json={"title_id": title_id, "barcode": "LIB-1"}, headers=headers)
+    dup = client.post(
+        "/api/library/copies", json={"title_id": title_id, "barcode": "LIB-1"}, headers=headers
+    )
     assert dup.status_code == 409 and "barcode" in dup.json["errors"]
-    withdrawn = client.patch(f"/api/library/copies/{copy.json['id']}", json={"status": "withdrawn"}, headers=headers)
+    withdrawn = client.patch(
+        f"/api/library/copies/{copy.json['id']}", json={"status": "withdrawn"}, headers=headers
+    )
     assert withdrawn.json["status"] == "withdrawn"
 
 
@@ -102,7 +123,10 @@ def test_search_shows_availability_per_kiosk(client, clock, resident):
     [found] = response.json
     assert found["title"] == "채식주의자"
     assert found["availability"]["at_library"] == 1 and found["availability"]["total"] == 4
-    assert {k["code"]: k["available"] for k in found["availability"]["kiosks"]} == {"GN-01": 2, "SC-02": 1}
+    assert {k["code"]: k["available"] for k in found["availability"]["kiosks"]} == {
+        "GN-01": 2,
+        "SC-02": 1,
+    }
     by_isbn = client.get(f"/api/library/titles?q={title.isbn}", headers=auth_headers(resident)).json
     assert [t["id"] for t in by_isbn] == [title.id]
 
@@ -117,69 +141,100 @@ def test_csv_import_all_or_nothing(client, clock, librarian):
     )
     bad = good + "9788936434244,Broken,X,,,,LIB-102\n"
     response = client.post(
-        "/api/library/titles/import", data={"file": (io.BytesIO(bad.encode()), "books.csv")},
-        headers=headers, content_type="multipart/form-data",
+        "/api/library/titles/import",
+        data={"file": (io.BytesIO(bad.encode()), "books.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
     )
     assert response.status_code == 422 and "line 5" in response.json["errors"]
     db.session.rollback()  # what the end of the request does outside tests
     assert db.session.scalar(select(Title)) is None
     response = client.post(
-        "/api/library/titles/import", data={"file": (io.BytesIO(good.encode()), "books.csv")},
-        headers=headers, content_type="multipart/form-data",
+        "/api/library/titles/import",
+        data={"file": (io.BytesIO(good.encode()), "books.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
     )
     assert response.status_code == 200
     assert response.json == {"titles_created": 2, "copies_created": 2}
-    missing = client.post("/api/library/titles/import", data={}, headers=headers, content_type="multipart/form-data")
+    missing = client.post(
+        "/api/library/titles/import", data={}, headers=headers, content_type="multipart/form-data"
+    )
     assert missing.status_code == 422 and "file" in missing.json["errors"]
     wrong_header = client.post(
-        "/api/library/titles/import", data={"file": (io.BytesIO(b"name,who\nx,y\n"), "b.csv")},
-        headers=headers, content_type="multipart/form-data",
+        "/api/library/titles/import",
+        data={"file": (io.BytesIO(b"name,who\nx,y\n"), "b.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
     )
     assert wrong_header.status_code == 422 and "file" in wrong_header.json["errors"]
 
 
-def test_patron_create_reset_pin_and_lift_suspension_are_audited(client, clock, librarian, resident):
+def test_patron_create_reset_pin_and_lift_suspension_are_audited(
+    client, clock, librarian, resident
+):
     headers = auth_headers(librarian)
     created = client.post(
         "/api/library/patrons",
-        json={"card_number": "HH-2026-0001", "pin": "1234", "name": "김시민", "user_id": resident.id},
+        json={
+            "card_number": "HH-2026-0001",
+            "pin": "1234",
+            "name": "김시민",
+            "user_id": resident.id,
+        },
         headers=headers,
     )
-    assert created.status_code == 201 and "pin" not in created.json and "pin_hash" not in created.json
+    assert (
+        created.status_code == 201 and "pin" not in created.json and "pin_hash" not in created.json
+    )
     patron_id = created.json["id"]
     stored = db.session.get(Patron, patron_id)
     assert stored.pin_hash != "1234" and stored.pin_hash.startswith("$argon2")
     dup = client.post(
-        "/api/library/patrons", json={"card_number": "HH-2026-0001", "pin": "1234", "name": "x"}, headers=headers
+        "/api/library/patrons",
+        json={"card_number": "HH-2026-0001", "pin": "1234", "name": "x"},
+        headers=headers,
     )
     assert dup.status_code == 409 and "card_number" in dup.json["errors"]
     bad_pin = client.post(
-        "/api/library/patrons", json={"card_number": "HH-2", "pin": "12ab", "name": "x"}, headers=headers
+        "/api/library/patrons",
+        json={"card_number": "HH-2", "pin": "12ab", "name": "x"},
+        headers=headers,
     )
     assert bad_pin.status_code == 422 and "pin" in bad_pin.json["errors"]
 
-    reset = client.post(f"/api/library/patrons/{patron_id}/pin", json={"pin": "5678"}, headers=headers)
+    reset = client.post(
+        f"/api/library/patrons/{patron_id}/pin", json={"pin": "5678"}, headers=headers
+    )
     assert reset.status_code == 200
     kiosk = create_kiosk()
     verify = client.post(
-        "/api/kiosk/patrons/verify", json={"card_number": "HH-2026-0001", "pin": "5678"}, headers=kiosk.headers
+        "/api/kiosk/patrons/verify",
+        json={"card_number": "HH-2026-0001", "pin": "5678"},
+        headers=kiosk.headers,
     )
     assert verify.status_code == 200
 
     not_suspended = client.post(
-        f"/api/library/patrons/{patron_id}/lift-suspension", json={"reason": "사유 확인"}, headers=headers
+        f"/api/library/patrons/{patron_id}/lift-suspension",
+        json={"reason": "사유 확인"},
+        headers=headers,
     )
     assert not_suspended.status_code == 409
     stored = db.session.get(Patron, patron_id)
     stored.suspended_until = clock.now().replace(year=2027)
     db.session.commit()
     lifted = client.post(
-        f"/api/library/patrons/{patron_id}/lift-suspension", json={"reason": "입원 확인"}, headers=headers
+        f"/api/library/patrons/{patron_id}/lift-suspension",
+        json={"reason": "입원 확인"},
+        headers=headers,
     )
     assert lifted.status_code == 200 and lifted.json["suspended_until"] is None
     actions = [
         (a.action, a.actor_id)
-        for a in db.session.scalars(select(AuditLog).filter_by(target_type="library_patron").order_by(AuditLog.id))
+        for a in db.session.scalars(
+            select(AuditLog).filter_by(target_type="library_patron").order_by(AuditLog.id)
+        )
     ]
     assert actions == [
         ("library.patron.create", librarian.id),
@@ -191,7 +246,9 @@ def test_patron_create_reset_pin_and_lift_suspension_are_audited(client, clock, 
 def test_kiosk_create_key_revoke_and_fleet_view(client, clock, librarian):
     headers = auth_headers(librarian)
     created = client.post(
-        "/api/library/kiosks", json={"code": "gn-01", "name": "강남역", "slot_count": 4}, headers=headers
+        "/api/library/kiosks",
+        json={"code": "gn-01", "name": "강남역", "slot_count": 4},
+        headers=headers,
     )
     assert created.status_code == 201
     body = created.json
@@ -216,23 +273,38 @@ def test_kiosk_create_key_revoke_and_fleet_view(client, clock, librarian):
         f"/api/library/kiosks/{body['id']}", json={"functions": {"return": False}}, headers=headers
     )
     assert switched.json["functions"]["return"] is False and switched.json["functions"]["checkout"]
-    actions = set(db.session.scalars(select(AuditLog.action).filter_by(target_type="library_kiosk")))
+    actions = set(
+        db.session.scalars(select(AuditLog.action).filter_by(target_type="library_kiosk"))
+    )
     assert actions == {
-        "library.kiosk.create", "library.kiosk.issue_key", "library.kiosk.revoke", "library.kiosk.update"
+        "library.kiosk.create",
+        "library.kiosk.issue_key",
+        "library.kiosk.revoke",
+        "library.kiosk.update",
     }
-    dup = client.post("/api/library/kiosks", json={"code": "GN-01", "name": "x", "slot_count": 4}, headers=headers)
+    dup = client.post(
+        "/api/library/kiosks", json={"code": "GN-01", "name": "x", "slot_count": 4}, headers=headers
+    )
     assert dup.status_code == 409
-    bad = client.post("/api/library/kiosks", json={"code": "GN 01", "name": "x", "slot_count": 0}, headers=headers)
+    bad = client.post(
+        "/api/library/kiosks", json={"code": "GN 01", "name": "x", "slot_count": 0}, headers=headers
+    )
     assert bad.status_code == 422 and {"code", "slot_count"} <= set(bad.json["errors"])
 
 
-def test_load_and_unload_are_audited_and_checked(client, clock, librarian, dummy_kiosk, dummy_title):
+def test_load_and_unload_are_audited_and_checked(
+    client, clock, librarian, dummy_kiosk, dummy_title
+):
     headers = auth_headers(librarian)
     copy = create_copy(dummy_title)
     other = create_copy(dummy_title)
     url = f"/api/library/kiosks/{dummy_kiosk.id}/slots"
     loaded = client.post(f"{url}/3/load", json={"barcode": copy.barcode}, headers=headers)
-    assert loaded.status_code == 200 and loaded.json["status"] == "in_kiosk" and loaded.json["slot"] == 3
+    assert (
+        loaded.status_code == 200
+        and loaded.json["status"] == "in_kiosk"
+        and loaded.json["slot"] == 3
+    )
     occupied = client.post(f"{url}/3/load", json={"barcode": other.barcode}, headers=headers)
     assert occupied.status_code == 409 and occupied.json["code"] == "slot_occupied"
     again = client.post(f"{url}/4/load", json={"barcode": copy.barcode}, headers=headers)
@@ -246,12 +318,18 @@ def test_load_and_unload_are_audited_and_checked(client, clock, librarian, dummy
     assert unloaded.json["kiosk_id"] is None
     empty = client.post(f"{url}/3/unload", headers=headers)
     assert empty.status_code == 409
-    actions = [a for a in db.session.scalars(select(AuditLog.action).filter_by(target_type="library_copy"))]
+    actions = [
+        a for a in db.session.scalars(select(AuditLog.action).filter_by(target_type="library_copy"))
+    ]
     assert actions.count("library.kiosk.load") == 1 and actions.count("library.kiosk.unload") == 1
 
 
 def test_overdue_list(client, clock, librarian, dummy_kiosk, dummy_copy, dummy_patron):
-    client.post("/api/kiosk/checkouts", json=checkout_body(dummy_patron, dummy_copy), headers=dummy_kiosk.headers)
+    client.post(
+        "/api/kiosk/checkouts",
+        json=checkout_body(dummy_patron, dummy_copy),
+        headers=dummy_kiosk.headers,
+    )
     headers = auth_headers(librarian)
     assert client.get("/api/library/overdue", headers=headers).json == []
     clock.advance(days=17)
@@ -271,7 +349,9 @@ def test_restock_plan_ranks_titles_in_demand(client, clock, librarian, dummy_kio
     from library.services import holds
 
     settings = client.application.extensions["library_settings"]
-    holds.place_hold(create_patron(), popular, create_kiosk().id, now=clock.now(), settings=settings)
+    holds.place_hold(
+        create_patron(), popular, create_kiosk().id, now=clock.now(), settings=settings
+    )
     db.session.commit()
     plan = client.get(
         f"/api/library/restock-plan?kiosk_id={dummy_kiosk.id}", headers=auth_headers(librarian)
@@ -280,6 +360,3 @@ def test_restock_plan_ranks_titles_in_demand(client, clock, librarian, dummy_kio
     assert [t["title"] for t in plan["titles_in_demand"]] == ["인기 도서", "조용한 도서"]
     missing = client.get("/api/library/restock-plan", headers=auth_headers(librarian))
     assert missing.status_code == 422 and "kiosk_id" in missing.json["errors"]
-
-
-_ = (PIN, Copy, kiosks, create_patron)

@@ -1,0 +1,389 @@
+"""Kiosk fleet benchmark: many smart-library kiosks talking to the server at once.
+
+Seeds a temporary SQLite database directly through the app: K kiosks (default 50), each with
+its own device key, 40 copies in its slots and 4 patrons of its own (card + PIN). Starts
+gunicorn (``--preload``, 4 workers) on a free loopback port. Then every kiosk runs in its own
+thread for the given duration: a heartbeat every ``--heartbeat-every`` seconds and, between
+them, a checkout/return mix (a patron borrows a copy from the slots, later returns it) with a
+short think time; a few requests are re-sent with the same transaction_id, as a kiosk does
+after a timeout. Afterwards the database is checked for copies lent twice. Prints one JSON
+object.
+
+PIN checks use Argon2 with the real settings unless ``--cheap-hash`` is given (then the JSON
+says so): each checkout verifies a PIN, and Argon2 is slow on purpose.
+
+    .venv/bin/python bench/kiosk_fleet.py [--kiosks 50] [--duration 20] [--quick] [--cheap-hash]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+PIN = "4821"
+COPIES_PER_KIOSK = 40
+PATRONS_PER_KIOSK = 4
+SLOTS = 60
+CHEAP_HASH = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_PARALLELISM": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[index], 1)
+
+
+def _settings(workdir: Path, cheap_hash: bool) -> dict[str, str]:
+    settings = {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "bench-secret-key",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "MEDIA_DIR": str(workdir / "media"),
+        "INDEX_DIR": str(workdir / "index"),
+        "JOBS_DB_PATH": str(workdir / "jobs.db"),
+        "JOBS_IMMEDIATE": "1",
+        "INSTANCE_DIR": str(workdir / "instance"),
+    }
+    if cheap_hash:
+        settings.update(CHEAP_HASH)
+    return settings
+
+
+def seed(kiosk_count: int) -> list[dict]:
+    """Kiosks through the services (keys hashed as in production); copies and patrons in bulk
+    (one PIN hash shared: hashing thousands of PINs with Argon2 would only slow the seeding)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from core.app import create_app
+    from core.extensions import db
+    from library.models import Copy, Patron
+    from library.services import catalogue, kiosks
+
+    app = create_app()
+    fleet = []
+    with app.app_context():
+        upgrade()
+        now = datetime.now(UTC)
+        pin_hash = app.extensions["account_settings"].passwords.hash(PIN)
+        titles = []
+        for n in range(80):
+            first12 = f"97911{n + 1:07d}"
+            check = (
+                10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12)) % 10
+            ) % 10
+            data = {
+                "isbn": first12 + str(check),
+                "title": f"벤치 도서 {n + 1}",
+                "author": "저자",
+                "publisher": None,
+                "year": 2020,
+                "kdc": "813.7",
+            }
+            titles.append(catalogue.create_title("bench", data, now=now))
+        for k in range(kiosk_count):
+            kiosk, key = kiosks.create_kiosk(
+                "bench",
+                code=f"B-{k + 1:03d}",
+                name=f"벤치 키오스크 {k + 1}",
+                slot_count=SLOTS,
+                now=now,
+            )
+            barcodes = [f"B{k + 1:03d}-{c + 1:03d}" for c in range(COPIES_PER_KIOSK)]
+            db.session.execute(
+                insert(Copy),
+                [
+                    {
+                        "barcode": b,
+                        "title_id": titles[(k * 7 + c) % len(titles)].id,
+                        "status": "in_kiosk",
+                        "kiosk_id": kiosk.id,
+                        "slot": c + 1,
+                        "changed_at": now,
+                        "created_at": now,
+                    }
+                    for c, b in enumerate(barcodes)
+                ],
+            )
+            cards = [f"BENCH-{k + 1:03d}-{p + 1}" for p in range(PATRONS_PER_KIOSK)]
+            db.session.execute(
+                insert(Patron),
+                [
+                    {
+                        "card_number": c,
+                        "name": "벤치",
+                        "pin_hash": pin_hash,
+                        "failed_pin_attempts": 0,
+                        "created_at": now,
+                    }
+                    for c in cards
+                ],
+            )
+            fleet.append({"key": key, "barcodes": barcodes, "cards": cards})
+        db.session.commit()
+    return fleet
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = {"heartbeat": [], "checkout": [], "return": []}
+        self.statuses: dict[int, int] = {}
+        self.transactions = 0
+        self.retries = 0
+        self.retry_mismatches = 0
+        self.errors: list[str] = []
+
+    def add(self, kind: str, ms: float, status: int) -> None:
+        with self.lock:
+            self.latencies[kind].append(ms)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if kind != "heartbeat" and status < 300:
+                self.transactions += 1
+
+
+def run_kiosk(base: str, kiosk: dict, deadline: float, stats: Stats, args, rng: random.Random):
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Kiosk {kiosk['key']}"
+    in_slots = list(kiosk["barcodes"])
+    lent: list[tuple[str, str]] = []  # (barcode, card)
+    loans_per_card = dict.fromkeys(kiosk["cards"], 0)
+    # Kiosks are not synchronised: each starts at its own moment within one think time.
+    time.sleep(rng.uniform(0, args.think_ms / 1000))
+    next_heartbeat = time.monotonic() + rng.uniform(0, args.heartbeat_every)
+
+    def send(kind, path, body):
+        started = time.perf_counter()
+        try:
+            response = session.post(base + path, json=body, timeout=60)
+        except requests.RequestException as error:
+            with stats.lock:
+                stats.errors.append(f"{kind}: {type(error).__name__}")
+            return None
+        stats.add(kind, (time.perf_counter() - started) * 1000, response.status_code)
+        return response
+
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_heartbeat:
+            send("heartbeat", "/api/kiosk/heartbeat", {"faults": []})
+            next_heartbeat = time.monotonic() + args.heartbeat_every
+        can_lend = [c for c, n in loans_per_card.items() if n < 5]
+        if lent and (not can_lend or not in_slots or rng.random() < 0.5):
+            barcode, card = lent.pop(rng.randrange(len(lent)))
+            kind, path = "return", "/api/kiosk/returns"
+            body = {"barcode": barcode}
+        else:
+            card = rng.choice(can_lend)
+            barcode = in_slots.pop(rng.randrange(len(in_slots)))
+            kind, path = "checkout", "/api/kiosk/checkouts"
+            body = {"card_number": card, "pin": PIN, "barcode": barcode}
+        body |= {"transaction_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat()}
+        response = send(kind, path, body)
+        if response is not None and rng.random() < args.retry_share:
+            again = send(kind, path, body)  # the kiosk timed out and re-sends the same id
+            with stats.lock:
+                stats.retries += 1
+                if again is None or again.text != response.text:
+                    stats.retry_mismatches += 1
+        ok = response is not None and response.status_code < 300
+        if kind == "checkout":
+            if ok:
+                lent.append((barcode, card))
+                loans_per_card[card] += 1
+            else:
+                in_slots.append(barcode)
+        else:
+            if ok:
+                in_slots.append(barcode)
+                loans_per_card[card] -= 1
+            else:
+                lent.append((barcode, card))
+        time.sleep(rng.uniform(0.5, 1.5) * args.think_ms / 1000)
+
+
+def check_database() -> dict:
+    from sqlalchemy import func, select
+
+    from core.app import create_app
+    from core.extensions import db
+    from library.models import Loan
+
+    app = create_app()
+    with app.app_context():
+        open_per_copy = (
+            select(Loan.copy_id, func.count().label("n"))
+            .where(Loan.returned_at.is_(None))
+            .group_by(Loan.copy_id)
+            .subquery()
+        )
+        duplicates = db.session.scalar(
+            select(func.count()).select_from(open_per_copy).where(open_per_copy.c.n > 1)
+        )
+        # Overlapping loans of one copy (an open one, or closed ones crossing in time).
+        overlapping = db.session.scalar(
+            select(func.count())
+            .select_from(Loan)
+            .join(
+                other := Loan.__table__.alias("other"),
+                (other.c.copy_id == Loan.copy_id)
+                & (other.c.id > Loan.id)
+                & (other.c.out_at < func.coalesce(Loan.returned_at, "9999-12-31"))
+                & (Loan.out_at < func.coalesce(other.c.returned_at, "9999-12-31")),
+            )
+        )
+        loans = db.session.scalar(select(func.count()).select_from(Loan))
+    return {"duplicate_loans": duplicates + overlapping, "loans_in_database": loans}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop gunicorn and its workers (by their ids), not waiting long on a worker stuck at exit."""
+    if process.poll() is not None:
+        return
+    workers = _children(process.pid)
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+        process.kill()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kiosks", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--think-ms", type=float, default=2000.0, help="mean pause per kiosk")
+    parser.add_argument("--heartbeat-every", type=float, default=5.0, help="seconds")
+    parser.add_argument("--retry-share", type=float, default=0.05)
+    parser.add_argument("--cheap-hash", action="store_true", help="cheap Argon2 for PINs")
+    parser.add_argument("--quick", action="store_true", help="8 seconds of load")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration = 8.0
+
+    workdir = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
+    settings = _settings(workdir, args.cheap_hash)
+    os.environ.update(settings)
+    process = None
+    try:
+        fleet = seed(args.kiosks)
+        port = _free_port()
+        log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--preload",
+                "wsgi:app",
+            ],
+            cwd=PROJECT_ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        import requests
+
+        ready_by = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/api/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > ready_by:
+                raise RuntimeError((workdir / "gunicorn.log").read_text()[-3000:])
+            time.sleep(0.2)
+
+        stats = Stats()
+        started = time.monotonic()
+        deadline = started + args.duration
+        threads = [
+            threading.Thread(
+                target=run_kiosk, args=(base, kiosk, deadline, stats, args, random.Random(i))
+            )
+            for i, kiosk in enumerate(fleet)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        everything = [ms for values in stats.latencies.values() for ms in values]
+        result = {
+            "kiosks": args.kiosks,
+            "gunicorn_workers": args.workers,
+            "database": "sqlite",
+            "argon2": "cheap (t=1, m=1 MiB, p=1) via env" if args.cheap_hash else "real settings",
+            "duration_s": round(elapsed, 1),
+            "think_ms": args.think_ms,
+            "requests": len(everything),
+            "transactions": stats.transactions,
+            "transactions_per_s": round(stats.transactions / elapsed, 1),
+            "requests_per_s": round(len(everything) / elapsed, 1),
+            "p50_ms": _percentile(everything, 50),
+            "p99_ms": _percentile(everything, 99),
+            "by_kind": {
+                kind: {"count": len(v), "p50_ms": _percentile(v, 50), "p99_ms": _percentile(v, 99)}
+                for kind, v in stats.latencies.items()
+            },
+            "status_counts": {str(k): v for k, v in sorted(stats.statuses.items())},
+            "http_5xx": sum(v for k, v in stats.statuses.items() if k >= 500),
+            "client_errors": len(stats.errors),
+            "retries": stats.retries,
+            "retries_with_other_answer": stats.retry_mismatches,
+        }
+        _stop(process)
+        result |= check_database()
+        print(json.dumps(result, ensure_ascii=False))
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
