@@ -44,7 +44,7 @@ def is_archivist() -> bool:
 
 
 class PublicView:
-    """A published record as the public sees it: only media that are ready."""
+    """A published record as the public sees it: only media that are ready, no staff ids."""
 
     def __init__(self, record: Record):
         self._record = record
@@ -55,6 +55,10 @@ class PublicView:
     @property
     def media(self):
         return [item for item in self._record.media if item.status == "ready"]
+
+    # Which staff account wrote a record is internal.
+    created_by_id = None
+    updated_by_id = None
 
 
 def _shown(record: Record):

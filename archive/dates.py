@@ -49,6 +49,8 @@ PERIODS: dict[str, tuple[int, int]] = {
     "대한제국": (1897, 1910),
     "대한제국기": (1897, 1910),
     "개항기": (1876, 1910),
+    "개화기": (1876, 1910),
+    "근대": (1876, 1945),
     "구한말": (1863, 1910),
     "한말": (1863, 1910),
     "일제강점기": (1910, 1945),
@@ -170,9 +172,43 @@ _RANGE_SPLIT = re.compile(r"\s*(?:~|〜|～|–|—|부터|에서)\s*")
 _NUM = r"(\d{1,4})"
 
 
+HANJA_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+HANJA_UNITS = {"十": 10, "百": 100, "千": 1000}
+_HANJA_NUMBER = re.compile(r"[〇零一二三四五六七八九十百千]+(?=\s*(?:年|月|日|世紀))")
+
+
+def _hanja_value(numerals: str) -> int:
+    """'三' → 3, '二十三' → 23, '十五' → 15, '一九一一' → 1911 (digit by digit)."""
+    if not any(ch in HANJA_UNITS for ch in numerals):
+        return int("".join(str(HANJA_DIGITS[ch]) for ch in numerals))
+    total = current = 0
+    for ch in numerals:
+        if ch in HANJA_UNITS:
+            total += (current or 1) * HANJA_UNITS[ch]
+            current = 0
+        else:
+            current = current * 10 + HANJA_DIGITS[ch]
+    return total + current
+
+
 def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip()
-    text = text.replace("年", "년").replace("世紀", "세기").replace("年代", "년대")
+    text = _HANJA_NUMBER.sub(lambda m: str(_hanja_value(m.group(0))), text)
+    text = text.replace("元年", "원년").replace("卽位年", "즉위년").replace("即位年", "즉위년")
+    text = text.replace("年代", "년대").replace("年", "년").replace("世紀", "세기")
+    text = text.replace("月", "월").replace("日", "일")
     for hanja, hangul in ERA_HANJA.items():
         text = text.replace(hanja, hangul)
     text = re.sub(r"[\[\]]", "", text)
@@ -241,7 +277,8 @@ def _exact(text: str) -> tuple[int, int] | None:
         match = re.fullmatch(pattern, text)
         if match:
             year = int(match.group(1))
-            if not 1 <= year <= 2999 or (len(match.group(1)) < 3 and pattern != _NUM):
+            # "50" alone could be anything; years are written with at least three digits
+            if not 1 <= year <= 2999 or len(match.group(1)) < 3:
                 return None
             month = re.search(r"[-./년]\s*(\d{1,2})", text[len(match.group(1)) :])
             if month and not 1 <= int(month.group(1)) <= 12:
@@ -355,7 +392,7 @@ def parse_date(text: str | None) -> DateRange:
     if not found:
         return DateRange.unparsed()
     first, last = found
-    if approximate and first == last:
+    if approximate and first == last and re.fullmatch(r"\d{3,4}\s*년?", cleaned):
         first, last = first - APPROX_YEARS, last + APPROX_YEARS
     return DateRange(first, last, True)
 

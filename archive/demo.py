@@ -89,9 +89,9 @@ DEMO_RECORDS = [
 ]
 
 
-def render_scan(lines: list[str], *, size=(1240, 900), font_size=44) -> bytes:
-    """A page with Korean text, as a JPEG (an aged-paper tone, like a real scan)."""
-    image = Image.new("RGB", size, (246, 240, 226))
+def render_scan(lines: list[str], *, size=(1240, 900), font_size=40) -> bytes:
+    """A page with Korean text on off-white paper, as a JPEG (like a flatbed scan)."""
+    image = Image.new("RGB", size, (252, 250, 244))
     draw = ImageDraw.Draw(image)
     if KOREAN_FONT.is_file():
         font = ImageFont.truetype(str(KOREAN_FONT), font_size)

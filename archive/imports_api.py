@@ -13,7 +13,7 @@ from flask import Response, current_app, g, stream_with_context
 from archive import importer, storage
 from archive.errors import PayloadTooLarge
 from archive.models import ImportRun
-from archive.schemas import ImportFormSchema, ImportSchema, ImportUploadSchema
+from archive.schemas import ImportQuerySchema, ImportSchema, ImportUploadSchema
 from archive.settings import ArchiveSettings
 from core import audit, jobs
 from core.errors import NotFound, RuleViolation
@@ -34,19 +34,19 @@ def import_dir(media_dir: str, import_id: int) -> Path:
 @blp.post("/imports")
 @blp.auth("archivist")
 @blp.arguments(ImportUploadSchema, location="files")
-@blp.arguments(ImportFormSchema, location="form")
+@blp.arguments(ImportQuerySchema, location="query")
 @blp.response(202, ImportSchema)
 @blp.errors(413)
-def create_import(files, form):
+def create_import(files, query):
     """Upload a CSV (field ``file``) and the images it names (fields ``files``, matched by
-    file name). The import runs in the background; poll the returned import for the
-    outcome, with the line number of every refused row."""
+    file name); ``?publish=true`` publishes the records. The import runs in the background;
+    poll the returned import for the outcome, with the line number of every refused row."""
     settings = ArchiveSettings.from_config(current_app.config)
     now = current_app.extensions["clock"].now()
     run = ImportRun(
         status="queued",
         filename=Path(files["file"].filename or "import.csv").name[:255],
-        publish=form["publish"],
+        publish=query["publish"],
         created_by_id=g.user.id,
         created_at=now,
     )

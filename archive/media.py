@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,6 +19,8 @@ from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 
 log = logging.getLogger(__name__)
+# Processing that has not finished after this long is taken as lost (a worker crashed).
+STUCK_AFTER = timedelta(minutes=30)
 
 
 def media_snapshot(media: Media) -> dict:
@@ -140,9 +142,12 @@ def correct_text(actor, media: Media, text: str | None, *, now: datetime) -> Med
 
 
 def retry(actor, media: Media, *, now: datetime) -> Media:
-    if media.status != "failed" and media.ocr_status not in ("failed", "unavailable"):
+    """Process again: after a failure, after OCR was unavailable, or when processing has
+    not finished for STUCK_AFTER (the worker running it died)."""
+    stuck = media.status == "processing" and media.updated_at <= now - STUCK_AFTER
+    if not stuck and media.status != "failed" and media.ocr_status not in ("failed", "unavailable"):
         raise Conflict(
-            f"Media {media.id} is {media.status}; only failed processing can be retried",
+            f"Media {media.id} is {media.status}; only failed or stuck processing can be retried",
             errors={"status": [media.status]},
         )
     media.status = "processing"

@@ -158,11 +158,12 @@ def _bump(actor, record: Record, before: dict, action: str, now: datetime) -> bo
     record.updated_at = now
     record.updated_by_id = _actor_id(actor)
     old["version"], new["version"] = record.version - 1, record.version
+    record_id = record.id
     try:
         db.session.flush()
     except StaleDataError as error:
         raise Conflict(
-            f"Record {record.id} was changed by someone else meanwhile. Reload and apply "
+            f"Record {record_id} was changed by someone else meanwhile. Reload and apply "
             "your change again.",
             errors={"version": ["Changed concurrently."]},
         ) from error

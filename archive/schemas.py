@@ -203,7 +203,7 @@ class ImportUploadSchema(ma.Schema):
     )
 
 
-class ImportFormSchema(ma.Schema):
+class ImportQuerySchema(ma.Schema):
     publish = ma.fields.Boolean(load_default=False, metadata={"example": False})
 
 

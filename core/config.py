@@ -52,9 +52,6 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_CALLBACK_SECRET": "",
     # How many days ahead the daily job keeps slots generated from the templates.
     "FACILITIES_SLOT_DAYS_AHEAD": 60,
-    # SQLite only: booking requests wait for the single writer in a kernel queue (a file lock)
-    # instead of polling SQLite's lock; see facilities/writer_queue.py.
-    "FACILITIES_SQLITE_WRITER_QUEUE": True,
     # --- end facilities ---
     # --- library ---
     # Loans a patron may hold at once (a patron's own loan_limit overrides it).
@@ -88,6 +85,8 @@ DEFAULTS: dict[str, object] = {
     # search: results per page are capped; the bulk reindex writer's memory per process (MB)
     "SEARCH_MAX_PER_PAGE": 100,
     "SEARCH_INDEX_LIMITMB": 256,
+    # search: result lists kept per web worker for paging and repeated queries (0 = none)
+    "SEARCH_RESULT_CACHE": 16,
     # Largest single media file accepted (bytes); bigger uploads get 413.
     "ARCHIVE_MAX_UPLOAD_BYTES": 60 * 1024 * 1024,
     # Largest image (pixels per page) decoded; bigger ones are refused as decompression bombs.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from sqlalchemy import select
 
+from core.errors import NotFound
 from core.extensions import db
 from core.http import Blueprint
 from core.services import get_user
@@ -32,6 +33,7 @@ from facilities.schemas import (
 )
 from facilities.services import booking as bookings
 from facilities.services import catalog, checkin, closures, reports, slots
+from facilities.services.ids import in_range
 
 blp = Blueprint(
     "facilities_manager", __name__, url_prefix="/api", description="Facility management (staff)"
@@ -224,4 +226,6 @@ def occupancy_report(query, facility_id):
 @blp.errors(404)
 def user_standing(user_id):
     """A resident's no-show strikes and suspension."""
+    if not in_range(user_id):
+        raise NotFound(f"User {user_id} not found")
     return checkin.standing(get_user(user_id).id, now())

@@ -8,8 +8,10 @@ from marshmallow import validate
 
 from facilities.models import BOOKING_STATUSES, FACILITY_KINDS, RESOURCE_KINDS
 from facilities.rules import CATEGORIES, HOLIDAY_RULES
-from facilities.services import checkin
+from facilities.services import catalog, checkin
+from facilities.services.ids import MAX_ID
 
+ID = validate.Range(min=1, max=MAX_ID, error="Not a valid id.")
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (24-hour).")
 PARTY_EXAMPLE = {"adult": 2, "child": 1}
 
@@ -85,9 +87,38 @@ class FacilitySchema(ma.Schema):
     address = ma.fields.String(metadata={"example": "해피시 중앙로 100"})
     rules = ma.fields.Method("_rules")
     resources = ma.fields.List(ma.fields.Nested(ResourceSchema))
+    prices = ma.fields.Method(
+        "_prices",
+        metadata={
+            "description": "Base prices of the weekly sessions (per person on the rink, per "
+            "sheet for curling); discounts are in rules.category_discounts and "
+            "rules.resident_discount",
+            "example": [
+                {
+                    "resource_id": 1,
+                    "name": "주말 자유 스케이팅",
+                    "weekdays": [5, 6],
+                    "start_times": ["09:00", "11:00"],
+                    "base_price": 6000,
+                }
+            ],
+        },
+    )
 
     def _rules(self, facility):
         return facility.rules.to_json()
+
+    def _prices(self, facility):
+        return [
+            {
+                "resource_id": t.resource_id,
+                "name": t.name,
+                "weekdays": t.weekdays,
+                "start_times": t.start_times,
+                "base_price": t.base_price,
+            }
+            for t in catalog.active_templates(facility)
+        ]
 
 
 class FacilityCreateSchema(ma.Schema):
@@ -145,7 +176,7 @@ class SlotTemplateUpdateSchema(ma.Schema):
 
 
 class SlotTemplateCreateSchema(SlotTemplateUpdateSchema):
-    resource_id = ma.fields.Integer(required=True, metadata={"example": 1})
+    resource_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 1})
     name = ma.fields.String(
         required=True, validate=validate.Length(1, 100), metadata={"example": "평일 자유 스케이팅"}
     )
@@ -182,7 +213,7 @@ class GenerateSlotsResultSchema(ma.Schema):
 class AvailabilityQuerySchema(ma.Schema):
     from_ = ma.fields.Date(data_key="from", metadata={"example": "2026-03-16"})
     to = ma.fields.Date(metadata={"example": "2026-03-29"})
-    resource_id = ma.fields.Integer()
+    resource_id = ma.fields.Integer(validate=ID)
 
 
 class SlotSchema(ma.Schema):
@@ -198,12 +229,12 @@ class SlotSchema(ma.Schema):
 
 
 class BookingCreateSchema(ma.Schema):
-    slot_id = ma.fields.Integer(required=True, strict=True, metadata={"example": 120})
+    slot_id = ma.fields.Integer(required=True, strict=True, validate=ID, metadata={"example": 120})
     party = PartyField(required=True, validate=validate.Length(min=1))
 
 
 class StaffBookingCreateSchema(BookingCreateSchema):
-    user_id = ma.fields.Integer(required=True, strict=True, metadata={"example": 7})
+    user_id = ma.fields.Integer(required=True, strict=True, validate=ID, metadata={"example": 7})
     confirm = ma.fields.Boolean(
         load_default=True, metadata={"description": "Paid at the counter: confirm at once"}
     )
@@ -248,9 +279,9 @@ class BookingSchema(ma.Schema):
 
 class BookingQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(BOOKING_STATUSES))
-    facility_id = ma.fields.Integer()
-    slot_id = ma.fields.Integer()
-    user_id = ma.fields.Integer(metadata={"description": "Staff only"})
+    facility_id = ma.fields.Integer(validate=ID)
+    slot_id = ma.fields.Integer(validate=ID)
+    user_id = ma.fields.Integer(validate=ID, metadata={"description": "Staff only"})
     upcoming = ma.fields.Boolean(metadata={"description": "Only bookings not started yet"})
 
 
@@ -265,7 +296,9 @@ class ConfirmSchema(ma.Schema):
 
 
 class PaymentCallbackSchema(ma.Schema):
-    booking_id = ma.fields.Integer(required=True, strict=True, metadata={"example": 42})
+    booking_id = ma.fields.Integer(
+        required=True, strict=True, validate=ID, metadata={"example": 42}
+    )
     payment_id = ma.fields.String(
         required=True, validate=validate.Length(1, 100), metadata={"example": "pg_20260302_0001"}
     )
@@ -300,6 +333,7 @@ class CheckInSchema(ma.Schema):
 
 class ClosureCreateSchema(ma.Schema):
     resource_id = ma.fields.Integer(
+        validate=ID,
         allow_none=True,
         load_default=None,
         metadata={"description": "Leave out to close everything"},

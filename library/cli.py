@@ -7,9 +7,11 @@ import json
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from core.errors import DomainError
 from core.extensions import db
+from library.models import Kiosk
 from library.services import kiosks as kiosk_rules
 
 library_cli = AppGroup("library", help="Smart-library kiosks.")
@@ -42,10 +44,6 @@ def kiosk_create(code, name, slot_count, location):
 @click.argument("code")
 def kiosk_revoke(code):
     """Revoke a kiosk's device key."""
-    from sqlalchemy import select
-
-    from library.models import Kiosk
-
     kiosk = db.session.scalar(select(Kiosk).filter_by(code=code.strip().upper()))
     if kiosk is None:
         raise click.ClickException(f"no kiosk {code}")

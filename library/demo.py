@@ -17,6 +17,7 @@ from core.models import User
 from library import isbn as isbn_rules
 from library.models import Copy, Kiosk, Patron
 from library.services import catalogue, holds, kiosks, patrons
+from library.services.common import free_slots
 
 ACTOR = "seed"
 KIOSKS = [
@@ -97,7 +98,7 @@ def seed_demo(now: datetime) -> list[str]:
             copy = catalogue.create_copy(ACTOR, title, barcode, now=now)
             if c <= 3:  # copies 1-3 go into the three kiosks; copy 4 stays on the shelf
                 kiosk = fleet[(n + c) % len(fleet)]
-                free = kiosks.free_slots(kiosk)
+                free = free_slots(kiosk)
                 if free:
                     kiosks.load(ACTOR, kiosk, free[0], barcode, now=now, settings=settings)
     lines.append(f"  {len(titles)} titles, {len(titles) * 4} copies (3 of each in kiosks)")

@@ -8,7 +8,7 @@ from datetime import UTC
 from flask import g, jsonify
 from sqlalchemy import select
 
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.extensions import db
 from core.http import Blueprint
 from library import presenters
@@ -29,7 +29,6 @@ from library.kiosk_schemas import (
     PatronSummarySchema,
 )
 from library.models import Conflict as ConflictItem
-from library.models import Patron
 from library.schemas import KioskDetailSchema
 from library.services import inventory, journal, loans, patrons, summaries
 from library.services import kiosks as kiosk_rules
@@ -69,13 +68,6 @@ def _checkout_body(loan, patron) -> dict:
         "hold_collected": loan.hold_id is not None,
         "loans_left": max(0, left),
     }
-
-
-def _patron_by_card(card_number: str) -> Patron:
-    patron = db.session.scalar(select(Patron).filter_by(card_number=card_number.strip()))
-    if patron is None:
-        raise NotFound("No patron has this card", code="unknown_card")
-    return patron
 
 
 def _check_pin(data: dict) -> patrons.PinCheck:
@@ -228,7 +220,7 @@ def replay(data):
 
         def action(item=item, at=at, kind=kind):
             if kind == "checkout":
-                patron = _patron_by_card(item["card_number"])
+                patron = patrons.patron_by_card(item["card_number"])
                 loan = loans.checkout(
                     g.kiosk,
                     patron,

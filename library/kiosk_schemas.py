@@ -74,7 +74,9 @@ class KioskReturnResultSchema(ma.Schema):
 
 
 class KioskHeartbeatSchema(ma.Schema):
-    occurred_at = ma.fields.AwareDateTime(metadata={"example": "2026-03-02T10:15:00+09:00"})
+    occurred_at = ma.fields.AwareDateTime(
+        metadata={"example": "2026-03-02T10:15:00+09:00", "description": "Kiosk clock (not used)"}
+    )
     faults = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(sorted(FAULT_EFFECTS))),
         load_default=list,
@@ -84,7 +86,6 @@ class KioskHeartbeatSchema(ma.Schema):
             "description": "Every fault the machine has now; one not listed any more is cleared",
         },
     )
-    firmware = ma.fields.String(validate=validate.Length(max=50), metadata={"example": "2.4.1"})
 
 
 class KioskHeartbeatResultSchema(ma.Schema):

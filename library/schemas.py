@@ -393,3 +393,11 @@ class ConflictResolveSchema(ma.Schema):
         validate=validate.Length(min=3, max=1000),
         metadata={"example": "책은 대출자에게 있음 확인, 수동 대출 처리"},
     )
+    apply = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "example": True,
+            "description": "Apply the queued checkout or return first (as of when it "
+            "happened, without the patron's borrowing rules)",
+        },
+    )

@@ -30,7 +30,7 @@ from library.schemas import (
     RestockQuerySchema,
     SlotLoadSchema,
 )
-from library.services import journal, loans, patrons
+from library.services import journal, loans, patrons, restock
 from library.services import kiosks as kiosk_rules
 from library.services.common import get_conflict, get_kiosk, get_patron
 from library.services.summaries import loan_view
@@ -219,7 +219,7 @@ def unload_slot(kiosk_id, slot):
 @blp.errors(404)
 def restock_plan(query):
     """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
-    return kiosk_rules.restock_plan(get_kiosk(query["kiosk_id"], field="kiosk_id"), now=now())
+    return restock.restock_plan(get_kiosk(query["kiosk_id"], field="kiosk_id"), now=now())
 
 
 @blp.get("/conflicts")
@@ -239,11 +239,17 @@ def list_conflicts(query, pagination_parameters):
 @blp.auth(*STAFF)
 @blp.arguments(ConflictResolveSchema)
 @blp.response(200, LibraryConflictSchema)
-@blp.errors(404, 409)
+@blp.errors(404, 409, 422)
 def resolve_conflict(data, conflict_id):
-    """Close a conflict with what was done about it (audited)."""
+    """Close a conflict with what was done about it; ``apply`` first records the queued
+    checkout or return it holds, as of when it happened (audited)."""
     item = journal.resolve_conflict(
-        g.user, get_conflict(conflict_id), data["resolution"], now=now()
+        g.user,
+        get_conflict(conflict_id),
+        data["resolution"],
+        now=now(),
+        settings=settings(),
+        apply=data["apply"],
     )
     db.session.commit()
     return item

@@ -312,6 +312,14 @@ def BigramAnalyzer():
     return BigramTokenizer()
 
 
+# Particles and conjunctions typed as words of their own (의정부 의 역사, 회룡사 및 망월사):
+# alone, the model reads some of them as rare nouns (의 "righteousness").
+QUERY_STOPWORDS = frozenset(
+    ["의", "에", "에서", "을", "를", "이", "가", "은", "는", "와", "과", "도", "로", "으로"]
+    + ["및", "등", "또는", "그리고", "와의", "과의"]
+)
+
+
 @dataclass
 class QueryWord:
     """One whitespace-separated word of a query, analysed like the index."""
@@ -335,6 +343,8 @@ def analyse_query(text: str) -> list[QueryWord]:
     should mark. Words with no content (a lone particle) are dropped."""
     words = []
     for surface in normalize(text).split():
+        if surface in QUERY_STOPWORDS:
+            continue
         tokens = kiwi().tokenize(surface)
         found = _from_kiwi(tokens)
         if not found:

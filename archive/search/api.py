@@ -93,7 +93,7 @@ class SearchResultSchema(ma.Schema):
 
 
 @blp.get("/search")
-@blp.arguments(SearchQuerySchema, location="query")
+@blp.arguments(SearchQuerySchema, location="query", unknown=ma.RAISE)
 @blp.response(200, SearchResultSchema)
 @blp.errors(403)
 def search(args):
@@ -116,7 +116,11 @@ def search(args):
         visibility = "published"
     args["per_page"] = min(args["per_page"], current_app.config["SEARCH_MAX_PER_PAGE"])
     params = searcher.SearchParams(**args, visibility=None if visibility == ALL else visibility)
-    result = searcher.search(current_app.config["INDEX_DIR"], params)
+    result = searcher.search(
+        current_app.config["INDEX_DIR"],
+        params,
+        cache_size=current_app.config["SEARCH_RESULT_CACHE"],
+    )
     return {
         "total": result.total,
         "page": result.page,

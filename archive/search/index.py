@@ -11,7 +11,6 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -251,9 +250,9 @@ def rebuild(
 ) -> int:
     """Build a fresh generation from ``documents`` (one writer, one commit), then swap it in.
 
-    One Whoosh process: the morphology of the next batch is analysed by Kiwi's threads on the
-    other core while this one indexes the current batch (Whoosh's multiprocess writer would
-    analyse every text again, one at a time, in each process).
+    One Whoosh process; the morphology of each batch of documents is analysed at once by
+    Kiwi's worker threads, which use both cores (Whoosh's multiprocess writer would analyse
+    every text again, one at a time, in each process, and was slower here).
     """
     base = Path(base)
     analysis.warm_up()
@@ -262,21 +261,12 @@ def rebuild(
     writer = ix.writer(procs=1, limitmb=limitmb)
     count = 0
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            chunks = _chunks(documents, batch)
-            current = next(chunks, None)
-            pending = pool.submit(analysis.tokenize_batch, _chunk_texts(current or []))
-            while current is not None:
-                tokens = pending.result()
-                upcoming = next(chunks, None)
-                if upcoming is not None:
-                    pending = pool.submit(analysis.tokenize_batch, _chunk_texts(upcoming))
-                analysis.prime_with(tokens)
-                for document in current:
-                    writer.add_document(**fields(document))
-                analysis.clear_primed()
-                count += len(current)
-                current = upcoming
+        for chunk in _chunks(documents, batch):
+            analysis.prime(_chunk_texts(chunk))
+            for document in chunk:
+                writer.add_document(**fields(document))
+            analysis.clear_primed()
+            count += len(chunk)
         writer.commit()
     except BaseException:
         writer.cancel()

@@ -28,7 +28,6 @@ NGRAM_WEIGHT = 0.1  # bigram matches find what morphemes miss, but rank below ex
 IDENTIFIER_BOOST = 20.0
 FACET_SIZE = 20
 SORTS = ("relevance", "date", "title", "newest")
-RESULT_CACHE_SIZE = 16
 MAX_WORDS = 8  # words beyond these only rank
 
 
@@ -70,7 +69,10 @@ class _OpenIndex:
         self.results: OrderedDict = OrderedDict()
 
     def refresh(self) -> None:
-        self.searcher = self.searcher.refresh()
+        # A new searcher, not ``searcher.refresh()``: that reuses the readers of unchanged
+        # segments and so misses deletions made in them (an updated record would show twice).
+        old, self.searcher = self.searcher, self.ix.searcher()
+        old.close()
         self.generation = Generation(self.searcher)
         self.results.clear()
 
@@ -235,10 +237,10 @@ def _order(gen: Generation, docnums: np.ndarray, scores: np.ndarray, sort: str) 
 # --- search ---
 
 
-def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str):
+def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size: int):
     """Matching documents in order with their scores, and the facets; kept for next pages."""
     key = (tuple(w.surface for w in words), _filter_key(params), sort)
-    cached = held.results.get(key)
+    cached = held.results.get(key) if cache_size else None
     if cached is not None:
         held.results.move_to_end(key)
         return cached
@@ -255,13 +257,14 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str):
         for name, (column, separator) in FACETS.items()
     }
     cached = (docnums, scores, facets)
-    held.results[key] = cached
-    while len(held.results) > RESULT_CACHE_SIZE:
-        held.results.popitem(last=False)
+    if cache_size:
+        held.results[key] = cached
+        while len(held.results) > cache_size:
+            held.results.popitem(last=False)
     return cached
 
 
-def search(base: str, params: SearchParams) -> SearchResult:
+def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchResult:
     """Search the current index. An empty query lists every record passing the filters."""
     result = SearchResult(total=0, page=params.page, per_page=params.per_page)
     words = analysis.analyse_query(params.q)
@@ -271,7 +274,7 @@ def search(base: str, params: SearchParams) -> SearchResult:
         if held is None or (params.q.strip() and not words):
             result.facets = {name: [] for name in FACETS}
             return result
-        docnums, scores, result.facets = _ranked(held, params, words, sort)
+        docnums, scores, result.facets = _ranked(held, params, words, sort, cache_size)
         result.total = int(len(docnums))
         first = (params.page - 1) * params.per_page
         page = docnums[first : first + params.per_page]

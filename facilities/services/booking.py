@@ -14,6 +14,7 @@ from facilities import notices
 from facilities.models import Booking, WaitlistEntry
 from facilities.rules import bookable_from, local_date
 from facilities.services import capacity, pricing, user_rules, waitlist
+from facilities.services.ids import in_range
 
 STAFF_ROLES = ("facility_manager",)
 
@@ -23,7 +24,7 @@ def is_staff(user: User) -> bool:
 
 
 def get_booking(booking_id: int, actor: User) -> Booking:
-    booking = db.session.get(Booking, booking_id)
+    booking = db.session.get(Booking, booking_id) if in_range(booking_id) else None
     if booking is None or (booking.user_id != actor.id and not is_staff(actor)):
         raise NotFound(f"Booking {booking_id} not found")
     return booking
@@ -240,7 +241,7 @@ def expire_holds(now: datetime, limit: int = 500) -> int:
 
 
 def find(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
+    booking = db.session.get(Booking, booking_id) if in_range(booking_id) else None
     if booking is None:
         raise NotFound(f"Booking {booking_id} not found")
     return booking

@@ -17,9 +17,12 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import User
 from facilities.models import Booking, Slot, WaitlistEntry
+from facilities.services.ids import in_range
 
 
 def lock_slot(slot_id: int) -> Slot:
+    if not in_range(slot_id):
+        raise NotFound(f"Slot {slot_id} not found", errors={"slot_id": ["No such slot."]})
     slot = db.session.scalar(
         select(Slot)
         .where(Slot.id == slot_id)

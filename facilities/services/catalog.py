@@ -12,27 +12,41 @@ from core.extensions import db
 from core.models import User
 from facilities.models import Facility, Resource, SlotTemplate
 from facilities.rules import Rules
+from facilities.services.ids import in_range
 
 
 def get_facility(facility_id: int) -> Facility:
-    facility = db.session.get(Facility, facility_id)
+    facility = db.session.get(Facility, facility_id) if in_range(facility_id) else None
     if facility is None:
         raise NotFound(f"Facility {facility_id} not found")
     return facility
 
 
 def get_resource(resource_id: int, facility: Facility | None = None) -> Resource:
-    resource = db.session.get(Resource, resource_id)
+    resource = db.session.get(Resource, resource_id) if in_range(resource_id) else None
     if resource is None or (facility is not None and resource.facility_id != facility.id):
         raise NotFound(f"Resource {resource_id} not found", errors={"resource_id": ["Unknown."]})
     return resource
 
 
 def get_template(template_id: int) -> SlotTemplate:
-    template = db.session.get(SlotTemplate, template_id)
+    template = db.session.get(SlotTemplate, template_id) if in_range(template_id) else None
     if template is None:
         raise NotFound(f"Slot template {template_id} not found")
     return template
+
+
+def active_templates(facility: Facility) -> list[SlotTemplate]:
+    return db.session.scalars(
+        select(SlotTemplate)
+        .join(Resource)
+        .where(
+            Resource.facility_id == facility.id,
+            Resource.active.is_(True),
+            SlotTemplate.active.is_(True),
+        )
+        .order_by(Resource.position, SlotTemplate.id)
+    ).all()
 
 
 def create_facility(actor: User | str, data: dict, now: datetime) -> Facility:

@@ -11,6 +11,7 @@ from core.extensions import db
 from facilities.models import Booking
 from facilities.services import booking as bookings
 from facilities.services import capacity, waitlist
+from facilities.services.ids import in_range
 
 
 def handle_callback(payload: dict, now: datetime) -> Booking:
@@ -18,7 +19,9 @@ def handle_callback(payload: dict, now: datetime) -> Booking:
 
     A replayed callback for the same payment answers with the booking again.
     """
-    booking = db.session.get(Booking, payload["booking_id"])
+    booking = (
+        db.session.get(Booking, payload["booking_id"]) if in_range(payload["booking_id"]) else None
+    )
     if booking is None:
         raise NotFound("Unknown booking", errors={"booking_id": ["Unknown."]})
     reference = payload["payment_id"]

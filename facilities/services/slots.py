@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from core.extensions import db
-from facilities.models import Closure, Facility, Resource, Slot, SlotTemplate
+from facilities.models import Closure, Facility, Slot
 from facilities.rules import is_public_holiday, local_date, local_to_utc
-from facilities.services.catalog import parse_time
+from facilities.services.catalog import active_templates, parse_time
 
 SUNDAY = 6
 
@@ -42,16 +42,7 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
     last = first + timedelta(days=days)
     window_start = local_to_utc(first, parse_time("00:00"), tz)
     window_end = local_to_utc(last + timedelta(days=1), parse_time("00:00"), tz)
-    templates = db.session.scalars(
-        select(SlotTemplate)
-        .join(Resource)
-        .where(
-            Resource.facility_id == facility.id,
-            Resource.active.is_(True),
-            SlotTemplate.active.is_(True),
-        )
-        .order_by(SlotTemplate.id)
-    ).all()
+    templates = active_templates(facility)
     if not templates:
         return 0
     existing: dict[int, list[tuple[datetime, datetime]]] = {}

@@ -17,6 +17,7 @@ from facilities import notices
 from facilities.models import Booking, Slot, WaitlistEntry
 from facilities.rules import bookable_from
 from facilities.services import capacity, pricing, user_rules
+from facilities.services.ids import in_range
 
 OPEN = ("waiting", "offered")
 
@@ -96,6 +97,8 @@ def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:
 
 
 def leave(user: User, slot_id: int, now: datetime) -> WaitlistEntry:
+    if not in_range(slot_id):
+        raise NotFound("You are not waiting for this slot")
     entry = db.session.scalar(
         select(WaitlistEntry).where(
             WaitlistEntry.slot_id == slot_id,

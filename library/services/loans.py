@@ -64,11 +64,15 @@ def checkout(
     now: datetime,
     settings: LibrarySettings,
     replay: bool = False,
+    forced: bool = False,
 ) -> Loan:
-    """Lend a copy the kiosk dispensed. Picking up a hold is a checkout of the held copy."""
+    """Lend a copy the kiosk dispensed. Picking up a hold is a checkout of the held copy.
+
+    ``forced`` (a librarian applying a queued transaction) skips the patron's borrowing rules
+    and the staleness check, never the copy's own state: a copy is still lent only once."""
     patron = lock_patron(patron.id)
     copy = lock_copy(copy_by_barcode(barcode).id)
-    if replay:
+    if replay and not forced:
         _stale(copy, at)
     if copy.status == "on_loan":
         raise Conflict(f"Copy {copy.barcode} is already on loan", code="copy_on_loan")
@@ -83,7 +87,8 @@ def checkout(
             )
     if not replay:
         kiosk_rules.require_function(kiosk, "pickup" if hold else "checkout")
-    check_may_borrow(patron, at=at, settings=settings)
+    if not forced:
+        check_may_borrow(patron, at=at, settings=settings)
     if hold is None:
         # Borrowing a title one is waiting for fulfils that hold.
         hold = db.session.scalar(

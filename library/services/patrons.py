@@ -80,6 +80,13 @@ def create_patron(
     return patron
 
 
+def patron_by_card(card_number: str) -> Patron:
+    patron = db.session.scalar(select(Patron).filter_by(card_number=card_number.strip()))
+    if patron is None:
+        raise NotFound("No patron has this card", code="unknown_card")
+    return patron
+
+
 def patron_for_user(user: User) -> Patron:
     patron = db.session.scalar(select(Patron).filter_by(user_id=user.id))
     if patron is None:

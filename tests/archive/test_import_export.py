@@ -208,11 +208,10 @@ def test_upload_import_runs_as_a_job(client, archivist):
     rows = [GOOD[1], "UJB-13,사진,,,1911,photo,,,,,scan.png", "UJB-14,,,,,photo,,,,,"]
     body = ("\ufeff" + "\r\n".join([HEADER, *rows])).encode()
     response = client.post(
-        "/api/archive/imports",
+        "/api/archive/imports?publish=true",
         data={
             "file": (io.BytesIO(body), "records.csv"),
             "files": [(io.BytesIO(image_bytes("PNG")), "scan.png")],
-            "publish": "true",
         },
         headers=headers,
         content_type="multipart/form-data",

@@ -281,11 +281,13 @@ def test_public_does_not_see_unfinished_media(client, archivist, archivist_heade
     )
 
 
-def test_pixel_limit_refuses_before_decoding(app, client, archivist_headers, dummy_record,
-                                             monkeypatch):
+def test_pixel_limit_refuses_before_decoding(
+    app, client, archivist_headers, dummy_record, monkeypatch
+):
     monkeypatch.setitem(app.config, "ARCHIVE_MAX_IMAGE_PIXELS", 100_000)
-    response = upload(client, dummy_record.id, image_bytes("PNG", size=(500, 500)),
-                      archivist_headers)
+    response = upload(
+        client, dummy_record.id, image_bytes("PNG", size=(500, 500)), archivist_headers
+    )
     assert response.status_code == 422
     assert response.json["code"] == "image_too_large"
     assert "decompression bomb" in response.json["message"]
@@ -298,3 +300,19 @@ def test_too_many_pages_are_refused(app, client, archivist_headers, dummy_record
     response = upload(client, dummy_record.id, multipage_tiff(pages), archivist_headers)
     assert response.status_code == 422
     assert "3 pages" in response.json["message"]
+
+
+def test_processing_lost_by_a_dead_worker_can_be_retried(client, clock, archivist, dummy_record):
+    from tests.fixtures.users import auth_headers
+
+    headers = auth_headers(archivist)
+    media_id = upload(client, dummy_record.id, image_bytes(), headers).json["id"]
+    media = db.session.get(Media, media_id)
+    media.status = "processing"  # as if the worker died half way
+    media.updated_at = clock.now()
+    db.session.commit()
+    url = f"/api/archive/records/{dummy_record.id}/media/{media_id}/retry"
+    assert client.post(url, headers=headers).status_code == 409  # may still be running
+    clock.advance(minutes=31)
+    assert client.post(url, headers=headers).status_code == 202
+    assert db.session.get(Media, media_id).status == "ready"

@@ -136,7 +136,10 @@ def test_publish_and_withdraw_control_public_access(client, archivist_headers, d
     assert published.status_code == 200
     assert published.json["visibility"] == "published"
     assert published.json["version"] == 2
-    assert client.get(url).json["identifier"] == dummy_record.identifier
+    public = client.get(url).json
+    assert public["identifier"] == dummy_record.identifier
+    assert public["created_by_id"] is None
+    assert client.get(url, headers=archivist_headers).json["created_by_id"] is not None
     assert [r["id"] for r in client.get("/api/archive/records").json] == [dummy_record.id]
     assert client.post(url + "/publish", headers=archivist_headers).status_code == 409
     withdrawn = client.post(url + "/withdraw", headers=archivist_headers)
@@ -199,9 +202,9 @@ def test_a_concurrent_change_is_refused_not_overwritten(dummy_record):
     record = db.session.get(Record, dummy_record.id)
     assert record.version == 1
     # end our transaction but keep what we read, as a request that read earlier would
-    db.session.expire_on_commit = False
+    db.session().expire_on_commit = False
     db.session.commit()
-    db.session.expire_on_commit = True
+    db.session().expire_on_commit = True
     with db.engine.begin() as other:
         other.execute(
             Record.__table__.update()

@@ -129,3 +129,59 @@ def test_payment_reference_cannot_pay_two_bookings(client, resident, dummy_rink)
             },
         )
         assert response.status_code == expected
+
+
+HUGE = 2**40
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("get", f"/api/bookings/{HUGE}", None, 404),
+        ("post", f"/api/bookings/{HUGE}/cancel", {}, 404),
+        ("get", f"/api/bookings/{HUGE}/calendar.ics", None, 404),
+        ("get", f"/api/slots/{HUGE}/waitlist", None, 404),
+        ("delete", f"/api/slots/{HUGE}/waitlist", None, 404),
+        ("post", f"/api/slots/{HUGE}/waitlist", {"party": {"adult": 1}}, 404),
+        ("post", "/api/bookings", {"slot_id": HUGE, "party": {"adult": 1}}, 422),
+        ("get", f"/api/bookings?user_id={HUGE}", None, 422),
+        ("get", f"/api/facilities/{HUGE}", None, 404),
+        ("get", f"/api/facilities/{HUGE}/availability", None, 404),
+    ],
+)
+def test_out_of_range_ids_are_not_found_or_invalid(client, resident, method, path, body, status):
+    kwargs = {"headers": auth_headers(resident)}
+    if body is not None:
+        kwargs["json"] = body
+    assert getattr(client, method)(path, **kwargs).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("get", f"/api/users/{HUGE}/facility-standing", None, 404),
+        ("post", f"/api/manager/bookings/{HUGE}/confirm", {}, 404),
+        ("patch", f"/api/slot-templates/{HUGE}", {"base_price": 1}, 404),
+        (
+            "post",
+            "/api/manager/bookings",
+            {"slot_id": 1, "party": {"adult": 1}, "user_id": HUGE},
+            422,
+        ),
+    ],
+)
+def test_out_of_range_ids_for_managers(client, manager, method, path, body, status):
+    kwargs = {"headers": auth_headers(manager)}
+    if body is not None:
+        kwargs["json"] = body
+    assert getattr(client, method)(path, **kwargs).status_code == status
+
+
+def test_out_of_range_booking_in_a_signed_callback(client):
+    from tests.fixtures.facilities import signed_callback
+
+    response = signed_callback(
+        client, {"booking_id": HUGE, "payment_id": "x", "amount": 1, "status": "paid"}
+    )
+    assert response.status_code == 422
+    assert "booking_id" in response.json["errors"]

@@ -114,6 +114,16 @@ def test_manager_creates_templates_over_http(client, manager, dummy_rink):
     assert bad.status_code == 422 and "start_times" in bad.json["errors"]
     bad = client.post(url, json={**body, "weekdays": [7]}, headers=auth_headers(manager))
     assert bad.status_code == 422 and "weekdays" in bad.json["errors"]
+    detail = client.get(f"/api/facilities/{dummy_rink.facility_id}").json
+    assert detail["prices"] == [
+        {
+            "resource_id": dummy_rink.id,
+            "name": "주말",
+            "weekdays": [5, 6],
+            "start_times": ["09:00", "11:00"],
+            "base_price": 6000,
+        }
+    ]
     patched = client.patch(
         f"/api/slot-templates/{response.json['id']}",
         json={"base_price": 7000},

@@ -8,7 +8,7 @@ from core.errors import Conflict, RuleViolation
 from core.extensions import db
 from library import jobs as library_jobs
 from library.models import Copy, Hold, Patron
-from library.services import holds, kiosks
+from library.services import holds, kiosks, restock
 from tests.fixtures.library import (
     PIN,
     checkout_body,
@@ -176,7 +176,7 @@ def test_returned_copy_for_hold_elsewhere_goes_in_transit_then_ready_when_loaded
     )
     db.session.commit()
     assert (hold.status, copy.status, copy.kiosk_id) == ("in_transit", "in_transit", here.id)
-    plan = kiosks.restock_plan(there.kiosk, now=clock.now())
+    plan = restock.restock_plan(there.kiosk, now=clock.now())
     assert plan["holds_awaiting_delivery"][0]["copies"][0]["barcode"] == copy.barcode
     with pytest.raises(Conflict):  # must come out of the first kiosk before going in another
         kiosks.load("test", there.kiosk, 1, copy.barcode, now=clock.now(), settings=settings)

@@ -210,3 +210,93 @@ def test_bad_replay_batch_is_refused_whole(client, clock, dummy_kiosk, dummy_cop
     assert "transactions" in response.json["errors"]
     empty = client.post("/api/kiosk/replay", json={"transactions": []}, headers=dummy_kiosk.headers)
     assert empty.status_code == 422
+
+
+def test_notifications_of_applied_items_survive_a_failing_item(
+    client, clock, dummy_kiosk, dummy_copy, dummy_patron, resident, outbox, settings
+):
+    from library.services import holds, loans
+
+    loans.checkout(
+        dummy_kiosk.kiosk,
+        dummy_patron,
+        dummy_copy.barcode,
+        at=clock.now(),
+        now=clock.now(),
+        settings=settings,
+    )
+    waiting = create_patron(user=resident)
+    holds.place_hold(
+        waiting, dummy_copy.title_ref, dummy_kiosk.id, now=clock.now(), settings=settings
+    )
+    db.session.commit()
+    clock.advance(hours=2)
+    batch = [
+        queued("return", clock.now() - timedelta(hours=1), barcode=dummy_copy.barcode),
+        queued("return", clock.now() - timedelta(minutes=30), barcode="NO-SUCH-COPY"),
+    ]
+    results = client.post(
+        "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
+    ).json["results"]
+    assert [r["outcome"] for r in results] == ["applied", "conflict"]
+    assert results[0]["response"]["reserved_for_hold"] is True
+    # The hold-ready notice of the first item is delivered once the batch commits.
+    assert [n["kind"] for n in outbox] == ["library_hold_ready"]
+
+
+def test_librarian_applies_a_queued_checkout_the_rules_refused(
+    client, clock, dummy_kiosk, dummy_title, dummy_patron, librarian
+):
+    copy = create_copy(dummy_title, kiosk=dummy_kiosk)
+    blocked = create_copy(dummy_title, kiosk=dummy_kiosk)
+    patron = db.session.get(Patron, dummy_patron.id)
+    patron.suspended_until = clock.now() + timedelta(days=3)
+    db.session.commit()
+    clock.advance(minutes=30)
+    at = clock.now() - timedelta(minutes=10)
+    batch = [
+        queued("checkout", at, card_number=dummy_patron.card_number, barcode=copy.barcode),
+        queued("checkout", at, card_number=dummy_patron.card_number, barcode=blocked.barcode),
+    ]
+    results = client.post(
+        "/api/kiosk/replay", json={"transactions": batch}, headers=dummy_kiosk.headers
+    ).json["results"]
+    assert [r["response"]["code"] for r in results] == ["patron_suspended", "patron_suspended"]
+    headers = auth_headers(librarian)
+    resolved = client.post(
+        f"/api/library/conflicts/{results[0]['conflict_id']}/resolve",
+        json={"resolution": "책은 이용자에게 있음: 대출 기록", "apply": True},
+        headers=headers,
+    )
+    assert resolved.status_code == 200
+    loan = db.session.scalar(select(Loan).filter_by(copy_id=copy.id))
+    assert loan.out_at == at and loan.returned_at is None
+    audit = db.session.scalar(select(AuditLog).filter_by(action="library.conflict.resolve"))
+    assert audit.after["applied"]["loan_id"] == loan.id
+
+    # The second copy went to someone else meanwhile: applying it is refused, the item stays.
+    other = create_patron()
+    client.post(
+        "/api/kiosk/checkouts", json=checkout_body(other, blocked), headers=dummy_kiosk.headers
+    )
+    refused = client.post(
+        f"/api/library/conflicts/{results[1]['conflict_id']}/resolve",
+        json={"resolution": "대출 기록", "apply": True},
+        headers=auth_headers(librarian),
+    )
+    assert refused.status_code == 409 and refused.json["code"] == "copy_on_loan"
+    db.session.rollback()
+    assert db.session.get(Conflict, results[1]["conflict_id"]).resolved_at is None
+
+
+def test_inventory_conflicts_cannot_be_applied(client, clock, dummy_kiosk, librarian):
+    report = {"occurred_at": clock.now().isoformat(), "slots": [{"slot": 1, "barcode": "ALIEN"}]}
+    conflict_id = client.post(
+        "/api/kiosk/inventory-report", json=report, headers=dummy_kiosk.headers
+    ).json["conflict_id"]
+    response = client.post(
+        f"/api/library/conflicts/{conflict_id}/resolve",
+        json={"resolution": "확인함", "apply": True},
+        headers=auth_headers(librarian),
+    )
+    assert response.status_code == 422 and "apply" in response.json["errors"]

@@ -1,0 +1,13 @@
+"""Identifiers from clients: anything outside a database integer is simply not found.
+
+PostgreSQL's ``integer`` stops at 2**31 - 1; looking up a bigger number there fails with a
+driver error instead of "no row", so such ids are answered before they reach the database.
+"""
+
+from __future__ import annotations
+
+MAX_ID = 2**31 - 1
+
+
+def in_range(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID

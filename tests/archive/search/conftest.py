@@ -1,0 +1,1 @@
+from tests.fixtures.archive_search import *  # noqa: F403

@@ -1,0 +1,163 @@
+"""The index and the searcher on plain documents: filters, sorting, paging, facets, snippets,
+updates, and the rebuild swap."""
+
+from archive.search import index, searcher
+from tests.fixtures.archive_search import build_index, document, hit_ids, search
+
+
+def test_filters_by_type_subject_place_and_collection():
+    build_index(
+        [
+            document(id=1, title="회룡사 사진", type="photo", subjects=["사찰"], place="호원동"),
+            document(id=2, title="회룡사 문서", type="document", subjects=["사찰", "고문서"]),
+            document(id=3, title="회룡사 지도", type="map", collections=["향토 지도"]),
+        ]
+    )
+    assert hit_ids(search("회룡사", type="document")) == [2]
+    assert sorted(hit_ids(search("회룡사", subject="사찰"))) == [1, 2]
+    assert hit_ids(search("회룡사", subject="고문서")) == [2]
+    assert hit_ids(search("회룡사", place="호원동")) == [1]
+    assert hit_ids(search("회룡사", collection="향토 지도")) == [3]
+
+
+def test_year_filters_match_by_overlap():
+    build_index(
+        [
+            document(id=1, title="중랑천 사진", year_from=1950, year_to=1959),
+            document(id=2, title="중랑천 사진", year_from=1911, year_to=1911),
+            document(id=3, title="중랑천 사진", year_from=1800, year_to=1899),
+            document(id=4, title="중랑천 사진"),  # date unknown
+        ]
+    )
+    assert sorted(hit_ids(search("중랑천", year_from=1955, year_to=1970))) == [1]
+    assert sorted(hit_ids(search("중랑천", year_from=1890, year_to=1911))) == [2, 3]
+    assert sorted(hit_ids(search("중랑천", year_to=1900))) == [3]
+    assert sorted(hit_ids(search("중랑천", year_from=1900))) == [1, 2]
+    assert len(hit_ids(search("중랑천"))) == 4
+
+
+def test_public_search_sees_published_records_only():
+    build_index(
+        [
+            document(id=1, title="망월사", visibility="published"),
+            document(id=2, title="망월사", visibility="draft"),
+            document(id=3, title="망월사", visibility="withdrawn"),
+        ]
+    )
+    assert hit_ids(search("망월사")) == [1]
+    assert sorted(hit_ids(search("망월사", visibility=None))) == [1, 2, 3]
+    assert hit_ids(search("망월사", visibility="draft")) == [2]
+
+
+def test_sorting():
+    build_index(
+        [
+            document(id=1, title="다 제일시장", year_from=1970, year_to=1979),
+            document(id=2, title="가 제일시장", year_from=1911, year_to=1911),
+            document(id=3, title="나 제일시장"),
+        ]
+    )
+    assert hit_ids(search("제일시장", sort="date")) == [2, 1, 3]  # undated last
+    assert hit_ids(search("제일시장", sort="title")) == [2, 3, 1]
+
+
+def test_newest_first_and_empty_query_lists_everything(app):
+    from datetime import UTC, datetime
+
+    build_index(
+        [
+            document(id=1, title="행복로", updated_at=datetime(2026, 1, 1, tzinfo=UTC)),
+            document(id=2, title="행복로", updated_at=datetime(2026, 3, 1, tzinfo=UTC)),
+            document(id=3, title="행복로", updated_at=datetime(2026, 2, 1, tzinfo=UTC)),
+        ]
+    )
+    assert hit_ids(search("행복로", sort="newest")) == [2, 3, 1]
+    assert hit_ids(search("")) == [2, 3, 1]
+
+
+def test_relevance_puts_title_matches_first():
+    build_index(
+        [
+            document(id=1, title="풍경 사진", description="수락산이 멀리 보인다."),
+            document(id=2, title="수락산 계곡", description="여름 피서객들."),
+        ]
+    )
+    result = search("수락산")
+    assert hit_ids(result) == [2, 1]
+    assert result.hits[0]["score"] > result.hits[1]["score"] > 0
+
+
+def test_pagination_and_facets_cover_the_whole_result_set():
+    docs = [
+        document(
+            id=n,
+            title=f"의정부 사진 {n}",
+            type="photo" if n % 3 else "map",
+            subjects=["거리", "시장"] if n % 2 else ["거리"],
+            place="의정부동" if n <= 10 else "호원동",
+            year_from=1950 + n,
+            year_to=1950 + n,
+        )
+        for n in range(1, 26)
+    ]
+    build_index(docs)
+    first = search("의정부", per_page=10, page=1)
+    third = search("의정부", per_page=10, page=3)
+    assert first.total == third.total == 25
+    assert len(first.hits) == 10 and len(third.hits) == 5
+    assert not set(hit_ids(first)) & set(hit_ids(third))
+    facets = first.facets
+    assert {"value": "photo", "count": 17} in facets["type"]
+    assert {"value": "map", "count": 8} in facets["type"]
+    assert facets["subject"][0] == {"value": "거리", "count": 25}
+    assert {"value": "시장", "count": 13} in facets["subject"]
+    assert {"value": "의정부동", "count": 10} in facets["place"]
+    assert {"value": "1960", "count": 10} in facets["decade"]
+    assert search("의정부", place="호원동").facets["place"] == [{"value": "호원동", "count": 15}]
+
+
+def test_snippets_mark_matches_and_escape_the_rest():
+    build_index(
+        [
+            document(
+                id=1,
+                title="관아 터",
+                description="<script>alert(1)</script> 議政府 관아 터에서 의정부의 옛 모습을 본다.",
+            )
+        ]
+    )
+    snippet = search("의정부에서").hits[0]["snippet"]
+    assert "<mark>議政府</mark>" in snippet and "<mark>의정부</mark>의" in snippet
+    assert "<script>" not in snippet and "&lt;script&gt;" in snippet
+
+
+def test_identifier_finds_its_record():
+    build_index([document(id=1, identifier="UJB-2026-000123"), document(id=2)])
+    assert hit_ids(search("UJB-2026-000123")) == [1]
+
+
+def test_job_path_updates_replaces_and_deletes(fresh_index):
+    index.update_documents(fresh_index, [document(id=1, title="회룡사 대웅전")])
+    assert hit_ids(search("회룡사")) == [1]
+    index.update_documents(fresh_index, [document(id=1, title="망월사 전경")])
+    assert hit_ids(search("회룡사")) == []
+    assert hit_ids(search("망월사")) == [1]  # the open searcher refreshed itself
+    index.update_documents(fresh_index, [], delete_ids=[1])
+    assert hit_ids(search("망월사")) == []
+    assert index.indexed_ids(fresh_index) == set()
+
+
+def test_rebuild_swaps_in_a_complete_new_generation(fresh_index):
+    build_index([document(id=1, title="노강서원")])
+    old_path = index.current_path(fresh_index)
+    assert hit_ids(search("노강서원")) == [1]
+    build_index([document(id=2, title="노강서원"), document(id=3, title="노강서원")])
+    assert index.current_path(fresh_index) != old_path
+    assert sorted(hit_ids(search("노강서원"))) == [2, 3]
+    assert index.indexed_ids(fresh_index) == {2, 3}
+
+
+def test_no_index_yet_means_no_results(fresh_index):
+    result = searcher.search(fresh_index, searcher.SearchParams(q="의정부"))
+    assert result.total == 0 and result.hits == []
+    assert set(result.facets) == {"type", "subject", "place", "decade"}
