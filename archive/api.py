@@ -254,6 +254,8 @@ def _send(media: Media, relpath: str | None, mimetype: str, **kwargs):
         raise NotFound(f"The file of media {media.id} is missing")
     response = send_file(path, mimetype=mimetype, conditional=True, etag=True, **kwargs)
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if not media.record.is_published:  # shared caches must not keep unpublished images
+        response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -288,5 +290,4 @@ def original(record_id, media_id):
         media.mime,
         download_name=media.original_filename or f"{media.sha256}",
         as_attachment=True,
-        max_age=0,
     )

@@ -21,7 +21,10 @@ FORMATS = {
     "PNG": ("image/png", "png"),
     "TIFF": ("image/tiff", "tif"),
     "WEBP": ("image/webp", "webp"),
+    # Phone cameras write JPEGs with extra preview frames ("multi-picture"): a JPEG photo.
+    "MPO": ("image/jpeg", "jpg"),
 }
+OPENERS = ["JPEG", "PNG", "TIFF", "WEBP"]
 
 
 class ImageRejected(Exception):
@@ -49,7 +52,7 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return Image.open(path, formats=list(FORMATS))
+            return Image.open(path, formats=OPENERS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ImageRejected(
                 "too_large", f"The image has too many pixels (limit {max_pixels})"
@@ -63,8 +66,10 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
 def inspect(path: Path, *, max_pixels: int, max_pages: int) -> ImageInfo:
     """Identify and check an uploaded file; decode the first page fully to catch damage."""
     with _open(path, max_pixels) as image:
+        if image.format not in FORMATS:
+            raise ImageRejected("unsupported", "The file is not a JPEG, PNG, TIFF or WebP image")
         mime, extension = FORMATS[image.format]
-        pages = getattr(image, "n_frames", 1)
+        pages = _page_count(image)
         if pages > max_pages:
             raise ImageRejected("too_large", f"The file has {pages} pages (limit {max_pages})")
         width, height = image.size
@@ -93,6 +98,11 @@ def inspect(path: Path, *, max_pixels: int, max_pages: int) -> ImageInfo:
     return ImageInfo(image.format, mime, extension, width, height, pages)
 
 
+def _page_count(image: Image.Image) -> int:
+    """Pages of text: every TIFF page; a phone JPEG's preview frames are not pages."""
+    return getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB on white: JPEG has no alpha, and 16-bit or palette scans need converting."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -117,7 +127,7 @@ def make_derivatives(
 ) -> None:
     """Thumbnail and display image from the first page, turned upright by its EXIF
     orientation, stripped of all metadata."""
-    with Image.open(source, formats=list(FORMATS)) as image:
+    with Image.open(source, formats=OPENERS) as image:
         image.seek(0)
         if image.format == "JPEG":  # decode big scans at a reduced scale, still >= display
             image.draft("RGB", (display_px, display_px))
@@ -132,6 +142,8 @@ def make_derivatives(
 
 def pages(source: Path) -> Iterator[Image.Image]:
     """Every page, upright, in grayscale (what OCR reads)."""
-    with Image.open(source, formats=list(FORMATS)) as image:
-        for frame in ImageSequence.Iterator(image):
+    with Image.open(source, formats=OPENERS) as image:
+        for index, frame in enumerate(ImageSequence.Iterator(image)):
+            if index >= _page_count(image):
+                break
             yield _flatten(ImageOps.exif_transpose(frame)).convert("L")

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from flask import Response, current_app, g, stream_with_context
+from sqlalchemy import func, select
 
 from archive import importer, storage
 from archive.errors import PayloadTooLarge
@@ -92,6 +93,20 @@ def _save(upload, target: Path, limit: int, field: str) -> None:
                     errors={field: [f"Larger than {limit} bytes."]},
                 )
             out.write(chunk)
+
+
+@blp.get("/imports")
+@blp.auth("archivist")
+@blp.response(200, ImportSchema(many=True))
+@blp.paginate()
+def list_imports(pagination_parameters):
+    """Imports, newest first."""
+    query = select(ImportRun).order_by(ImportRun.id.desc())
+    pagination_parameters.item_count = db.session.scalar(
+        select(func.count()).select_from(ImportRun)
+    )
+    p = pagination_parameters
+    return db.session.scalars(query.offset(p.first_item).limit(p.page_size)).all()
 
 
 @blp.get("/imports/<int:import_id>")

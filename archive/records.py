@@ -109,6 +109,8 @@ def _apply(record: Record, data: dict) -> None:
             setattr(record, name, value.strip() or None if isinstance(value, str) else value)
         else:
             setattr(record, name, value.strip() if isinstance(value, str) else value)
+    if not (record.title or "").strip():
+        raise RuleViolation("A record needs a title", errors={"title": ["Must not be blank."]})
     if "date_text" in data:
         parsed = parse_date(record.date_text)
         record.year_from, record.year_to = parsed.year_from, parsed.year_to

@@ -1,6 +1,10 @@
 """Records and media: wires blueprints, CLI, jobs and demo data into the app."""
 
+import logging
+
 from flask import current_app
+
+log = logging.getLogger(__name__)
 
 
 def _ocr_check():
@@ -9,7 +13,10 @@ def _ocr_check():
 
     config = current_app.config
     reason = ocr.problem(config["ARCHIVE_TESSERACT_CMD"], config["ARCHIVE_OCR_LANG"])
-    return f"unavailable: {reason}" if reason else None
+    if reason:
+        log.warning("OCR unavailable: %s", reason)
+        return "unavailable"
+    return None
 
 
 def init_app(app, api):

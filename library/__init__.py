@@ -3,6 +3,7 @@
 
 def init_app(app, api):
     """Register blueprints, CLI commands, jobs, ready checks and demo data."""
+    from core.health import register_check
     from library import api as library_api
     from library import (
         jobs,  # noqa: F401  (registers the periodic tasks)
@@ -11,6 +12,7 @@ def init_app(app, api):
     )
     from library.cli import library_cli
     from library.demo import seed_demo
+    from library.health import fleet_check
     from library.services.common import LibrarySettings
 
     app.extensions["library_settings"] = LibrarySettings.from_config(
@@ -20,4 +22,5 @@ def init_app(app, api):
     api.register_blueprint(staff_api.blp)
     api.register_blueprint(kiosk_api.blp)
     app.cli.add_command(library_cli)
+    register_check(app, "library_kiosks", fleet_check, critical=False)
     app.extensions.setdefault("demo_seeders", []).append(seed_demo)

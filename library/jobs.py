@@ -1,4 +1,4 @@
-"""Periodic library jobs: overdue reminders, hold expiry with missed-pickup strikes."""
+"""Library jobs: overdue reminders, hold expiry, missed-pickup strikes."""
 
 from __future__ import annotations
 
@@ -12,14 +12,27 @@ def _now():
     return current_app.extensions["clock"].now()
 
 
+def _settings():
+    return current_app.extensions["library_settings"]
+
+
 @jobs.periodic(jobs.crontab(minute="10"))
 def send_due_reminders() -> int:
     """Hourly and idempotent: each reminder goes out once per loan and due date."""
-    return loans.send_due_reminders(now=_now(), settings=current_app.extensions["library_settings"])
+    return loans.send_due_reminders(now=_now(), settings=_settings())
 
 
 @jobs.periodic(jobs.crontab(minute="*/15"))
 def expire_holds() -> int:
-    """Ready holds not collected in time expire; repeated misses bar new holds."""
-    expired = holds.expire_holds(now=_now(), settings=current_app.extensions["library_settings"])
+    """Ready holds not collected in time expire; then their patrons' strikes are counted."""
+    expired = holds.expire_holds(now=_now(), settings=_settings())
+    patron_ids = sorted({hold.patron_id for hold in expired})
+    if patron_ids:
+        jobs.after_commit(apply_missed_pickup_strikes, patron_ids)
     return len(expired)
+
+
+@jobs.task()
+def apply_missed_pickup_strikes(patron_ids: list[int]) -> int:
+    """Bar new holds for patrons who missed too many pickups (3 in 90 days: 30 days)."""
+    return holds.apply_missed_pickup_strikes(patron_ids, now=_now(), settings=_settings())

@@ -21,6 +21,7 @@ from library.schemas import (
     LibraryConflictQuerySchema,
     LibraryConflictSchema,
     LibraryOverdueLoanSchema,
+    MyLibrarySchema,
     PatronCreateSchema,
     PatronLiftSuspensionSchema,
     PatronPinResetSchema,
@@ -30,7 +31,7 @@ from library.schemas import (
     RestockQuerySchema,
     SlotLoadSchema,
 )
-from library.services import journal, loans, patrons, restock
+from library.services import journal, loans, patrons, restock, summaries
 from library.services import kiosks as kiosk_rules
 from library.services.common import get_conflict, get_kiosk, get_patron
 from library.services.summaries import loan_view
@@ -84,6 +85,15 @@ def create_patron(data):
 def get_patron_view(patron_id):
     """One patron."""
     return get_patron(patron_id)
+
+
+@blp.get("/patrons/<int:patron_id>/summary")
+@blp.auth(*STAFF)
+@blp.response(200, MyLibrarySchema)
+@blp.errors(404)
+def patron_summary(patron_id):
+    """A patron's loans, holds, suspension and hold bar, as the patron sees them."""
+    return summaries.resident_summary(get_patron(patron_id), now(), settings())
 
 
 @blp.post("/patrons/<int:patron_id>/pin")

@@ -28,4 +28,4 @@ def init_app(app, api):
     if "gunicorn" in sys.modules:
         # ``gunicorn --preload`` builds the app in the master: load the morphology model
         # there, once, so every forked worker shares its memory instead of loading a copy.
-        analysis.warm_up()
+        analysis.warm_up(for_fork=True)

@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 
 from whoosh.analysis import Token, Tokenizer
@@ -41,30 +42,39 @@ GENERIC_TAILS = frozenset(
 
 _kiwi = None
 _kiwi_pid: int | None = None
+_kiwi_threaded = False
 _kiwi_lock = threading.Lock()
-_primed: dict[str, list[str]] = {}
+_primed: dict = {}
 
 
-def kiwi():
-    """The process's one Kiwi, initialised on first use (the model ships with kiwipiepy_model)."""
-    global _kiwi, _kiwi_pid
+def kiwi(*, threads: bool = True):
+    """The process's one Kiwi, initialised on first use (the model ships with kiwipiepy_model).
+
+    ``threads=False`` builds it without Kiwi's worker threads, for a server that forks workers
+    after loading it: a forked child has no copies of those threads, and a model that has
+    them waits for them forever when the child exits."""
+    global _kiwi, _kiwi_pid, _kiwi_threaded
     if _kiwi is None:
         with _kiwi_lock:
             if _kiwi is None:
                 from kiwipiepy import Kiwi
 
-                model = Kiwi(num_workers=min(2, os.cpu_count() or 1))
+                workers = min(2, os.cpu_count() or 1) if threads else 0
+                with warnings.catch_warnings():
+                    # 0 means "no worker threads" since kiwipiepy 0.21; it warns about that.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    model = Kiwi(num_workers=workers)
                 for word in lexicon.user_words():
                     model.add_user_word(word, "NNP", 0.0)
                 model.tokenize("초기화")  # the model finishes loading on the first call
-                _kiwi, _kiwi_pid = model, os.getpid()
+                _kiwi, _kiwi_pid, _kiwi_threaded = model, os.getpid(), workers > 0
     return _kiwi
 
 
-def warm_up() -> None:
-    """Load the model and the Hanja table now (in a preloading server's master, before the
-    workers fork, so they share them)."""
-    kiwi()
+def warm_up(*, for_fork: bool = False) -> None:
+    """Load the model and the Hanja table now; ``for_fork`` in a preloading server's master,
+    before the workers fork, so they share them."""
+    kiwi(threads=not for_fork)
     to_hangul("議政府")
 
 
@@ -222,7 +232,7 @@ def tokenize_batch(texts: list[str]) -> tuple[list[str], list]:
     if not wanted:
         return [], []
     model = kiwi()
-    if _kiwi_pid == os.getpid() and len(wanted) > 1:
+    if _kiwi_threaded and _kiwi_pid == os.getpid() and len(wanted) > 1:
         return wanted, list(model.tokenize(wanted))
     return wanted, [model.tokenize(t) for t in wanted]
 

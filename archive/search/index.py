@@ -27,6 +27,7 @@ MORPHEME_FIELDS = {
     "subjects_text": 3.0,
     "place_text": 2.5,
     "creator": 1.5,
+    "labels": 1.0,  # the type in Korean (사진, 지도 ...), the date as written, collections
     "body": 1.0,  # description and text (transcription, OCR)
 }
 BIGRAM_FIELDS = {"title_ng": 2.0, "body_ng": 0.6}
@@ -35,6 +36,16 @@ PARTS_FIELD, PARTS_BOOST = "parts", 0.15
 WRITE_LOCK_TIMEOUT = 60.0
 BODY_STORED_CHARS = 20000  # enough for snippets; the full text lives in the database
 MAX_DECADES = 11  # a date range wider than a century gives no decade facet
+# What people call each type, so that 회룡사 사진 finds the photographs of 회룡사.
+TYPE_LABELS = {
+    "photo": "사진",
+    "document": "문서",
+    "map": "지도",
+    "book": "책 도서",
+    "object": "유물",
+    "audio": "음성 녹음",
+    "video": "영상 동영상",
+}
 
 
 def _unscored(field):
@@ -58,6 +69,7 @@ def build_schema() -> Schema:
         title_stored=STORED,
         alt_title=morph(),
         creator=morph(),
+        labels=morph(),
         subjects_text=morph(),
         place_text=morph(),
         body=morph(),
@@ -118,6 +130,7 @@ def fields(document: dict) -> dict:
     description = document.get("description") or ""
     text = document.get("text") or ""
     creator = document.get("creator") or ""
+    labels = _labels(document)
     year_from, year_to = document.get("year_from"), document.get("year_to")
     if year_from is not None and year_to is None:
         year_to = year_from
@@ -133,6 +146,7 @@ def fields(document: dict) -> dict:
         "title_stored": title,
         "alt_title": alt_title,
         "creator": creator,
+        "labels": labels,
         "subjects_text": "\n".join(subjects),
         "place_text": place,
         "body": analysis.PART_SEPARATOR.join([description, text]),
@@ -164,9 +178,19 @@ def fields(document: dict) -> dict:
     return out
 
 
+def _labels(document: dict) -> str:
+    parts = [
+        TYPE_LABELS.get(document.get("type") or "", ""),
+        document.get("date_text") or "",
+        *[_clean(c) for c in document.get("collections") or [] if c],
+    ]
+    return "\n".join(part for part in parts if part)
+
+
 def _analysed_texts(document: dict) -> list[str]:
     subjects = document.get("subjects") or []
     return [
+        _labels(document),
         document.get("title") or "",
         document.get("alt_title") or "",
         document.get("description") or "",

@@ -125,6 +125,21 @@ def _bigram_query(grams: list[str]) -> Node:
     return OrNode(per_field, NGRAM_WEIGHT)
 
 
+# Administrative units: 의정부시 is 의정부, 호원동 is 호원 (records often leave them off).
+ADMIN_TAILS = frozenset("시군구동읍면리")
+HEAD_WEIGHT = 0.8
+
+
+def _admin_head(word: analysis.QueryWord) -> str | None:
+    """``의정부시`` → ``의정부``: a one-word name ending in an administrative unit."""
+    if len(word.morphemes) != 1:
+        return None
+    parts = word.morphemes[0].parts
+    if len(parts) == 2 and parts[1] in ADMIN_TAILS and len(parts[0]) >= 2:
+        return parts[0]
+    return None
+
+
 def _word_query(word: analysis.QueryWord) -> Node:
     """Exact morphemes rank first. A noun stretch of three or more syllables must also occur
     as such in the text (its bigrams): that finds it inside compounds and across spacing, and
@@ -138,10 +153,18 @@ def _word_query(word: analysis.QueryWord) -> Node:
         groups.append(exact)
     morph = groups[0] if len(groups) == 1 else AndNode(tuple(groups))
     identifier = TermNode("identifier_key", word.surface, IDENTIFIER_BOOST)
+    options = []
     if word.longest_run >= 3:
         grams = [g for run in word.runs for g in analysis.plain_bigrams(run)]
-        return OrNode((AndMaybeNode(_bigram_query(grams), morph), identifier))
-    return OrNode((morph, identifier))
+        options.append(AndMaybeNode(_bigram_query(grams), morph))
+    else:
+        options.append(morph)
+    head = _admin_head(word)
+    if head is not None:  # 의정부시 also finds records that only say 의정부
+        head_word = analysis.QueryWord(head, [analysis.Morpheme(head, "NNP", 0, len(head))],
+                                       [head], [head])  # fmt: skip
+        options.append(OrNode((_word_query(head_word),), HEAD_WEIGHT))
+    return OrNode((*options, identifier))
 
 
 def minimum_match(count: int) -> int:
@@ -149,8 +172,9 @@ def minimum_match(count: int) -> int:
     return count if count <= 3 else math.ceil(count * 0.75)
 
 
-def build_query(words: list[analysis.QueryWord]) -> Node | None:
-    """Words with a noun must match (see ``minimum_match``); verb-only words only rank."""
+def build_query(words: list[analysis.QueryWord], relax: int = 0) -> Node | None:
+    """Words with a noun must match (see ``minimum_match``, less ``relax``); verb-only words
+    only rank."""
     if not words:
         return None
     required = [_word_query(w) for w in words if w.has_noun]
@@ -158,7 +182,7 @@ def build_query(words: list[analysis.QueryWord]) -> Node | None:
     if not required:
         required, optional = optional, []
     required, optional = required[:MAX_WORDS], optional + required[MAX_WORDS:]
-    need = minimum_match(len(required))
+    need = max(1, minimum_match(len(required)) - relax)
     if len(required) == 1:
         main = required[0]
     elif need == len(required):
@@ -245,12 +269,18 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size
         held.results.move_to_end(key)
         return cached
     gen = held.generation
+    allowed = _allowed(gen, params)
     query = build_query(words)
     if query is None:
         mask, scores = gen.live.copy(), np.zeros(gen.size)
     else:
         mask, scores = query.evaluate(gen)
-    mask &= _allowed(gen, params)
+        mask &= allowed
+        if not mask.any() and len(words) >= 3:
+            # Nothing has every word of a longer query: accept records missing one of them
+            # (ranked by how many they have) rather than answer with nothing.
+            mask, scores = build_query(words, relax=1).evaluate(gen)
+    mask &= allowed
     docnums = _order(gen, np.nonzero(mask)[0], scores, sort)
     facets = {
         name: gen.facet_counts(column, separator, mask, FACET_SIZE)

@@ -88,6 +88,8 @@ def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:
     )
     if existing is not None:
         raise Conflict("You are already on this waitlist", code="already_waiting")
+    # Waiting only makes sense for a booking the person would be allowed to make.
+    user_rules.check_limits(user.id, slot, rules, now)
     entry = WaitlistEntry(
         slot_id=slot.id, user_id=user.id, party=party, units=units, created_at=now
     )
@@ -128,7 +130,7 @@ def offer_next(slot: Slot, now: datetime) -> Booking | None:
     rules = facility.rules
     candidates = db.session.scalars(
         _queue(slot.id).where(WaitlistEntry.units <= slot.remaining).order_by(WaitlistEntry.id)
-    )
+    ).all()
     for entry in candidates:
         try:
             user_rules.check_not_suspended(entry.user_id, now)

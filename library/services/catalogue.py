@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -198,6 +199,27 @@ def availability(title_ids: list[int]) -> dict[int, dict]:
     return result
 
 
+LIMITS = {"title": 300, "author": 200, "publisher": 200}
+KDC = re.compile(r"^[0-9]{3}(\.[0-9]{1,6})?$")
+BARCODE = re.compile(r"^[A-Za-z0-9-]{3,40}$")
+
+
+def _row_problem(row: dict) -> str | None:
+    if not row.get("title") or not row.get("author"):
+        return "title and author are required"
+    for field, limit in LIMITS.items():
+        if len(row.get(field) or "") > limit:
+            return f"{field}: longer than {limit} characters"
+    year = row.get("year")
+    if year and not (year.isdigit() and 1000 <= int(year) <= 2100):
+        return "year: not a year"
+    if row.get("kdc") and not KDC.match(row["kdc"]):
+        return "kdc: a KDC class like 813.7"
+    if row.get("barcode") and not BARCODE.match(row["barcode"]):
+        return "barcode: 3 to 40 letters, digits or '-'"
+    return None
+
+
 def import_csv(actor, text: str, *, now: datetime) -> dict:
     """Rows of isbn,title,author,publisher,year,kdc[,barcode]: new titles are created, known
     ISBNs reused, and a barcode adds a copy. All or nothing: any bad row refuses the file."""
@@ -231,19 +253,17 @@ def import_csv(actor, text: str, *, now: datetime) -> dict:
         except isbn_rules.InvalidIsbn as error:
             problems[line] = [f"isbn: {error}"]
             continue
-        if not row.get("title") or not row.get("author"):
-            problems[line] = ["title and author are required"]
+        problem = _row_problem(row)
+        if problem:
+            problems[line] = [problem]
             continue
         year = row.get("year") or None
-        if year is not None and not (year.isdigit() and 1000 <= int(year) <= 2100):
-            problems[line] = ["year: not a year"]
-            continue
         title = title_by_isbn(isbn)
         if title is None:
             title = Title(
                 isbn=isbn,
-                title=row["title"][:300],
-                author=row["author"][:200],
+                title=row["title"],
+                author=row["author"],
                 publisher=(row.get("publisher") or None),
                 year=int(year) if year else None,
                 kdc=row.get("kdc") or None,

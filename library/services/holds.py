@@ -12,7 +12,7 @@ from core.extensions import db
 from core.models import User
 from core.notifications import notify
 from library.models import OPEN_HOLD_STATUSES, Copy, Hold, Kiosk, Patron, Title
-from library.services.common import LibrarySettings, get_kiosk, lock_copy
+from library.services.common import LibrarySettings, get_kiosk, lock_copy, lock_patron, locked
 from library.services.patrons import check_may_hold
 
 
@@ -27,7 +27,8 @@ def next_waiting_hold(title_id: int, kiosk_id: int | None = None) -> Hold | None
     stmt = select(Hold).where(Hold.title_id == title_id, Hold.status == "waiting")
     if kiosk_id is not None:
         stmt = stmt.where(Hold.pickup_kiosk_id == kiosk_id)
-    return db.session.scalar(stmt.order_by(Hold.created_at, Hold.id).limit(1))
+    # Locked: two copies freed at once must not both go to the same hold.
+    return locked(stmt.order_by(Hold.created_at, Hold.id).limit(1))
 
 
 def make_ready(hold: Hold, copy: Copy, now: datetime, settings: LibrarySettings) -> Hold:
@@ -74,6 +75,7 @@ def route_copy(copy: Copy, now: datetime, settings: LibrarySettings) -> Hold | N
 def place_hold(
     patron: Patron, title: Title, kiosk_id: int, *, now: datetime, settings: LibrarySettings
 ) -> Hold:
+    patron = lock_patron(patron.id)  # one request at a time per patron: no double holds
     check_may_hold(patron, now=now, settings=settings)
     kiosk = get_kiosk(kiosk_id, field="kiosk_id")
     if kiosk.key_revoked_at is not None or not kiosk.pickup_enabled:
@@ -176,8 +178,8 @@ def apply_missed_pickup_strike(patron: Patron, now: datetime, settings: LibraryS
 
 
 def expire_holds(*, now: datetime, settings: LibrarySettings) -> list[Hold]:
-    """Ready holds past their pickup deadline expire; their copies go to the next hold or stock;
-    patrons who missed too many pickups are barred from new holds."""
+    """Ready holds past their pickup deadline expire; their copies go to the next hold or stock.
+    Then ``apply_missed_pickup_strikes`` for their patrons."""
     due = list(
         db.session.scalars(
             select(Hold)
@@ -186,10 +188,19 @@ def expire_holds(*, now: datetime, settings: LibrarySettings) -> list[Hold]:
             .limit(500)
         )
     )
-    for hold in due:
+    expired = []
+    for candidate in due:
+        # Copy first, then the hold (the order checkouts use), and look again once locked:
+        # the patron may have collected it meanwhile.
+        if candidate.copy_id is not None:
+            lock_copy(candidate.copy_id)
+        hold = locked(select(Hold).where(Hold.id == candidate.id))
+        if hold.status != "ready" or hold.pickup_deadline >= now:
+            continue
         _release(hold, now, settings)
         hold.status, hold.closed_at = "expired", now
         db.session.flush()
+        expired.append(hold)
         _notify_patron(
             hold.patron,
             "library_hold_expired",
@@ -198,6 +209,12 @@ def expire_holds(*, now: datetime, settings: LibrarySettings) -> list[Hold]:
             "취소되었습니다.",
             now,
         )
-    for patron_id in sorted({hold.patron_id for hold in due}):
-        apply_missed_pickup_strike(db.session.get(Patron, patron_id), now, settings)
-    return due
+    return expired
+
+
+def apply_missed_pickup_strikes(patron_ids, *, now: datetime, settings: LibrarySettings) -> int:
+    """Run apart from the expiry (its own transaction): it locks patrons, which checkouts lock
+    before copies, while the expiry locks copies."""
+    return sum(
+        apply_missed_pickup_strike(lock_patron(pid), now, settings) for pid in sorted(patron_ids)
+    )

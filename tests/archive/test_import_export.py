@@ -284,3 +284,5 @@ def test_upload_import_with_a_bad_header_fails_visibly(client, archivist):
     assert outcome["status"] == "failed"
     assert "missing columns" in outcome["message"]
     assert client.get("/api/archive/imports/999", headers=headers).status_code == 404
+    listed = client.get("/api/archive/imports", headers=headers).json
+    assert [run["id"] for run in listed] == [response.json["id"]]

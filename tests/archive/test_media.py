@@ -316,3 +316,34 @@ def test_processing_lost_by_a_dead_worker_can_be_retried(client, clock, archivis
     clock.advance(minutes=31)
     assert client.post(url, headers=headers).status_code == 202
     assert db.session.get(Media, media_id).status == "ready"
+
+
+def test_caching_follows_visibility_and_deleting_a_record_removes_its_files(
+    app, client, archivist, archivist_headers
+):
+    record = create_record(archivist, visibility="published")
+    media_id = upload(client, record.id, image_bytes(), archivist_headers).json["id"]
+    url = f"/api/archive/records/{record.id}/media/{media_id}/thumbnail"
+    public = client.get(url)
+    assert "public" in public.headers["Cache-Control"]
+    assert client.get(url, headers={"If-None-Match": public.headers["ETag"]}).status_code == 304
+    client.post(f"/api/archive/records/{record.id}/withdraw", headers=archivist_headers)
+    assert client.get(url).status_code == 404
+    assert "private" in client.get(url, headers=archivist_headers).headers["Cache-Control"]
+    assert len(media_files(app)) == 3  # original, thumbnail, display
+    assert (
+        client.delete(f"/api/archive/records/{record.id}", headers=archivist_headers).status_code
+        == 204
+    )
+    assert media_files(app) == []
+
+
+def test_phone_jpeg_with_preview_frames_is_one_photo(client, archivist_headers, dummy_record):
+    preview = Image.new("RGB", (160, 100), (0, 0, 255))
+    data = image_bytes("MPO", size=(800, 500), save_all=True, append_images=[preview])
+    response = upload(client, dummy_record.id, data, archivist_headers, "phone.jpg")
+    assert response.status_code == 202, response.json
+    assert (response.json["mime"], response.json["page_count"]) == ("image/jpeg", 1)
+    media = db.session.get(Media, response.json["id"])
+    assert media.status == "ready"
+    assert media.original_path.endswith(".jpg")

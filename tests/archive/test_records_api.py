@@ -57,6 +57,7 @@ def test_unparseable_date_is_kept_and_flagged(client, archivist_headers):
         ({"type": "painting"}, "type"),
         ({"identifier": "has space"}, "identifier"),
         ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
         ({"rights": "all rights reserved"}, "rights"),
         ({"colour": "red"}, "colour"),
     ],

@@ -143,3 +143,43 @@ def test_party_too_big_for_freed_places_keeps_waiting(full_slot):
     db.session.refresh(small_entry)
     assert big_entry.status == "waiting"
     assert small_entry.status == "offered"
+
+
+def test_cannot_wait_for_a_slot_one_could_not_book(resident, full_slot, dummy_curling):
+    from core.errors import RuleViolation
+
+    fill(full_slot)
+    same_time = create_slot(dummy_curling[0], full_slot.starts_at, minutes=120)
+    book(resident, same_time, {"adult": 4})
+    with pytest.raises(RuleViolation) as caught:
+        join(resident, full_slot)
+    assert caught.value.code == "booking_overlap"
+
+
+def test_an_offer_skips_people_who_can_no_longer_book(full_slot):
+    holders = fill(full_slot)
+    busy, free = create_user(), create_user()
+    busy_entry, free_entry = join(busy, full_slot), join(free, full_slot)
+    # Meanwhile the first person in line booked another session the same day.
+    other = create_slot(full_slot.resource, full_slot.starts_at - timedelta(hours=3))
+    book(busy, other)
+    bookings.cancel(holders[0], holders[0].user, now())
+    db.session.commit()
+    db.session.refresh(busy_entry)
+    db.session.refresh(free_entry)
+    assert busy_entry.status == "skipped"
+    assert free_entry.status == "offered"
+
+
+def test_sweep_offers_places_that_are_free_while_people_wait(dummy_rink):
+    slot = create_slot(dummy_rink, kst("2026-03-10"), capacity=2, booked=2)
+    waiting = create_user()
+    entry = join(waiting, slot)
+    # A place came free without passing through an offer (e.g. a manager's correction).
+    slot.booked = 1
+    db.session.commit()
+    assert jobs.sweep_waitlists_now() == 1
+    db.session.commit()
+    db.session.refresh(entry)
+    assert entry.status == "offered"
+    assert jobs.sweep_waitlists_now() == 0

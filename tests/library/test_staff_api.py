@@ -139,14 +139,20 @@ def test_csv_import_all_or_nothing(client, clock, librarian):
         "9788936434243,소년이 온다,한강,창비,2014,813.7,LIB-101\n"
         "0-306-40615-2,Some Book,Author,,,,\n"
     )
-    bad = good + "9788936434244,Broken,X,,,,LIB-102\n"
+    bad = (
+        good
+        + "9788936434244,Broken,X,,,,LIB-102\n"
+        + "9791160403565,Long,X,,,8130.77777777777777777,LIB-103\n"
+        + "9780804429573,Bad year,X,,20x4,,\n"
+    )
     response = client.post(
         "/api/library/titles/import",
         data={"file": (io.BytesIO(bad.encode()), "books.csv")},
         headers=headers,
         content_type="multipart/form-data",
     )
-    assert response.status_code == 422 and "line 5" in response.json["errors"]
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"line 5", "line 6", "line 7"}
     db.session.rollback()  # what the end of the request does outside tests
     assert db.session.scalar(select(Title)) is None
     response = client.post(
@@ -360,3 +366,27 @@ def test_restock_plan_ranks_titles_in_demand(client, clock, librarian, dummy_kio
     assert [t["title"] for t in plan["titles_in_demand"]] == ["인기 도서", "조용한 도서"]
     missing = client.get("/api/library/restock-plan", headers=auth_headers(librarian))
     assert missing.status_code == 422 and "kiosk_id" in missing.json["errors"]
+
+
+def test_librarian_sees_a_patrons_summary(client, clock, librarian, dummy_kiosk, dummy_copy):
+    patron = create_patron()
+    client.post(
+        "/api/kiosk/checkouts", json=checkout_body(patron, dummy_copy), headers=dummy_kiosk.headers
+    )
+    response = client.get(
+        f"/api/library/patrons/{patron.id}/summary", headers=auth_headers(librarian)
+    )
+    assert response.status_code == 200
+    assert [loan["barcode"] for loan in response.json["loans"]] == [dummy_copy.barcode]
+    missing = client.get("/api/library/patrons/999/summary", headers=auth_headers(librarian))
+    assert missing.status_code == 404
+
+
+def test_ready_reports_offline_and_faulty_kiosks(client, clock, dummy_kiosk):
+    create_kiosk("QUIET", heartbeat=False)
+    client.post(
+        "/api/kiosk/heartbeat", json={"faults": ["printer_error"]}, headers=dummy_kiosk.headers
+    )
+    body = client.get("/api/ready").json
+    assert body["checks"]["library_kiosks"] == "GN-01 fault, QUIET offline"
+    assert "library_kiosks" not in body["failing"]  # reported, not failing readiness

@@ -196,6 +196,27 @@ RECORDS = [
     for key, title, alt_title, description, subjects, place, type_, date_text in _RECORDS
 ]
 
+# Everything that mentions the city by name, or lies in 의정부동.
+UIJEONGBU = {
+    "jimyeong",
+    "budae_street",
+    "camp_redcloud",
+    "smart_library_open",
+    "city_library",
+    "old_station",
+    "light_rail",
+    "yangju_map",
+    "city_plan",
+    "graduation",
+    "music_festival",
+    # records placed in 의정부동
+    "jungnang_flood",
+    "baekseok_laundry",
+    "jeil_market",
+    "haengbok_festival",
+    "bus_stop",
+}
+
 # (case, query, expected record keys). An empty set: the query must find nothing.
 QUERIES = [
     # particles and endings
@@ -232,24 +253,50 @@ QUERIES = [
     # one-syllable words
     ("one_syllable", "절", {"hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book", "temple_stay"}),
     ("one_syllable", "논", {"land_deed", "rice_planting", "sledding"}),
-    ("one_syllable", "책", {"smart_library_open", "smart_library_guide", "mobile_library",
-                            "mangwolsa_book"}),
+    (
+        "one_syllable",
+        "책",
+        {
+            "smart_library_open",
+            "smart_library_guide",
+            "mobile_library",
+            "mangwolsa_book",
+            "museum_catalogue",
+        },
+    ),  # the last two are books
+    # the type and the date as written are searchable too
+    ("words", "회룡사 사진", {"hoeryongsa_hall", "hoeryongsa_pagoda"}),
+    ("words", "도봉산 지도", {"dobong_trail"}),
+    ("words", "1950년대", {"baekseok_laundry", "old_station"}),
+    # a longer query: records with all but one of its words when none has them all
+    ("words", "의정부 중랑천 홍수 사진", {"jungnang_flood"}),
     # 산 also finds the mountains' names (도봉산), after the records with the word itself
-    ("one_syllable", "산에", {"mangwolsa_view", "mountain_walk", "hoeryongsa_hall",
-                              "mangwolsa_book", "dobong_trail", "surak_valley", "surak_poem",
-                              "seokrimsa", "sapaesan"}),
+    (
+        "one_syllable",
+        "산에",
+        {
+            "mangwolsa_view",
+            "mountain_walk",
+            "hoeryongsa_hall",
+            "mangwolsa_book",
+            "dobong_trail",
+            "surak_valley",
+            "surak_poem",
+            "seokrimsa",
+            "sapaesan",
+        },
+    ),
     ("one_syllable", "역", {"smart_library_open", "old_station", "dobong_trail"}),
     # Hanja on either side
-    ("hanja", "議政府", {"jimyeong", "budae_street", "camp_redcloud", "smart_library_open",
-                         "city_library", "old_station", "light_rail", "yangju_map", "city_plan",
-                         "graduation", "music_festival",
-                         # records placed in 의정부동
-                         "jungnang_flood", "baekseok_laundry", "jeil_market",
-                         "haengbok_festival", "bus_stop"}),
+    ("hanja", "議政府", UIJEONGBU),
+    ("compound", "의정부시", UIJEONGBU),  # the city by its full name
     ("hanja", "回龍寺", {"hoeryongsa_hall", "hoeryongsa_pagoda", "dobong_trail"}),
     ("hanja", "望月寺", {"mangwolsa_view", "mangwolsa_book", "dobong_trail"}),
-    ("hanja", "도봉산", {"hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book", "dobong_trail",
-                          "climbing_club"}),
+    (
+        "hanja",
+        "도봉산",
+        {"hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book", "dobong_trail", "climbing_club"},
+    ),
     ("hanja", "水落山", {"surak_valley", "surak_poem", "seokrimsa"}),
     ("hanja", "中浪川", {"jungnang_flood", "jungnang_walk"}),
     ("hanja", "李成桂", {"jimyeong", "taejo_record"}),
@@ -282,7 +329,7 @@ QUERIES = [
     ("words", "Camp Red Cloud", {"camp_redcloud"}),
     # negative: nothing in the archive is about these, or only shares their syllables
     ("negative", "해운대 해수욕장", set()),
-    ("negative", "정부청사 이전 반대", set()),
+    ("negative", "정부청사 반대 시위", set()),
     ("negative", "컴퓨터", set()),
     ("negative", "의", set()),
     ("negative", "산업단지 생산성", set()),

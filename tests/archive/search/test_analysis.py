@@ -39,20 +39,21 @@ def test_compounds_are_split_and_keep_their_parts():
 
 
 @pytest.mark.parametrize(
-    ("noun", "parts"),
+    ("noun", "proper", "parts"),
     [
-        ("도봉산", ("도봉", "산")),
-        ("의정부역", ("의정부", "역")),
-        ("의정부시", ("의정부", "시")),
-        ("장암동", ("장암", "동")),
-        ("부대찌개", ("부대", "찌개")),
-        ("의정부", ()),  # not 의정 + 부
-        ("사계절", ()),  # 절 is not split off a common noun
-        ("부동산", ()),  # nor 산
+        ("도봉산", True, ("도봉", "산")),
+        ("의정부역", True, ("의정부", "역")),
+        ("의정부시", True, ("의정부", "시")),
+        ("장암동", True, ("장암", "동")),
+        ("부대찌개", False, ("부대", "찌개")),
+        ("시외버스", False, ("시외", "버스")),
+        ("의정부", True, ()),  # not 의정 + 부
+        ("사계절", False, ()),  # 절 is not split off
+        ("부동산", False, ()),  # nor 산 off a common noun
     ],
 )
-def test_compound_parts(noun, parts):
-    assert analysis.compound_parts(noun, proper=True if noun != "부동산" else False) == parts
+def test_compound_parts(noun, proper, parts):
+    assert analysis.compound_parts(noun, proper) == parts
 
 
 def test_local_names_are_one_noun():
@@ -62,7 +63,9 @@ def test_local_names_are_one_noun():
 
 
 def test_spacing_does_not_change_the_bigrams():
-    assert grams("스마트 도서관") == grams("스마트도서관") == ["스마", "마트", "트도", "도서", "서관"]
+    assert (
+        grams("스마트 도서관") == grams("스마트도서관") == ["스마", "마트", "트도", "도서", "서관"]
+    )
 
 
 def test_bigrams_stop_at_particles_and_endings():

@@ -161,3 +161,36 @@ def test_no_index_yet_means_no_results(fresh_index):
     result = searcher.search(fresh_index, searcher.SearchParams(q="의정부"))
     assert result.total == 0 and result.hits == []
     assert set(result.facets) == {"type", "subject", "place", "decade"}
+
+
+def test_long_queries_need_most_words_and_relax_when_nothing_has_all():
+    build_index(
+        [
+            document(id=1, title="회룡사 대웅전 단청", description="도봉산 자락"),
+            document(id=2, title="회룡사 대웅전", description="여름 풍경"),
+            document(id=3, title="회룡사", description="겨울 풍경"),
+        ]
+    )
+    # Four words: three of them are enough, and more matched words rank higher.
+    assert hit_ids(search("회룡사 대웅전 단청 도봉산")) == [1]
+    assert hit_ids(search("회룡사 대웅전 도봉산 풍경")) == [1, 2]
+    # Three words: all must match ...
+    assert hit_ids(search("회룡사 대웅전 단청")) == [1]
+    # ... unless no record has them all: then two of three, best first.
+    assert hit_ids(search("회룡사 대웅전 석등")) == [1, 2]
+    # Two words never relax.
+    assert hit_ids(search("회룡사 석등")) == []
+
+
+def test_type_date_and_full_city_name_are_searchable():
+    build_index(
+        [
+            document(id=1, title="망월사 전경", type="photo", date_text="1970년대"),
+            document(id=2, title="망월사 사적기", type="book", date_text="19세기"),
+            document(id=3, title="의정부 시장", type="photo"),
+        ]
+    )
+    assert hit_ids(search("망월사 사진")) == [1]
+    assert hit_ids(search("망월사 책")) == [2]
+    assert hit_ids(search("1970년대")) == [1]
+    assert hit_ids(search("의정부시")) == [3]
