@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from archive import importer, storage
+from archive import exporter, importer, storage
 from archive import media as media_service
 from archive.models import Media
 from archive.settings import ArchiveSettings
@@ -108,10 +108,10 @@ def export_command(csv_file, files_dir, all_columns, published_only):
         "media_dir": _settings().media_dir,
     }
     if csv_file is None:
-        count = importer.write_csv(sys.stdout, **options)
+        count = exporter.write_csv(sys.stdout, **options)
     else:
         with open(csv_file, "w", encoding="utf-8", newline="") as stream:
-            count = importer.write_csv(stream, **options)
+            count = exporter.write_csv(stream, **options)
     click.echo(f"{count} records exported", err=True)
 
 

@@ -47,13 +47,14 @@ class ImageInfo:
 
 
 def _open(path: Path, max_pixels: int) -> Image.Image:
-    # Our own pixel limit is checked below; Pillow's own guard stays as a second line
-    # (its warning becomes an error here instead of a log line).
+    """Open (read the header only). The archive's own pixel limit, checked in ``inspect``,
+    decides; Pillow's warning is silenced and its hard error (twice its own limit) stays as
+    a last line."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             return Image.open(path, formats=OPENERS)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        except Image.DecompressionBombError as error:
             raise ImageRejected(
                 "too_large", f"The image has too many pixels (limit {max_pixels})"
             ) from error
@@ -61,6 +62,13 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
             raise ImageRejected(
                 "unsupported", "The file is not a JPEG, PNG, TIFF or WebP image"
             ) from error
+
+
+def _open_checked(path: Path) -> Image.Image:
+    """Open a stored original: it passed ``inspect`` at ingest."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path, formats=OPENERS)
 
 
 def inspect(path: Path, *, max_pixels: int, max_pages: int) -> ImageInfo:
@@ -127,7 +135,7 @@ def make_derivatives(
 ) -> None:
     """Thumbnail and display image from the first page, turned upright by its EXIF
     orientation, stripped of all metadata."""
-    with Image.open(source, formats=OPENERS) as image:
+    with _open_checked(source) as image:
         image.seek(0)
         if image.format == "JPEG":  # decode big scans at a reduced scale, still >= display
             image.draft("RGB", (display_px, display_px))
@@ -142,7 +150,7 @@ def make_derivatives(
 
 def pages(source: Path) -> Iterator[Image.Image]:
     """Every page, upright, in grayscale (what OCR reads)."""
-    with Image.open(source, formats=OPENERS) as image:
+    with _open_checked(source) as image:
         for index, frame in enumerate(ImageSequence.Iterator(image)):
             if index >= _page_count(image):
                 break

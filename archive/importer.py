@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
-import shutil
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,12 +203,30 @@ def row_data(row: dict) -> tuple[dict, list[str]]:
 
 
 def _resolve(base: Path, name: str) -> Path:
-    path = (base / name).resolve()
-    if not path.is_relative_to(base.resolve()):
+    """The file a row names, inside ``base``. Windows separators are accepted, and Hangul
+    names match whichever Unicode form the file system stored (macOS writes NFD)."""
+    root = base.resolve()
+    path = (root / name.replace("\\", "/")).resolve()
+    if not path.is_relative_to(root):
         raise RowError(f"File {name} is outside the files directory", {"files": [name]})
     if not path.is_file():
+        path = _match_unicode_form(root, path.relative_to(root).parts)
+    if path is None:
         raise RowError(f"File {name} not found", {"files": [f"{name}: not found"]})
     return path
+
+
+def _match_unicode_form(root: Path, parts) -> Path | None:
+    current = root
+    for part in parts:
+        wanted = unicodedata.normalize("NFC", part)
+        if not current.is_dir():
+            return None
+        found = [p for p in current.iterdir() if unicodedata.normalize("NFC", p.name) == wanted]
+        if not found:
+            return None
+        current = found[0]
+    return current if current.is_file() else None
 
 
 def _attach_files(actor, record: Record, names, base: Path, *, now, settings) -> None:
@@ -316,67 +334,3 @@ def _restore(session, queued: list, created_files: list) -> None:
     new_files = [p for p in session.info.get("archive_new_files", []) if p not in created_files]
     storage.forget_new_files(session, new_files)
     session.info["after_commit"] = queued
-
-
-def export_rows(*, visibility: str | None = None) -> Iterator[dict]:
-    """Every record as an import row (``files`` names ``<identifier>/<file name>``)."""
-    query = select(Record).order_by(Record.id)
-    if visibility:
-        query = query.where(Record.visibility == visibility)
-    last_id = 0
-    while True:
-        batch = db.session.scalars(query.where(Record.id > last_id).limit(500)).all()
-        if not batch:
-            return
-        for record in batch:
-            yield {
-                "identifier": record.identifier,
-                "title": record.title,
-                "description": record.description or "",
-                "creator": record.creator or "",
-                "date": record.date_text or "",
-                "type": record.type,
-                "subjects": ";".join(record.subjects),
-                "place": record.place or "",
-                "rights": record.rights or "",
-                "transcription": record.transcription or "",
-                "files": ";".join(export_name(record, item) for item in record.media),
-                "alt_title": record.alt_title or "",
-                "contributor": record.contributor or "",
-                "collections": ";".join(record.collections or []),
-                "language": record.language or "",
-                "source": record.source or "",
-                "_media": list(record.media),
-            }
-            last_id = record.id
-        db.session.expunge_all()
-
-
-def export_name(record: Record, media: Media) -> str:
-    name = media.original_filename or f"{media.sha256}.{Path(media.original_path).suffix[1:]}"
-    return f"{record.identifier}/{media.id}-{name.replace(';', '_')}"
-
-
-def write_csv(
-    stream,
-    *,
-    all_columns: bool = False,
-    visibility: str | None = None,
-    files_dir: Path | None = None,
-    media_dir: str | None = None,
-) -> int:
-    """Write the export to a text stream; with ``files_dir`` copy the originals there
-    under the names the ``files`` column gives. Returns the number of records."""
-    columns = COLUMNS + (EXTRA_COLUMNS if all_columns else ())
-    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    count = 0
-    for row in export_rows(visibility=visibility):
-        if files_dir is not None and media_dir is not None:
-            for item, name in zip(row["_media"], row["files"].split(";"), strict=False):
-                target = Path(files_dir) / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(storage.absolute(media_dir, item.original_path), target)
-        writer.writerow(row)
-        count += 1
-    return count

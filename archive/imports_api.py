@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Response, current_app, g, stream_with_context
 from sqlalchemy import func, select
 
-from archive import importer, storage
+from archive import exporter, importer, storage
 from archive.errors import PayloadTooLarge
 from archive.models import ImportRun
 from archive.schemas import ImportQuerySchema, ImportSchema, ImportUploadSchema
@@ -132,7 +132,7 @@ def export_csv():
         buffer.write("\ufeff")
         writer = csv.DictWriter(buffer, fieldnames=importer.COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        for row in importer.export_rows():
+        for row in exporter.export_rows():
             writer.writerow(row)
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()

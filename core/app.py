@@ -9,6 +9,7 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from core import config as config_module
 from core import jobs
@@ -25,6 +26,15 @@ DOMAINS = ("facilities", "library", "archive")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 BODY_TYPES = ("application/json", "multipart/form-data")
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:id>`` limited to what an INTEGER column holds: bigger ids are a plain 404, not a
+    database error on PostgreSQL."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _settings(overrides: dict | None) -> dict:
@@ -125,6 +135,7 @@ def create_app(config: dict | None = None) -> Flask:
     from core import cli, health
 
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR), static_folder=None)
+    app.url_map.converters["int"] = DatabaseIntConverter
     _apply_config(app, config)
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])

@@ -74,6 +74,12 @@ DEFAULTS: dict[str, object] = {
     # Library card PIN: wrong attempts before the card locks, and for how long.
     "LIBRARY_PIN_MAX_FAILURES": 5,
     "LIBRARY_PIN_LOCK_MINUTES": 15,
+    # PIN hashing (Argon2id) has its own, lighter profile than account passwords: a PIN has
+    # only 10^4-10^6 values, so a costly hash adds little against an offline attack, while the
+    # lockout above is what stops guessing; a heavy hash would make every kiosk checkout pay
+    # a quarter second of CPU on the shared web workers.
+    "LIBRARY_PIN_ARGON2_TIME_COST": 1,
+    "LIBRARY_PIN_ARGON2_MEMORY_COST_KIB": 8192,
     # A kiosk without a heartbeat for this long shows as offline.
     "LIBRARY_KIOSK_OFFLINE_SECONDS": 300,
     # Overdue reminders go out this many days before the due date (and on the due date).

@@ -3,6 +3,7 @@ calendars."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 from flask import Response, current_app, g, jsonify, request, url_for
@@ -12,10 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core.db import write_intent
 from core.errors import Conflict, Unauthorized
 from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import run_once
+from core.models import IdempotencyRecord
 from core.security import signature_matches
 from facilities import calendar
 from facilities.models import Booking, Facility, WaitlistEntry
@@ -41,6 +44,7 @@ from facilities.services.ids import in_range
 
 blp = Blueprint("facilities", __name__, url_prefix="/api", description="Ice rink and curling")
 SIGNATURE_HEADER = "X-Signature"
+BOOKING_SCOPE = "booking.create"
 
 
 def now():
@@ -82,7 +86,33 @@ def _dump(booking: Booking) -> dict:
     return BookingSchema().dump(booking)
 
 
+def _snapshot_first(view):
+    """Start the request reading a snapshot (SQLite: no write lock yet), see create_booking."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        previous = write_intent.set(False)
+        try:
+            return view(*args, **kwargs)
+        finally:
+            write_intent.reset(previous)
+
+    return wrapper
+
+
+def _already_answered(user_id: int, key: str | None) -> bool:
+    if not key:
+        return False
+    found = db.session.scalar(
+        select(IdempotencyRecord.id).filter_by(
+            scope=BOOKING_SCOPE, owner=f"user:{user_id}", key=key
+        )
+    )
+    return found is not None
+
+
 @blp.post("/bookings")
+@_snapshot_first
 @blp.auth()
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
@@ -105,12 +135,23 @@ def create_booking(data):
     at = now()
     user = g.user
     key = request.headers.get("Idempotency-Key")
+    # In a rush most requests lose. Authentication and this check read a snapshot, so on
+    # SQLite they run side by side instead of queueing for the single writer; only requests
+    # that may win go on to the write transaction. A retry is replayed, never refused here:
+    # its first answer is looked up after the slot, so a booking seen there is seen here too.
+    try:
+        bookings.refuse_if_visibly_full(user.id, data["slot_id"], data["party"], at)
+    except Conflict:
+        if not _already_answered(user.id, key):
+            raise
+    db.session.rollback()  # ends the read-only snapshot; the booking gets a fresh transaction
+    write_intent.set(True)
     if key:
         # Retries racing each other queue here, so each later one finds the first answer.
         capacity.lock_user(user.id)
     try:
         body, status = run_once(
-            scope="booking.create",
+            scope=BOOKING_SCOPE,
             owner=f"user:{user.id}",
             key=key,
             payload=data,
@@ -206,19 +247,6 @@ def booking_calendar(booking_id):
     )
 
 
-def _entry_out(entry: WaitlistEntry) -> dict:
-    return {
-        "id": entry.id,
-        "slot_id": entry.slot_id,
-        "party": entry.party,
-        "status": entry.status,
-        "position": waitlist.position(entry),
-        "booking_id": entry.booking_id,
-        "created_at": entry.created_at,
-        "offered_at": entry.offered_at,
-    }
-
-
 @blp.post("/slots/<int:slot_id>/waitlist")
 @blp.auth()
 @blp.arguments(WaitlistJoinSchema)
@@ -228,7 +256,7 @@ def join_waitlist(data, slot_id):
     """Join a full slot's waitlist; freed places are offered in order, one at a time."""
     entry = waitlist.join(g.user, slot_id, data["party"], now())
     db.session.commit()
-    return _entry_out(entry)
+    return waitlist.describe(entry)
 
 
 @blp.get("/slots/<int:slot_id>/waitlist")
@@ -247,7 +275,7 @@ def my_waitlist_entry(slot_id):
     )
     if entry is None:
         abort(404, message="You are not on this waitlist")
-    return _entry_out(entry)
+    return waitlist.describe(entry)
 
 
 @blp.delete("/slots/<int:slot_id>/waitlist")
@@ -270,7 +298,7 @@ def my_waitlists():
         .where(WaitlistEntry.user_id == g.user.id, WaitlistEntry.status.in_(waitlist.OPEN))
         .order_by(WaitlistEntry.id)
     )
-    return [_entry_out(e) for e in entries]
+    return [waitlist.describe(e) for e in entries]
 
 
 @blp.get("/me/facility-standing")

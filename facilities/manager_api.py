@@ -10,7 +10,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.http import Blueprint
 from core.services import get_user
-from facilities.models import Closure, SlotTemplate
+from facilities.models import Closure, SlotTemplate, WaitlistEntry
 from facilities.schemas import (
     BookingSchema,
     ClosureCreateSchema,
@@ -30,9 +30,10 @@ from facilities.schemas import (
     SlotTemplateUpdateSchema,
     StaffBookingCreateSchema,
     StandingSchema,
+    WaitlistEntrySchema,
 )
 from facilities.services import booking as bookings
-from facilities.services import catalog, checkin, closures, reports, slots
+from facilities.services import capacity, catalog, checkin, closures, reports, slots, waitlist
 from facilities.services.ids import in_range
 
 blp = Blueprint(
@@ -218,6 +219,19 @@ def occupancy_report(query, facility_id):
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return rows
+
+
+@blp.get("/slots/<int:slot_id>/waitlist/entries")
+@blp.auth(MANAGER)
+@blp.response(200, WaitlistEntrySchema(many=True))
+@blp.errors(404)
+def slot_waitlist(slot_id):
+    """Everyone on a slot's waitlist, in order, with positions and offers."""
+    slot = capacity.find_slot(slot_id)
+    entries = db.session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id).order_by(WaitlistEntry.id)
+    )
+    return [waitlist.describe(entry) for entry in entries]
 
 
 @blp.get("/users/<int:user_id>/facility-standing")

@@ -185,6 +185,7 @@ class Booking(db.Model):
             postgresql_where=text(_ACTIVE_SQL),
         ),
         Index("ix_facilities_booking_user_start", "user_id", "starts_at"),
+        Index("ix_facilities_booking_facility_day", "facility_id", "local_date"),
         Index("ix_facilities_booking_status_hold", "status", "hold_expires_at"),
         Index("ix_facilities_booking_status_start", "status", "starts_at"),
     )

@@ -94,6 +94,16 @@ def closure(booking: Booking, item: Closure, now: datetime) -> None:
     )
 
 
+def closure_waitlist(entry: WaitlistEntry, item: Closure, now: datetime) -> None:
+    notify(
+        entry.user,
+        "facility_closure",
+        "[해피허브] 시설 운영 중단으로 대기가 종료되었습니다",
+        f"{_what(entry.slot)} 대기 신청이 시설 운영 중단({item.reason})으로 종료되었습니다.",
+        now=now,
+    )
+
+
 def strike(booking: Booking, strikes: int, limit: int, now: datetime) -> None:
     notify(
         booking.user,

@@ -317,6 +317,7 @@ class WaitlistJoinSchema(ma.Schema):
 class WaitlistEntrySchema(ma.Schema):
     id = ma.fields.Integer()
     slot_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
     party = ma.fields.Dict(metadata={"example": PARTY_EXAMPLE})
     status = ma.fields.String(metadata={"example": "waiting"})
     position = ma.fields.Integer(allow_none=True, metadata={"example": 2})

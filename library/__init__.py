@@ -15,9 +15,14 @@ def init_app(app, api):
     from library.health import fleet_check
     from library.services.common import LibrarySettings
 
-    app.extensions["library_settings"] = LibrarySettings.from_config(
-        app.config, app.extensions["account_settings"].passwords
+    from core.security import Passwords
+
+    pin_hasher = Passwords(
+        time_cost=app.config["LIBRARY_PIN_ARGON2_TIME_COST"],
+        memory_cost_kib=app.config["LIBRARY_PIN_ARGON2_MEMORY_COST_KIB"],
+        parallelism=1,
     )
+    app.extensions["library_settings"] = LibrarySettings.from_config(app.config, pin_hasher)
     api.register_blueprint(library_api.blp)
     api.register_blueprint(staff_api.blp)
     api.register_blueprint(kiosk_api.blp)

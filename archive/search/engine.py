@@ -176,12 +176,9 @@ class Generation:
         return self.cache[key]
 
     def column(self, name: str) -> list:
-        def build():
-            reader = self.searcher.reader()
-            values = list(reader.column_reader(name))
-            return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
-
-        return self.remember(("column", name), build)
+        """A column's values (not kept: only the arrays built from them are)."""
+        values = list(self.searcher.reader().column_reader(name))
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
 
     def codes(self, name: str, separator: str | None) -> tuple[list[str], np.ndarray, np.ndarray]:
         """A facet column as (labels, doc numbers, label codes): one pair per value."""

@@ -98,3 +98,15 @@ def parts_of(name: str) -> tuple[str, ...] | None:
                 return name[: -len(tail)], tail
         return ()
     return None
+
+
+# Words that mean the same thing in archive descriptions: a search for one also finds the
+# other, ranked below the word itself (절 is what people say, 사찰 what catalogues write).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "절": ("사찰",),
+    "사찰": ("절",),
+    "피란민": ("피난민",),
+    "피난민": ("피란민",),
+    "혼례": ("결혼식",),
+    "결혼식": ("혼례",),
+}

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, NumericRange, Query, Term
 
-from archive.search import analysis, index, snippets
+from archive.search import analysis, index, lexicon, snippets
 from archive.search.engine import (
     AndMaybeNode,
     AndNode,
@@ -63,7 +63,9 @@ class _OpenIndex:
 
     def __init__(self, path: Path):
         self.path = path
-        self.ix = whoosh_index.open_dir(path)
+        # Plain file reads, not mmap: the kernel caches the index files either way, and mapped
+        # pages would count again in every worker's resident memory.
+        self.ix = FileStorage(str(path), supports_mmap=False, readonly=True).open_index()
         self.searcher = self.ix.searcher()
         self.generation = Generation(self.searcher)
         self.results: OrderedDict = OrderedDict()
@@ -128,6 +130,7 @@ def _bigram_query(grams: list[str]) -> Node:
 # Administrative units: 의정부시 is 의정부, 호원동 is 호원 (records often leave them off).
 ADMIN_TAILS = frozenset("시군구동읍면리")
 HEAD_WEIGHT = 0.8
+SYNONYM_WEIGHT = 0.3
 
 
 def _admin_head(word: analysis.QueryWord) -> str | None:
@@ -152,11 +155,16 @@ def _word_query(word: analysis.QueryWord) -> Node:
             exact = OrNode((exact, AndNode(tuple(_morpheme_term(p) for p in morpheme.parts))))
         groups.append(exact)
     morph = groups[0] if len(groups) == 1 else AndNode(tuple(groups))
+    synonyms = lexicon.SYNONYMS.get(word.morphemes[0].form, ()) if len(groups) == 1 else ()
+    if synonyms:
+        morph = OrNode((morph, OrNode(tuple(map(_morpheme_term, synonyms)), SYNONYM_WEIGHT)))
     identifier = TermNode("identifier_key", word.surface, IDENTIFIER_BOOST)
     options = []
     if word.longest_run >= 3:
         grams = [g for run in word.runs for g in analysis.plain_bigrams(run)]
         options.append(AndMaybeNode(_bigram_query(grams), morph))
+        if synonyms:
+            options.append(OrNode(tuple(map(_morpheme_term, synonyms)), SYNONYM_WEIGHT))
     else:
         options.append(morph)
     head = _admin_head(word)

@@ -71,6 +71,7 @@ def create(
             )
         ):
             entry.status = "cancelled"
+            notices.closure_waitlist(entry, closure, now)
     db.session.flush()
     audit.record(
         actor,

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from core.errors import Forbidden, RuleViolation
 from core.extensions import db
 from facilities.models import ACTIVE_STATUSES, Booking, Slot, Suspension
 from facilities.rules import Rules
 
+# Built once: checked on every booking request.
+_ACTIVE_SUSPENSION = (
+    select(Suspension)
+    .where(
+        Suspension.user_id == bindparam("user_id"),
+        Suspension.starts_at <= bindparam("now", type_=Suspension.starts_at.type),
+        Suspension.ends_at > bindparam("now", type_=Suspension.ends_at.type),
+    )
+    .order_by(Suspension.ends_at.desc())
+    .limit(1)
+)
+
 
 def active_suspension(user_id: int, now: datetime) -> Suspension | None:
-    return db.session.scalar(
-        select(Suspension)
-        .where(
-            Suspension.user_id == user_id,
-            Suspension.starts_at <= now,
-            Suspension.ends_at > now,
-        )
-        .order_by(Suspension.ends_at.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_ACTIVE_SUSPENSION, {"user_id": user_id, "now": now})
 
 
 def check_not_suspended(user_id: int, now: datetime) -> None:
@@ -35,15 +38,22 @@ def check_not_suspended(user_id: int, now: datetime) -> None:
         )
 
 
+# The person's bookings that matter for a new one: still to come, or on the same day.
+_MINE = select(Booking.facility_id, Booking.starts_at, Booking.ends_at, Booking.local_date).where(
+    Booking.user_id == bindparam("user_id"),
+    Booking.status.in_(ACTIVE_STATUSES),
+    or_(
+        Booking.ends_at > bindparam("now", type_=Booking.ends_at.type),
+        Booking.local_date == bindparam("local_date"),
+    ),
+)
+
+
 def check_limits(user_id: int, slot: Slot, rules: Rules, now: datetime) -> None:
     """Raise RuleViolation naming the rule a new booking of ``slot`` would break."""
     # A person has only a handful of active bookings: fetch them once, check in Python.
     mine = db.session.execute(
-        select(Booking.facility_id, Booking.starts_at, Booking.ends_at, Booking.local_date).where(
-            Booking.user_id == user_id,
-            Booking.status.in_(ACTIVE_STATUSES),
-            or_(Booking.ends_at > now, Booking.local_date == slot.local_date),
-        )
+        _MINE, {"user_id": user_id, "now": now, "local_date": slot.local_date}
     ).all()
     if any(b.starts_at < slot.ends_at and b.ends_at > slot.starts_at for b in mine):
         raise RuleViolation(

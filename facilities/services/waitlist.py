@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
 from core.extensions import db
@@ -40,22 +40,43 @@ def position(entry: WaitlistEntry) -> int | None:
     return ahead + 1
 
 
+def describe(entry: WaitlistEntry) -> dict:
+    return {
+        "id": entry.id,
+        "slot_id": entry.slot_id,
+        "user_id": entry.user_id,
+        "party": entry.party,
+        "status": entry.status,
+        "position": position(entry),
+        "booking_id": entry.booking_id,
+        "created_at": entry.created_at,
+        "offered_at": entry.offered_at,
+    }
+
+
+# Built once: asked on every booking that finds room.
+_PROMISED = (
+    select(WaitlistEntry.id)
+    .where(
+        WaitlistEntry.slot_id == bindparam("slot_id"),
+        or_(
+            WaitlistEntry.status == "offered",
+            and_(
+                WaitlistEntry.status == "waiting",
+                WaitlistEntry.units <= bindparam("remaining"),
+            ),
+        ),
+    )
+    .limit(1)
+)
+
+
 def blocks(slot: Slot) -> bool:
     """True when the slot's free places are promised to its waitlist: an offer is open, or
     someone waiting fits in them."""
     if slot.remaining <= 0:
         return False
-    promised = db.session.scalar(
-        select(WaitlistEntry.id)
-        .where(
-            WaitlistEntry.slot_id == slot.id,
-            or_(
-                WaitlistEntry.status == "offered",
-                and_(WaitlistEntry.status == "waiting", WaitlistEntry.units <= slot.remaining),
-            ),
-        )
-        .limit(1)
-    )
+    promised = db.session.scalar(_PROMISED, {"slot_id": slot.id, "remaining": slot.remaining})
     return promised is not None
 
 

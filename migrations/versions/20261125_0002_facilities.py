@@ -305,6 +305,9 @@ def upgrade():
             "ix_facilities_booking_user_start", ["user_id", "starts_at"], unique=False
         )
         batch_op.create_index(
+            "ix_facilities_booking_facility_day", ["facility_id", "local_date"], unique=False
+        )
+        batch_op.create_index(
             "uq_facilities_booking_exclusive_slot",
             ["slot_id"],
             unique=True,
@@ -420,6 +423,7 @@ def downgrade():
                 "is_exclusive AND status IN ('held', 'confirmed', 'checked_in')"
             ),
         )
+        batch_op.drop_index("ix_facilities_booking_facility_day")
         batch_op.drop_index("ix_facilities_booking_user_start")
         batch_op.drop_index("ix_facilities_booking_status_start")
         batch_op.drop_index("ix_facilities_booking_status_hold")

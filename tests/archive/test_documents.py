@@ -123,6 +123,7 @@ def test_services_do_not_import_flask():
         "records.py",
         "media.py",
         "importer.py",
+        "exporter.py",
         "dates.py",
         "calendars.py",
         "imaging.py",

@@ -141,3 +141,12 @@ def test_limiters_count_and_expire(limiter_kind):
     assert 0 < limiter.retry_after(key, 2, 60) <= 60
     limiter.reset(key)
     assert limiter.retry_after(key, 2, 60) == 0
+
+
+def test_ids_beyond_the_integer_column_are_404(client, admin):
+    from tests.fixtures.users import auth_headers
+
+    response = client.put(
+        f"/api/users/{2**40}/roles", json={"roles": ["resident"]}, headers=auth_headers(admin)
+    )
+    _assert_error(response, 404)

@@ -135,3 +135,23 @@ def test_notifications_for_held_booking(client, resident, rink_slot, outbox):
     assert [n["kind"] for n in outbox] == ["booking_held"]
     assert "임시 확보" in outbox[0]["subject"]
     assert "2026년 3월 10일 (화) 18:00" in outbox[0]["body"]
+
+
+def test_full_slot_with_a_lapsed_hold_still_books(client, resident, dummy_rink, clock):
+    from tests.fixtures.facilities import book
+
+    slot = create_slot(dummy_rink, kst("2026-03-10"), capacity=1)
+    book(create_user(), slot)
+    clock.advance(minutes=15)  # the hold has lapsed; no job has run yet
+    response = post_booking(client, resident, slot.id)
+    assert response.status_code == 201, response.json
+
+
+def test_a_retry_after_the_slot_filled_up_is_replayed(client, resident, dummy_rink):
+    slot = create_slot(dummy_rink, kst("2026-03-10"), capacity=2)
+    first = post_booking(client, resident, slot.id, **{"Idempotency-Key": "r-1"})
+    post_booking(client, create_user(), slot.id)  # the last place goes
+    retry = post_booking(client, resident, slot.id, **{"Idempotency-Key": "r-1"})
+    assert retry.status_code == 201
+    assert retry.json["id"] == first.json["id"]
+    assert post_booking(client, create_user(), slot.id).status_code == 409

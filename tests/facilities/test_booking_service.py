@@ -156,3 +156,27 @@ def test_a_finished_booking_still_counts_for_its_day(resident, dummy_rink, clock
     with pytest.raises(RuleViolation) as caught:
         book(resident, evening)
     assert caught.value.code == "daily_limit"
+
+
+def test_snapshot_check_refuses_only_clear_cut_full_slots(resident, dummy_rink, clock):
+    full = create_slot(dummy_rink, kst("2026-03-10", "10:00"), capacity=2, booked=2)
+    with pytest.raises(Conflict) as caught:
+        bookings.refuse_if_visibly_full(resident.id, full.id, {"adult": 1}, now())
+    assert caught.value.code == "slot_full"
+    roomy = create_slot(dummy_rink, kst("2026-03-10", "12:00"), capacity=3, booked=2)
+    not_open = create_slot(dummy_rink, kst("2026-03-20"), capacity=1, booked=1)
+    started = create_slot(dummy_rink, kst("2026-03-02", "09:00"), capacity=1, booked=1)
+    for slot, party in (
+        (roomy, {"adult": 1}),
+        (not_open, {"adult": 1}),
+        (started, {"adult": 1}),
+        (full, {"adult": -1}),
+    ):
+        assert bookings.refuse_if_visibly_full(resident.id, slot.id, party, now()) is None
+    assert bookings.refuse_if_visibly_full(resident.id, 999_999, {"adult": 1}, now()) is None
+    assert bookings.refuse_if_visibly_full(resident.id, 2**40, {"adult": 1}, now()) is None
+    # A lapsed hold may free a place: leave it to the locked path.
+    lapsing = create_slot(dummy_rink, kst("2026-03-10", "14:00"), capacity=1)
+    book(create_user(), lapsing)
+    clock.advance(minutes=15)
+    assert bookings.refuse_if_visibly_full(resident.id, lapsing.id, {"adult": 1}, now()) is None

@@ -42,6 +42,29 @@ def test_closure_cancels_and_refunds_and_notifies(client, manager, dummy_rink, o
     assert all("제빙기 고장" in n["body"] for n in outbox if n["kind"] == "facility_closure")
 
 
+def test_closure_ends_waitlists_and_tells_the_people_waiting(manager, dummy_rink, outbox):
+    from facilities.services import waitlist
+
+    slot = create_slot(dummy_rink, kst("2026-03-10"), capacity=1)
+    book(create_user(), slot)
+    waiting = create_user()
+    entry = waitlist.join(waiting, slot.id, {"adult": 1}, now())
+    db.session.commit()
+    closures.create(
+        manager,
+        dummy_rink.facility,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        reason="정전",
+        resource_id=None,
+        now=now(),
+    )
+    db.session.commit()
+    assert entry.status == "cancelled"
+    told = [n for n in outbox if n["user_id"] == waiting.id]
+    assert [n["kind"] for n in told] == ["facility_closure"] and "정전" in told[0]["body"]
+
+
 def test_closure_of_the_whole_facility_covers_every_resource(manager, dummy_curling):
     made = [create_slot(sheet, kst("2026-03-11", "10:00")) for sheet in dummy_curling]
     closure = closures.create(

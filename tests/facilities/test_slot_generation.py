@@ -9,7 +9,7 @@ from core.errors import RuleViolation
 from core.extensions import db
 from facilities.models import Slot
 from facilities.services import catalog, slots
-from tests.fixtures.facilities import create_facility, create_resource, now
+from tests.fixtures.facilities import SEOUL, create_facility, create_resource, now
 from tests.fixtures.users import auth_headers
 
 
@@ -66,9 +66,7 @@ def test_public_holiday_follows_the_facility_rule(clock, rule, expected):
     db.session.commit()
     _, rows = slot_days(rink)
     on_holiday = sorted(
-        f"{s.starts_at.astimezone(__import__('zoneinfo').ZoneInfo('Asia/Seoul')):%H:%M}"
-        for s in rows
-        if s.local_date == date(2026, 5, 25)
+        f"{s.starts_at.astimezone(SEOUL):%H:%M}" for s in rows if s.local_date == date(2026, 5, 25)
     )
     assert on_holiday == expected
 

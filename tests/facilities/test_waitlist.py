@@ -183,3 +183,19 @@ def test_sweep_offers_places_that_are_free_while_people_wait(dummy_rink):
     db.session.refresh(entry)
     assert entry.status == "offered"
     assert jobs.sweep_waitlists_now() == 0
+
+
+def test_staff_see_the_whole_waitlist_in_order(client, manager, resident, full_slot):
+    fill(full_slot)
+    first, second = create_user(), create_user()
+    join(first, full_slot)
+    join(second, full_slot)
+    url = f"/api/slots/{full_slot.id}/waitlist/entries"
+    response = client.get(url, headers=auth_headers(manager))
+    assert response.status_code == 200
+    assert [(e["user_id"], e["position"]) for e in response.json] == [(first.id, 1), (second.id, 2)]
+    assert client.get(url, headers=auth_headers(resident)).status_code == 403
+    assert (
+        client.get("/api/slots/999/waitlist/entries", headers=auth_headers(manager)).status_code
+        == 404
+    )

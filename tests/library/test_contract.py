@@ -161,3 +161,30 @@ def test_renewing_a_loan_of_another_resident_is_forbidden(client, clock, dummy_k
     )
     assert response.status_code == 403
     assert mine.id != other.id
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/library/me"),
+        ("post", "/api/library/holds"),
+        ("delete", "/api/library/holds/1"),
+        ("post", "/api/library/loans/1/renew"),
+        ("get", "/api/library/titles"),
+        ("get", "/api/library/titles/1"),
+    ],
+)
+def test_resident_endpoints_need_a_token(client, method, path):
+    response = getattr(client, method)(path, json={} if method == "post" else None)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_kiosk_key_is_not_a_bearer_token(client, dummy_kiosk):
+    response = client.get("/api/library/me", headers={"Authorization": f"Bearer {dummy_kiosk.key}"})
+    assert response.status_code == 401
+
+
+def test_stored_kiosk_key_is_a_hash(dummy_kiosk):
+    assert dummy_kiosk.kiosk.key_hash != dummy_kiosk.key
+    assert len(dummy_kiosk.kiosk.key_hash) == 64

@@ -46,7 +46,7 @@ def checkout_call(url, key, card, barcode, txid=None):
     )
 
 
-def test_two_kiosks_racing_for_one_copy_lend_it_once(kiosk_server):
+def test_two_kiosks_racing_for_one_copy_lend_it_once(live_server):
     east, west = create_kiosk("EAST"), create_kiosk("WEST")
     title = create_title()
     copies = [create_copy(title, kiosk=east) for _ in range(6)]
@@ -54,7 +54,7 @@ def test_two_kiosks_racing_for_one_copy_lend_it_once(kiosk_server):
     plan = [(c.id, c.barcode) for c in copies]
     keys, cards = (east.key, west.key), (alice.card_number, bob.card_number)
     db.session.rollback()  # release the database before the server's workers need it
-    url = kiosk_server("/api/kiosk/checkouts")
+    url = live_server("/api/kiosk/checkouts")
     for _, barcode in plan:
         answers = fire_together([checkout_call(url, keys[i], cards[i], barcode) for i in range(2)])
         codes = sorted(a.status_code for a in answers)
@@ -69,14 +69,14 @@ def test_two_kiosks_racing_for_one_copy_lend_it_once(kiosk_server):
     db.session.rollback()
 
 
-def test_identical_retries_racing_make_one_loan(kiosk_server):
+def test_identical_retries_racing_make_one_loan(live_server):
     kiosk = create_kiosk()
     copy = create_copy(create_title(), kiosk=kiosk)
     patron = create_patron()
     key, card, barcode = kiosk.key, patron.card_number, copy.barcode
     db.session.rollback()
     txid = str(uuid.uuid4())
-    call = checkout_call(kiosk_server("/api/kiosk/checkouts"), key, card, barcode, txid=txid)
+    call = checkout_call(live_server("/api/kiosk/checkouts"), key, card, barcode, txid=txid)
     answers = fire_together([call] * 4)
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert len({a.text for a in answers}) == 1

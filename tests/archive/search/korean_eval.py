@@ -251,7 +251,11 @@ QUERIES = [
     ("compound", "극락", {"seokrimsa"}),
     ("compound", "천막촌", {"refugee_camp"}),
     # one-syllable words
-    ("one_syllable", "절", {"hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book", "temple_stay"}),
+    (
+        "one_syllable",
+        "절",
+        {"hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book", "temple_stay", "seokrimsa"},
+    ),
     ("one_syllable", "논", {"land_deed", "rice_planting", "sledding"}),
     (
         "one_syllable",
@@ -315,7 +319,14 @@ QUERIES = [
     ("hanja", "申叔舟", {"sinsukju_tomb"}),
     ("hanja", "전좌", {"jeonjwa"}),
     ("hanja", "殿座", {"jeonjwa"}),
-    ("hanja", "피난민", {"refugee_camp"}),
+    ("hanja", "피난민", {"refugee_camp", "old_station"}),  # 피란민 there
+    # a few synonyms archivists and residents use for the same thing
+    (
+        "synonym",
+        "사찰",
+        {"hoeryongsa_hall", "mangwolsa_view", "seokrimsa", "mangwolsa_book", "temple_stay"},
+    ),
+    ("synonym", "결혼식", {"wedding"}),
     # several words
     ("words", "의정부 부대찌개", {"budae_street"}),
     ("words", "도봉산 등산로", {"dobong_trail"}),
@@ -342,5 +353,7 @@ RANKING = [
     ("도봉산", {"hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book", "dobong_trail"},
      {"climbing_club"}),
     ("정부", {"government_office"}, set()),
+    ("절", {"temple_stay", "hoeryongsa_hall", "mangwolsa_view", "mangwolsa_book"},
+     {"seokrimsa"}),  # 사찰 only
     ("산", {"mountain_walk", "mangwolsa_view"}, {"sapaesan", "surak_valley"}),
 ]  # fmt: skip
