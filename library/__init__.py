@@ -4,6 +4,7 @@
 def init_app(app, api):
     """Register blueprints, CLI commands, jobs, ready checks and demo data."""
     from core.health import register_check
+    from core.security import Passwords
     from library import api as library_api
     from library import (
         jobs,  # noqa: F401  (registers the periodic tasks)
@@ -14,8 +15,6 @@ def init_app(app, api):
     from library.demo import seed_demo
     from library.health import fleet_check
     from library.services.common import LibrarySettings
-
-    from core.security import Passwords
 
     pin_hasher = Passwords(
         time_cost=app.config["LIBRARY_PIN_ARGON2_TIME_COST"],
