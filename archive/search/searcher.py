@@ -318,6 +318,7 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
         page = docnums[first : first + params.per_page]
         stored = [held.searcher.stored_fields(int(docnum)) for docnum in page]
     marks = [mark for word in words for mark in word.marks]
+    marks += [head for head in map(_admin_head, words) if head]
     for docnum, fields in zip(page, stored, strict=True):
         result.hits.append(
             {
