@@ -15,14 +15,14 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from support import children, percentile, start_gunicorn, stop_gunicorn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261125
@@ -157,12 +157,6 @@ def generate(count: int):
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _seed(count: int) -> float:
     from sqlalchemy import insert, select
 
@@ -219,19 +213,6 @@ def _memory(pid: int) -> dict:
     }
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        children.extend(int(c) for c in text)
-    return children
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=50_000)
@@ -275,27 +256,8 @@ def main() -> None:
             index_seconds = time.monotonic() - started
         index_size = index.size_bytes(env["INDEX_DIR"])
 
-        port = _free_port()
-        log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--preload"]
-            + ["--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(base + "/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((workdir / "gunicorn.log").read_text())
-            time.sleep(0.2)
+        server = start_gunicorn(env, workdir, workers=2)
+        base = server.url
 
         session = requests.Session()
         totals = {}
@@ -311,7 +273,7 @@ def main() -> None:
                 response = session.get(base + "/api/archive/search", params=params, timeout=30)
                 latencies.append((time.perf_counter() - began) * 1000)
                 response.raise_for_status()
-        workers = [_memory(pid) for pid in _children(server.pid)]
+        workers = [_memory(pid) for pid in children(server.process.pid)]
         result = {
             "records": args.records,
             "seed_seconds": round(seed_seconds, 1),
@@ -319,11 +281,11 @@ def main() -> None:
             "index_records_per_s": round(summary["records"] / index_seconds, 1),
             "index_size_mb": round(index_size / 1024 / 1024, 1),
             "queries": len(latencies),
-            "search_p50_ms": round(_percentile(latencies, 0.50), 1),
-            "search_p95_ms": round(_percentile(latencies, 0.95), 1),
+            "search_p50_ms": percentile(latencies, 50),
+            "search_p95_ms": percentile(latencies, 95),
             "search_max_ms": round(max(latencies), 1),
             "search_mean_ms": round(statistics.mean(latencies), 1),
-            "master_memory": _memory(server.pid),
+            "master_memory": _memory(server.process.pid),
             "worker_memory": workers,
             "worker_rss_max_mb": max(w["rss_mb"] for w in workers),
             "median_hits": statistics.median(totals.values()),
@@ -332,11 +294,7 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False))
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_gunicorn(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

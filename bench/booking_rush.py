@@ -20,9 +20,7 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,24 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from support import Server, percentile, start_gunicorn, stop_gunicorn
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 SEED = 20261125
 PAYMENT_SECRET = "bench-payment-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return round(ordered[index], 1)
 
 
 def _request(base: str, method: str, path: str, body=None, headers=None) -> tuple[int, bytes]:
@@ -303,51 +289,12 @@ def seed(residents: int, past_days: int) -> dict:
         }
 
 
-def start_server(env: dict[str, str], workdir: Path, workers: int):
-    port = _free_port()
-    log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--preload",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if _request(base, "GET", "/api/health")[0] == 200:
-                return process, log, base
-        except OSError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    process.kill()
-    raise RuntimeError((workdir / "gunicorn.log").read_text()[-3000:])
+def start_server(env: dict[str, str], workdir: Path, workers: int) -> Server:
+    return start_gunicorn(env, workdir, workers, extra_args=["--log-level", "warning"])
 
 
-def stop_server(process, log) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=45)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+def stop_server(server: Server) -> None:
+    stop_gunicorn(server, wait=45)
 
 
 def rush(base: str, data: dict, clients: int, readers: int) -> dict:
@@ -522,21 +469,21 @@ def main() -> None:
     settings = _settings(workdir, args.database_url)
     os.environ.update(settings)  # before the app is imported: core.config reads it
     env = {k: v for k, v in os.environ.items()}
-    process = log = None
+    server = None
     try:
         began = time.perf_counter()
         data = seed(args.residents, args.past_days)
         seed_seconds = round(time.perf_counter() - began, 1)
-        process, log, base = start_server(env, workdir, args.workers)
-        warm = warm_up(base, data, args.workers)
-        outcome = rush(base, data, args.clients, args.readers)
-        alone = availability_alone(base, data, threads=4, rounds=50)
-        stop_server(process, log)
-        process = None
+        server = start_server(env, workdir, args.workers)
+        warm = warm_up(server.url, data, args.workers)
+        outcome = rush(server.url, data, args.clients, args.readers)
+        alone = availability_alone(server.url, data, threads=4, rounds=50)
+        stop_server(server)
+        server = None
         checked = check_database(data)
     finally:
-        if process is not None:
-            stop_server(process, log)
+        if server is not None:
+            stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
     booking_ms = [ms for _, ms in outcome["bookings"]]
@@ -562,19 +509,19 @@ def main() -> None:
                 "http_5xx": sum(1 for c in all_codes if c >= 500),
                 "rush_seconds": outcome["seconds"],
                 # One request at a time on the warm server: the service time without queueing.
-                "single_booking_p50_ms": _percentile(warm[len(warm) // 2 :], 50),
-                "booking_p50_ms": _percentile(booking_ms, 50),
-                "booking_p99_ms": _percentile(booking_ms, 99),
+                "single_booking_p50_ms": percentile(warm[len(warm) // 2 :], 50),
+                "booking_p50_ms": percentile(booking_ms, 50),
+                "booking_p99_ms": percentile(booking_ms, 99),
                 "booking_mean_ms": round(statistics.fmean(booking_ms), 1),
                 # Each client's first request: the 64 that hit the server at the opening instant.
-                "opening_wave_p50_ms": _percentile(outcome["first_wave"], 50),
-                "opening_wave_p99_ms": _percentile(outcome["first_wave"], 99),
-                "availability_p95_ms_during_rush": _percentile(
+                "opening_wave_p50_ms": percentile(outcome["first_wave"], 50),
+                "opening_wave_p99_ms": percentile(outcome["first_wave"], 99),
+                "availability_p95_ms_during_rush": percentile(
                     [ms for _, ms in outcome["reads"]], 95
                 ),
                 "availability_requests_during_rush": len(outcome["reads"]),
-                "availability_p95_ms": _percentile([row[1] for row in alone], 95),
-                "availability_p50_ms": _percentile([row[1] for row in alone], 50),
+                "availability_p95_ms": percentile([row[1] for row in alone], 95),
+                "availability_p50_ms": percentile([row[1] for row in alone], 50),
                 "availability_window_days": 14,
                 "availability_slots_returned": {str(f): n for f, n in slots_per_window},
             },

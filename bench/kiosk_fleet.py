@@ -18,14 +18,10 @@ says so): each checkout verifies a PIN, and Argon2 is slow on purpose.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +30,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from support import percentile, start_gunicorn, stop_gunicorn
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 PIN = "4821"
@@ -41,20 +39,6 @@ COPIES_PER_KIOSK = 40
 PATRONS_PER_KIOSK = 4
 SLOTS = 60
 CHEAP_HASH = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_PARALLELISM": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return round(ordered[index], 1)
 
 
 def _settings(workdir: Path, cheap_hash: bool) -> dict[str, str]:
@@ -261,30 +245,6 @@ def check_database() -> dict:
     return {"duplicate_loans": duplicates + overlapping, "loans_in_database": loans}
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(p) for p in handle.read().split()]
-    except OSError:
-        return []
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop gunicorn and its workers (by their ids), not waiting long on a worker stuck at exit."""
-    if process.poll() is not None:
-        return
-    workers = _children(process.pid)
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        for worker in workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker, signal.SIGKILL)
-        process.kill()
-        process.wait(timeout=10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kiosks", type=int, default=50)
@@ -302,41 +262,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
     settings = _settings(workdir, args.cheap_hash)
     os.environ.update(settings)
-    process = None
+    server = None
     try:
         fleet = seed(args.kiosks)
-        port = _free_port()
-        log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--preload",
-                "wsgi:app",
-            ],
-            cwd=PROJECT_ROOT,
-            env=os.environ.copy(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        import requests
-
-        ready_by = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > ready_by:
-                raise RuntimeError((workdir / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.2)
+        server = start_gunicorn(settings, workdir, args.workers, timeout=60)
+        base = server.url
 
         stats = Stats()
         started = time.monotonic()
@@ -364,10 +294,10 @@ def main() -> None:
             "transactions": stats.transactions,
             "transactions_per_s": round(stats.transactions / elapsed, 1),
             "requests_per_s": round(len(everything) / elapsed, 1),
-            "p50_ms": _percentile(everything, 50),
-            "p99_ms": _percentile(everything, 99),
+            "p50_ms": percentile(everything, 50),
+            "p99_ms": percentile(everything, 99),
             "by_kind": {
-                kind: {"count": len(v), "p50_ms": _percentile(v, 50), "p99_ms": _percentile(v, 99)}
+                kind: {"count": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
                 for kind, v in stats.latencies.items()
             },
             "status_counts": {str(k): v for k, v in sorted(stats.statuses.items())},
@@ -376,12 +306,14 @@ def main() -> None:
             "retries": stats.retries,
             "retries_with_other_answer": stats.retry_mismatches,
         }
-        _stop(process)
+        # Not waiting long on a worker stuck at exit: it is killed by id after 5 s.
+        stop_gunicorn(server, wait=5)
+        server = None
         result |= check_database()
         print(json.dumps(result, ensure_ascii=False))
     finally:
-        if process is not None:
-            _stop(process)
+        if server is not None:
+            stop_gunicorn(server, wait=5)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -29,12 +29,18 @@ BODY_TYPES = ("application/json", "multipart/form-data")
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """``<int:id>`` limited to what an INTEGER column holds: bigger ids are a plain 404, not a
-    database error on PostgreSQL."""
+    """``<int:id>`` that only matches what an INTEGER column holds (0 .. 2**31-1).
 
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    Larger numbers do not match the route at all, so they are a plain 404 — not a database
+    error on PostgreSQL, and not the 405 werkzeug answers when a converter rejects a value
+    after its pattern matched.
+    """
+
+    regex = (
+        r"(?:[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}"
+        r"|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}"
+        r"|21474836[0-3][0-9]|214748364[0-7])"
+    )
 
 
 def _settings(overrides: dict | None) -> dict:

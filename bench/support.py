@@ -1,0 +1,98 @@
+"""Shared by the benchmark scripts: free ports, percentiles, and a gunicorn they start and stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (``pct`` from 0 to 100), rounded to 0.1; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[index], 1)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: object
+
+
+def start_gunicorn(
+    env: dict[str, str],
+    workdir: Path,
+    workers: int,
+    timeout: float = 120,
+    extra_args: Sequence[str] = (),
+) -> Server:
+    """gunicorn (``--preload``) on a free loopback port with ``env``; waits for /api/health.
+
+    ``extra_args`` are further gunicorn options (e.g. ``["--log-level", "warning"]``)."""
+    port = free_port()
+    log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115  (closed by stop_gunicorn)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--no-control-socket", "--preload"]
+        + ["--workers", str(workers), "--bind", f"127.0.0.1:{port}", *extra_args, "wsgi:app"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(server.url + "/api/health", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_gunicorn(server)
+            raise RuntimeError((workdir / "gunicorn.log").read_text()[-3000:])
+        time.sleep(0.2)
+
+
+def stop_gunicorn(server: Server, wait: float = 30) -> None:
+    """Stop gunicorn; workers stuck at exit are killed by id rather than waited for.
+
+    Waits up to ``wait`` seconds for a clean exit. Safe to call more than once."""
+    workers = children(server.process.pid) if server.process.poll() is None else []
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+        server.process.kill()
+        server.process.wait()
+    server.log.close()
