@@ -21,6 +21,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -469,12 +470,22 @@ def main() -> None:
     settings = _settings(workdir, args.database_url)
     os.environ.update(settings)  # before the app is imported: core.config reads it
     env = {k: v for k, v in os.environ.items()}
-    server = None
+    server = consumer = None
     try:
         began = time.perf_counter()
         data = seed(args.residents, args.past_days)
         seed_seconds = round(time.perf_counter() - began, 1)
-        server = start_server(env, workdir, args.workers)
+        # Served as in production: web workers enqueue notifications on the SQLite job queue
+        # and one consumer delivers them (seeding above ran the jobs in-process).
+        served_env = {**env, "JOBS_IMMEDIATE": "0"}
+        consumer = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **served_env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        server = start_server(served_env, workdir, args.workers)
         warm = warm_up(server.url, data, args.workers)
         outcome = rush(server.url, data, args.clients, args.readers)
         alone = availability_alone(server.url, data, threads=4, rounds=50)
@@ -484,6 +495,9 @@ def main() -> None:
     finally:
         if server is not None:
             stop_server(server)
+        if consumer is not None:
+            consumer.terminate()
+            consumer.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
 
     booking_ms = [ms for _, ms in outcome["bookings"]]
@@ -497,6 +511,7 @@ def main() -> None:
         json.dumps(
             {
                 "database": "postgresql" if args.database_url else "sqlite",
+                "job_queue": "huey on SQLite, one consumer",
                 "residents": args.residents,
                 "clients": args.clients,
                 "gunicorn_workers": args.workers,
