@@ -101,16 +101,14 @@ def issue_key(actor, kiosk: Kiosk, *, now: datetime) -> str:
     before = _snapshot(kiosk)
     raw = new_token()
     kiosk.key_hash, kiosk.key_revoked_at = token_hash(raw), None
-    audit.record(
-        actor,
-        "library.kiosk.issue_key",
-        "library_kiosk",
-        kiosk.id,
-        now=now,
-        before=before,
-        after=_snapshot(kiosk),
-    )
+    _audit(actor, "library.kiosk.issue_key", kiosk, before, now)
     return raw
+
+
+def _audit(actor, action: str, kiosk: Kiosk, before: dict, now: datetime) -> None:
+    audit.record(
+        actor, action, "library_kiosk", kiosk.id, now=now, before=before, after=_snapshot(kiosk)
+    )
 
 
 def revoke_key(actor, kiosk: Kiosk, *, now: datetime) -> Kiosk:
@@ -118,15 +116,7 @@ def revoke_key(actor, kiosk: Kiosk, *, now: datetime) -> Kiosk:
         raise Conflict("The kiosk key is already revoked", code="already_revoked")
     before = _snapshot(kiosk)
     kiosk.key_revoked_at = now
-    audit.record(
-        actor,
-        "library.kiosk.revoke",
-        "library_kiosk",
-        kiosk.id,
-        now=now,
-        before=before,
-        after=_snapshot(kiosk),
-    )
+    _audit(actor, "library.kiosk.revoke", kiosk, before, now)
     return kiosk
 
 
@@ -146,15 +136,7 @@ def update_kiosk(actor, kiosk: Kiosk, changes: dict, *, now: datetime) -> Kiosk:
     for key, value in changes.items():
         setattr(kiosk, key, value)
     db.session.flush()
-    audit.record(
-        actor,
-        "library.kiosk.update",
-        "library_kiosk",
-        kiosk.id,
-        now=now,
-        before=before,
-        after=_snapshot(kiosk),
-    )
+    _audit(actor, "library.kiosk.update", kiosk, before, now)
     return kiosk
 
 
