@@ -142,6 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR), static_folder=None)
     app.url_map.converters["int"] = DatabaseIntConverter
+    app.json.ensure_ascii = False  # Korean text as UTF-8, not \uXXXX escapes
     _apply_config(app, config)
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])

@@ -117,3 +117,9 @@ def test_token_is_stored_only_as_hash(client):
     raw = _login(client, email=user.email, password=PASSWORD).json["access_token"]
     stored = db.session.scalars(select(ApiToken.token_hash)).all()
     assert raw not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+def test_korean_text_is_sent_as_utf8_not_escaped(client):
+    response = _register(client)
+    assert "김민지".encode() in response.data
+    assert b"\\u" not in response.data
