@@ -20,6 +20,7 @@ from archive.schemas import (
 )
 from archive.settings import ArchiveSettings
 from core.auth import current_user
+from core.clock import now
 from core.errors import NotFound
 from core.extensions import db
 from core.http import Blueprint
@@ -28,10 +29,6 @@ blp = Blueprint(
     "archive", __name__, url_prefix="/api/archive", description="Local-culture archive records"
 )
 STAFF = ("archivist",)
-
-
-def now():
-    return current_app.extensions["clock"].now()
 
 
 def settings() -> ArchiveSettings:

@@ -16,6 +16,7 @@ from archive import exporter, importer, storage
 from archive import media as media_service
 from archive.models import Media
 from archive.settings import ArchiveSettings
+from core import clock
 from core.extensions import db
 from core.models import User
 
@@ -24,10 +25,6 @@ archive_cli = AppGroup("archive", help="Local-culture archive: import, export, m
 
 def _settings() -> ArchiveSettings:
     return ArchiveSettings.from_config(current_app.config)
-
-
-def _now():
-    return current_app.extensions["clock"].now()
 
 
 def _media_batches(query, size: int = 200):
@@ -67,7 +64,7 @@ def import_command(csv_file, publish, files_dir, email):
             csv_file,
             files_dir=files_dir,
             publish=publish,
-            now=_now(),
+            now=clock.now(),
             settings=_settings(),
             commit=db.session.commit,
             progress=lambda done: click.echo(f"  {done} rows ...", err=True),

@@ -16,7 +16,7 @@ from archive.errors import PayloadTooLarge
 from archive.models import ImportRun
 from archive.schemas import ImportQuerySchema, ImportSchema, ImportUploadSchema
 from archive.settings import ArchiveSettings
-from core import audit, jobs
+from core import audit, clock, jobs
 from core.errors import NotFound, RuleViolation
 from core.extensions import db
 from core.http import Blueprint
@@ -43,7 +43,7 @@ def create_import(files, query):
     file name); ``?publish=true`` publishes the records. The import runs in the background;
     poll the returned import for the outcome, with the line number of every refused row."""
     settings = ArchiveSettings.from_config(current_app.config)
-    now = current_app.extensions["clock"].now()
+    now = clock.now()
     run = ImportRun(
         status="queued",
         filename=Path(files["file"].filename or "import.csv").name[:255],
@@ -153,7 +153,7 @@ def run_import(import_id: int) -> None:
     if run is None or run.status != "queued":
         return
     settings = ArchiveSettings.from_config(current_app.config)
-    now = current_app.extensions["clock"].now()
+    now = clock.now()
     folder = import_dir(settings.media_dir, import_id)
     run.status = "running"
     db.session.commit()
@@ -186,4 +186,4 @@ def run_import(import_id: int) -> None:
         run.message = f"{report.created} created, {report.updated} updated, {report.failed} failed"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    run.finished_at = current_app.extensions["clock"].now()
+    run.finished_at = clock.now()

@@ -7,7 +7,7 @@ from flask import current_app
 from archive import media as media_service
 from archive.models import Media
 from archive.settings import ArchiveSettings
-from core import jobs
+from core import clock, jobs
 from core.extensions import db
 
 
@@ -18,6 +18,6 @@ def process_media(media_id: int) -> None:
         return  # deleted meanwhile, or already handled by an earlier delivery
     media_service.process(
         media,
-        now=current_app.extensions["clock"].now(),
+        now=clock.now(),
         settings=ArchiveSettings.from_config(current_app.config),
     )

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from core import jobs, services
 from core.auth import current_token
+from core.clock import now
 from core.extensions import db
 from core.http import Blueprint
 from core.models import AuditLog, User, UserRole
@@ -24,10 +25,6 @@ from core.schemas import (
 
 blp = Blueprint("accounts", __name__, url_prefix="/api", description="Accounts and tokens")
 STAFF = ("librarian", "archivist", "facility_manager")
-
-
-def now():
-    return current_app.extensions["clock"].now()
 
 
 def settings() -> services.AccountSettings:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from core import clock
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User
@@ -33,7 +34,7 @@ def _load() -> tuple[User | None, ApiToken | None]:
             .options(joinedload(ApiToken.user).joinedload(User.role_rows))
         )
         token = db.session.scalars(stmt).unique().first()
-        now = current_app.extensions["clock"].now()
+        now = clock.now()
         if (
             token is not None
             and token.revoked_at is None

@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from core import jobs, services
+from core import clock, jobs, services
 from core.errors import DomainError
 from core.extensions import db
 from core.http import ROLES
@@ -24,10 +24,6 @@ DEMO_ROLES = {
     "archivist@demo.happyhub.kr": ("기록연구사", ["archivist"]),
     "resident@demo.happyhub.kr": ("김시민", ["resident"]),
 }
-
-
-def _now():
-    return current_app.extensions["clock"].now()
 
 
 def _settings():
@@ -76,7 +72,7 @@ def create_user(email, password, name, roles):
             name=name or email.split("@")[0],
             phone=None,
             roles=roles,
-            now=_now(),
+            now=clock.now(),
             settings=_settings(),
         )
     )
@@ -88,7 +84,7 @@ def create_user(email, password, name, roles):
 @role_option
 def set_roles(email, roles):
     """Replace an account's roles."""
-    user = _run(lambda: services.set_roles("cli", _user_or_fail(email), roles, _now()))
+    user = _run(lambda: services.set_roles("cli", _user_or_fail(email), roles, clock.now()))
     click.echo(f"{user.email} roles={','.join(user.roles)}")
 
 
@@ -105,7 +101,7 @@ def set_password(email, password):
 @click.argument("email")
 def deactivate(email):
     """Deactivate an account and revoke its tokens."""
-    user = _run(lambda: services.deactivate("cli", _user_or_fail(email), _now()))
+    user = _run(lambda: services.deactivate("cli", _user_or_fail(email), clock.now()))
     click.echo(f"{user.email} deactivated")
 
 
@@ -113,7 +109,7 @@ def deactivate(email):
 @click.argument("email")
 def verify_resident(email):
     """Mark an account as a verified city resident."""
-    _run(lambda: services.set_resident_verification("cli", _user_or_fail(email), True, _now()))
+    _run(lambda: services.set_resident_verification("cli", _user_or_fail(email), True, clock.now()))
     click.echo(f"{email} verified as a city resident")
 
 
@@ -131,11 +127,11 @@ def ensure_demo_users() -> list[str]:
             name=name,
             phone=None,
             roles=roles,
-            now=_now(),
+            now=clock.now(),
             settings=_settings(),
         )
         if "resident" in roles:
-            services.set_resident_verification("seed", user, True, _now())
+            services.set_resident_verification("seed", user, True, clock.now())
         lines.append(f"  {email:32} password: {password}   roles: {','.join(roles)}")
     return lines
 
@@ -145,7 +141,7 @@ def seed_demo():
     """Load demo data into every domain (safe to run again)."""
     lines = ["Demo accounts:", *_run(ensure_demo_users)]
     for seeder in current_app.extensions.get("demo_seeders", []):
-        lines.extend(_run(lambda seeder=seeder: seeder(_now())) or [])
+        lines.extend(_run(lambda seeder=seeder: seeder(clock.now())) or [])
     click.echo("\n".join(lines))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -23,3 +25,8 @@ class FrozenClock:
     def advance(self, **delta: float) -> datetime:
         self.at = self.at + timedelta(**delta)
         return self.at
+
+
+def now() -> datetime:
+    """The app's current time: its clock is the system's, or a frozen one in tests."""
+    return current_app.extensions["clock"].now()

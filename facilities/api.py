@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core.clock import now
 from core.db import write_intent
 from core.errors import Conflict, Unauthorized
 from core.extensions import db
@@ -45,10 +46,6 @@ from facilities.services.ids import in_range
 blp = Blueprint("facilities", __name__, url_prefix="/api", description="Ice rink and curling")
 SIGNATURE_HEADER = "X-Signature"
 BOOKING_SCOPE = "booking.create"
-
-
-def now():
-    return current_app.extensions["clock"].now()
 
 
 @blp.get("/facilities")

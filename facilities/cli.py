@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from core import clock
 from core.extensions import db
 from facilities import jobs
 from facilities.services import slots
@@ -20,7 +20,7 @@ facilities_cli = AppGroup("facilities", help="Ice rink and curling centre.")
 @click.option("--facility-id", type=int, default=None)
 def generate_slots(days, facility_id):
     """Materialize slots from the templates for the next DAYS days (safe to repeat)."""
-    created = slots.generate(days, current_app.extensions["clock"].now(), facility_id)
+    created = slots.generate(days, clock.now(), facility_id)
     db.session.commit()
     click.echo(json.dumps({"created": created}, ensure_ascii=False))
 

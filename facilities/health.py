@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from facilities.models import Resource, Slot, SlotTemplate
 
 
 def slots_ahead() -> str | None:
-    now = current_app.extensions["clock"].now()
+    now = clock.now()
     has_templates = db.session.scalar(
         select(SlotTemplate.id)
         .join(Resource)

@@ -8,6 +8,7 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.jobs import crontab, periodic
 from facilities.models import Slot, WaitlistEntry
@@ -17,21 +18,17 @@ from facilities.services.capacity import lock_slot
 log = logging.getLogger("happyhub.facilities")
 
 
-def _now():
-    return current_app.extensions["clock"].now()
-
-
 def expire_holds_now() -> int:
-    return booking.expire_holds(_now())
+    return booking.expire_holds(clock.now())
 
 
 def mark_no_shows_now() -> int:
-    return checkin.mark_no_shows(_now())
+    return checkin.mark_no_shows(clock.now())
 
 
 def sweep_waitlists_now() -> int:
     """Offer places that are free while people wait (e.g. after a failed offer)."""
-    now = _now()
+    now = clock.now()
     slot_ids = db.session.scalars(
         select(WaitlistEntry.slot_id)
         .join(Slot, Slot.id == WaitlistEntry.slot_id)
@@ -46,7 +43,7 @@ def sweep_waitlists_now() -> int:
 
 
 def generate_slots_now() -> dict[str, int]:
-    return slots.generate(current_app.config["FACILITIES_SLOT_DAYS_AHEAD"], _now())
+    return slots.generate(current_app.config["FACILITIES_SLOT_DAYS_AHEAD"], clock.now())
 
 
 @periodic(crontab(minute="*"))

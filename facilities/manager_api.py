@@ -3,9 +3,10 @@ bookings and counter confirmation, occupancy reports, residents' standing."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from sqlalchemy import select
 
+from core.clock import now
 from core.errors import NotFound
 from core.extensions import db
 from core.http import Blueprint
@@ -40,10 +41,6 @@ blp = Blueprint(
     "facilities_manager", __name__, url_prefix="/api", description="Facility management (staff)"
 )
 MANAGER = "facility_manager"
-
-
-def now():
-    return current_app.extensions["clock"].now()
 
 
 @blp.post("/facilities")

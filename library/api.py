@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import g, request
 from sqlalchemy import select
 
+from core.clock import now
 from core.errors import RuleViolation
 from core.extensions import db
 from core.http import Blueprint
 from library import presenters
-from library.context import now, settings
+from library.context import settings
 from library.models import Copy
 from library.schemas import (
     CatalogueImportResultSchema,

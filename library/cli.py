@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core import clock
 from core.errors import DomainError
 from core.extensions import db
 from library.models import Kiosk
@@ -31,7 +31,7 @@ def kiosk_create(code, name, slot_count, location):
             name=name,
             slot_count=slot_count,
             location=location,
-            now=current_app.extensions["clock"].now(),
+            now=clock.now(),
         )
         db.session.commit()
     except DomainError as error:
@@ -48,7 +48,7 @@ def kiosk_revoke(code):
     if kiosk is None:
         raise click.ClickException(f"no kiosk {code}")
     try:
-        kiosk_rules.revoke_key("cli", kiosk, now=current_app.extensions["clock"].now())
+        kiosk_rules.revoke_key("cli", kiosk, now=clock.now())
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

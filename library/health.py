@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from library.models import Kiosk
 from library.services import kiosks as kiosk_rules
@@ -12,7 +13,7 @@ from library.services import kiosks as kiosk_rules
 
 def fleet_check() -> str | None:
     """None when every active kiosk is online without faults, else which ones are not."""
-    now = current_app.extensions["clock"].now()
+    now = clock.now()
     settings = current_app.extensions["library_settings"]
     active = db.session.scalars(select(Kiosk).where(Kiosk.key_revoked_at.is_(None)))
     problems = [

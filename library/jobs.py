@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from core import jobs
+from core import clock, jobs
 from library.services import holds, loans
-
-
-def _now():
-    return current_app.extensions["clock"].now()
 
 
 def _settings():
@@ -19,13 +15,13 @@ def _settings():
 @jobs.periodic(jobs.crontab(minute="10"))
 def send_due_reminders() -> int:
     """Hourly and idempotent: each reminder goes out once per loan and due date."""
-    return loans.send_due_reminders(now=_now(), settings=_settings())
+    return loans.send_due_reminders(now=clock.now(), settings=_settings())
 
 
 @jobs.periodic(jobs.crontab(minute="*/15"))
 def expire_holds() -> int:
     """Ready holds not collected in time expire; then their patrons' strikes are counted."""
-    expired = holds.expire_holds(now=_now(), settings=_settings())
+    expired = holds.expire_holds(now=clock.now(), settings=_settings())
     patron_ids = sorted({hold.patron_id for hold in expired})
     if patron_ids:
         jobs.after_commit(apply_missed_pickup_strikes, patron_ids)
@@ -35,4 +31,4 @@ def expire_holds() -> int:
 @jobs.task()
 def apply_missed_pickup_strikes(patron_ids: list[int]) -> int:
     """Bar new holds for patrons who missed too many pickups (3 in 90 days: 30 days)."""
-    return holds.apply_missed_pickup_strikes(patron_ids, now=_now(), settings=_settings())
+    return holds.apply_missed_pickup_strikes(patron_ids, now=clock.now(), settings=_settings())

@@ -8,11 +8,12 @@ from datetime import UTC
 from flask import g, jsonify
 from sqlalchemy import select
 
+from core.clock import now
 from core.errors import DomainError
 from core.extensions import db
 from core.http import Blueprint
 from library import presenters
-from library.context import now, settings
+from library.context import settings
 from library.kiosk_auth import kiosk_required, read_only
 from library.kiosk_schemas import (
     InventoryReportSchema,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import functools
 
-from flask import current_app, g, request
+from flask import g, request
 
+from core import clock
 from core.db import write_intent
 from core.errors import Unauthorized
 from core.extensions import db
@@ -32,7 +33,7 @@ def current_kiosk():
             code="kiosk_key_required",
             headers={"WWW-Authenticate": 'Kiosk realm="happyhub"'},
         )
-    return kiosk_rules.kiosk_by_key(raw, current_app.extensions["clock"].now())
+    return kiosk_rules.kiosk_by_key(raw, clock.now())
 
 
 @contextlib.contextmanager

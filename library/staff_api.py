@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
+from core.clock import now
 from core.extensions import db
 from core.http import Blueprint
 from library import presenters
-from library.context import now, settings
+from library.context import settings
 from library.models import Kiosk, Patron
 from library.schemas import (
     ConflictResolveSchema,
