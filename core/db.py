@@ -16,6 +16,11 @@ from sqlalchemy.types import TypeDecorator
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
 
 
+# Identifiers are INTEGER columns. PostgreSQL refuses a bigger number in a query with an error
+# rather than finding no row, so ids from clients are checked against this before they get there.
+MAX_INTEGER_ID = 2**31 - 1
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC timestamp on every backend (SQLite stores it naive, in UTC)."""
 

@@ -7,8 +7,22 @@ from http import HTTPStatus
 
 import flask_smorest
 import marshmallow as ma
+from marshmallow import validate
+
+from core.db import MAX_INTEGER_ID
 
 ROLES = ("resident", "librarian", "archivist", "facility_manager", "admin")
+
+
+ID_RANGE = validate.Range(min=1, max=MAX_INTEGER_ID, error="Not a valid id.")
+
+
+class Id(ma.fields.Integer):
+    """An identifier in a body or query string: 1 .. MAX_INTEGER_ID, else a 422 naming it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ID_RANGE)
+        super().__init__(**kwargs)
 
 
 class ErrorSchema(ma.Schema):

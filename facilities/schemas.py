@@ -6,12 +6,11 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import validate
 
+from core.http import ID_RANGE as ID
 from facilities.models import BOOKING_STATUSES, FACILITY_KINDS, RESOURCE_KINDS
 from facilities.rules import CATEGORIES, HOLIDAY_RULES
 from facilities.services import catalog, checkin
-from facilities.services.ids import MAX_ID
 
-ID = validate.Range(min=1, max=MAX_ID, error="Not a valid id.")
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (24-hour).")
 PARTY_EXAMPLE = {"adult": 2, "child": 1}
 

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from core.http import Id
 from library.schemas import CARD, PIN, LibraryHoldSchema, PatronStandingSchema
 from library.services.kiosks import FAULT_EFFECTS
 
@@ -51,7 +52,7 @@ class PatronSummarySchema(PatronStandingSchema):
 
 
 class KioskCheckoutResultSchema(ma.Schema):
-    loan_id = ma.fields.Integer(metadata={"example": 88})
+    loan_id = Id(metadata={"example": 88})
     barcode = ma.fields.String(metadata={"example": "LIB0000123"})
     title = ma.fields.String(metadata={"example": "소년이 온다"})
     out_at = ma.fields.String(metadata={"example": "2026-03-02T01:15:00+00:00"})
@@ -61,7 +62,7 @@ class KioskCheckoutResultSchema(ma.Schema):
 
 
 class KioskReturnResultSchema(ma.Schema):
-    loan_id = ma.fields.Integer(metadata={"example": 88})
+    loan_id = Id(metadata={"example": 88})
     barcode = ma.fields.String(metadata={"example": "LIB0000123"})
     title = ma.fields.String()
     slot = ma.fields.Integer(metadata={"example": 17})
@@ -128,7 +129,7 @@ class InventoryDiscrepancySchema(ma.Schema):
 class InventoryResultSchema(ma.Schema):
     slots_checked = ma.fields.Integer()
     discrepancies = ma.fields.List(ma.fields.Nested(InventoryDiscrepancySchema))
-    conflict_id = ma.fields.Integer(allow_none=True)
+    conflict_id = Id(allow_none=True)
 
 
 class KioskQueuedTransactionSchema(KioskTransactionSchema):
@@ -169,7 +170,7 @@ class KioskReplayItemSchema(ma.Schema):
     )
     status = ma.fields.Integer(metadata={"example": 201})
     response = ma.fields.Dict()
-    conflict_id = ma.fields.Integer(allow_none=True)
+    conflict_id = Id(allow_none=True)
 
 
 class KioskReplayResultSchema(ma.Schema):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from core.http import Id
 from library.models import COPY_STATUSES
 
 PIN = dict(
@@ -60,7 +61,7 @@ class TitleUpdateSchema(ma.Schema):
 
 
 class KioskAvailabilitySchema(ma.Schema):
-    kiosk_id = ma.fields.Integer(metadata={"example": 1})
+    kiosk_id = Id(metadata={"example": 1})
     code = ma.fields.String(metadata={"example": "GN-01"})
     name = ma.fields.String(metadata={"example": "강남역 스마트도서관"})
     available = ma.fields.Integer(metadata={"example": 2})
@@ -96,7 +97,7 @@ class CatalogueImportResultSchema(ma.Schema):
 
 
 class CopyCreateSchema(ma.Schema):
-    title_id = ma.fields.Integer(required=True, metadata={"example": 12})
+    title_id = Id(required=True, metadata={"example": 12})
     barcode = ma.fields.String(
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9-]{3,40}$", error="3 to 40 letters, digits or '-'."),
@@ -115,16 +116,16 @@ class CopyUpdateSchema(ma.Schema):
 class CopySchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 301})
     barcode = ma.fields.String(metadata={"example": "LIB0000123"})
-    title_id = ma.fields.Integer(metadata={"example": 12})
+    title_id = Id(metadata={"example": 12})
     status = ma.fields.String(metadata={"example": "in_kiosk"})
-    kiosk_id = ma.fields.Integer(allow_none=True, metadata={"example": 1})
+    kiosk_id = Id(allow_none=True, metadata={"example": 1})
     slot = ma.fields.Integer(allow_none=True, metadata={"example": 17})
     changed_at = ma.fields.AwareDateTime()
 
 
 class CopyQuerySchema(ma.Schema):
-    title_id = ma.fields.Integer()
-    kiosk_id = ma.fields.Integer()
+    title_id = Id()
+    kiosk_id = Id()
     status = ma.fields.String(validate=validate.OneOf(COPY_STATUSES))
     barcode = ma.fields.String(validate=validate.Length(max=40))
 
@@ -135,7 +136,7 @@ class PatronCreateSchema(ma.Schema):
     name = ma.fields.String(
         required=True, validate=validate.Length(min=1, max=100), metadata={"example": "김시민"}
     )
-    user_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"example": 7})
+    user_id = Id(load_default=None, allow_none=True, metadata={"example": 7})
     loan_limit = ma.fields.Integer(
         load_default=None,
         allow_none=True,
@@ -160,7 +161,7 @@ class PatronSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 5})
     card_number = ma.fields.String(metadata={"example": "HH-2026-000123"})
     name = ma.fields.String(metadata={"example": "김시민"})
-    user_id = ma.fields.Integer(allow_none=True)
+    user_id = Id(allow_none=True)
     loan_limit = ma.fields.Integer(allow_none=True)
     suspended_until = ma.fields.AwareDateTime(allow_none=True)
     holds_barred_until = ma.fields.AwareDateTime(allow_none=True)
@@ -184,24 +185,22 @@ class LibraryLoanSchema(ma.Schema):
 
 
 class LibraryOverdueLoanSchema(LibraryLoanSchema):
-    patron_id = ma.fields.Integer()
+    patron_id = Id()
     card_number = ma.fields.String()
     days_overdue = ma.fields.Integer(metadata={"example": 3})
 
 
 class LibraryHoldCreateSchema(ma.Schema):
-    title_id = ma.fields.Integer(required=True, metadata={"example": 12})
-    kiosk_id = ma.fields.Integer(
-        required=True, metadata={"example": 1, "description": "The pickup kiosk"}
-    )
+    title_id = Id(required=True, metadata={"example": 12})
+    kiosk_id = Id(required=True, metadata={"example": 1, "description": "The pickup kiosk"})
 
 
 class LibraryHoldSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 40})
-    title_id = ma.fields.Integer()
+    title_id = Id()
     title = ma.fields.String(metadata={"example": "소년이 온다"})
     status = ma.fields.String(metadata={"example": "ready"})
-    pickup_kiosk_id = ma.fields.Integer()
+    pickup_kiosk_id = Id()
     pickup_kiosk = ma.fields.String(metadata={"example": "강남역 스마트도서관"})
     created_at = ma.fields.AwareDateTime()
     pickup_deadline = ma.fields.AwareDateTime(allow_none=True)
@@ -314,7 +313,7 @@ class KioskKeySchema(KioskSchema):
 class KioskSlotSchema(ma.Schema):
     slot = ma.fields.Integer(metadata={"example": 17})
     barcode = ma.fields.String(allow_none=True, metadata={"example": "LIB0000123"})
-    copy_id = ma.fields.Integer(allow_none=True)
+    copy_id = Id(allow_none=True)
     title = ma.fields.String(allow_none=True)
     status = ma.fields.String(allow_none=True, metadata={"example": "in_kiosk"})
 
@@ -330,16 +329,16 @@ class SlotLoadSchema(ma.Schema):
 
 
 class RestockCopySchema(ma.Schema):
-    copy_id = ma.fields.Integer()
+    copy_id = Id()
     barcode = ma.fields.String()
     status = ma.fields.String()
-    kiosk_id = ma.fields.Integer(allow_none=True)
+    kiosk_id = Id(allow_none=True)
     slot = ma.fields.Integer(allow_none=True)
 
 
 class RestockHoldSchema(ma.Schema):
-    hold_id = ma.fields.Integer()
-    title_id = ma.fields.Integer()
+    hold_id = Id()
+    title_id = Id()
     title = ma.fields.String()
     status = ma.fields.String(metadata={"example": "waiting"})
     waiting_since = ma.fields.String()
@@ -347,35 +346,35 @@ class RestockHoldSchema(ma.Schema):
 
 
 class RestockTitleSchema(ma.Schema):
-    title_id = ma.fields.Integer()
+    title_id = Id()
     title = ma.fields.String()
     available = ma.fields.Integer(metadata={"description": "Copies on the library shelf"})
     score = ma.fields.Integer(metadata={"description": "10 per waiting hold + loans last year"})
 
 
 class RestockPlanSchema(ma.Schema):
-    kiosk_id = ma.fields.Integer()
+    kiosk_id = Id()
     free_slots = ma.fields.Integer(metadata={"example": 12})
     holds_awaiting_delivery = ma.fields.List(ma.fields.Nested(RestockHoldSchema))
     titles_in_demand = ma.fields.List(ma.fields.Nested(RestockTitleSchema))
 
 
 class RestockQuerySchema(ma.Schema):
-    kiosk_id = ma.fields.Integer(required=True, metadata={"example": 1})
+    kiosk_id = Id(required=True, metadata={"example": 1})
 
 
 class LibraryConflictSchema(ma.Schema):
     id = ma.fields.Integer()
     kind = ma.fields.String(metadata={"example": "replay"})
-    kiosk_id = ma.fields.Integer()
-    journal_id = ma.fields.Integer(allow_none=True)
+    kiosk_id = Id()
+    journal_id = Id(allow_none=True)
     reason = ma.fields.String(metadata={"example": "copy_on_loan"})
     message = ma.fields.String(metadata={"example": "Copy LIB0000123 is already on loan"})
     details = ma.fields.Dict()
     occurred_at = ma.fields.AwareDateTime()
     created_at = ma.fields.AwareDateTime()
     resolved_at = ma.fields.AwareDateTime(allow_none=True)
-    resolved_by_id = ma.fields.Integer(allow_none=True)
+    resolved_by_id = Id(allow_none=True)
     resolution = ma.fields.String(allow_none=True)
 
 
@@ -384,7 +383,7 @@ class LibraryConflictQuerySchema(ma.Schema):
         load_default="open", validate=validate.OneOf(("open", "all")), metadata={"example": "open"}
     )
     kind = ma.fields.String(validate=validate.OneOf(("replay", "inventory")))
-    kiosk_id = ma.fields.Integer()
+    kiosk_id = Id()
 
 
 class ConflictResolveSchema(ma.Schema):

@@ -6,8 +6,8 @@ driver error instead of "no row", so such ids are answered before they reach the
 
 from __future__ import annotations
 
-MAX_ID = 2**31 - 1
+from core.db import MAX_INTEGER_ID
 
 
 def in_range(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTEGER_ID

@@ -150,3 +150,18 @@ def test_ids_beyond_the_integer_column_are_404(client, admin):
         f"/api/users/{2**40}/roles", json={"roles": ["resident"]}, headers=auth_headers(admin)
     )
     _assert_error(response, 404)
+
+
+def test_ids_in_bodies_and_query_strings_beyond_integer_are_422(client, librarian):
+    from tests.fixtures.users import auth_headers
+
+    headers = auth_headers(librarian)
+    big = 2**40
+    restock = client.get(f"/api/library/restock-plan?kiosk_id={big}", headers=headers)
+    _assert_error(restock, 422)
+    assert "kiosk_id" in restock.json["errors"]
+    copy = client.post(
+        "/api/library/copies", json={"title_id": big, "barcode": "BC-0001"}, headers=headers
+    )
+    _assert_error(copy, 422)
+    assert "title_id" in copy.json["errors"]
