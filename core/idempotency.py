@@ -22,16 +22,17 @@ from core.models import IdempotencyRecord
 MAX_KEY_LENGTH = 200
 
 
-def _fingerprint(payload: object) -> str:
+def fingerprint(payload: object) -> str:
+    """A stable hash of a JSON-like request, to tell a true retry from a reused key."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _stored(scope: str, owner: str, key: str) -> IdempotencyRecord | None:
+def stored(scope: str, owner: str, key: str) -> IdempotencyRecord | None:
     return db.session.scalar(select(IdempotencyRecord).filter_by(scope=scope, owner=owner, key=key))
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[dict, int]:
-    if record.fingerprint != fingerprint:
+def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[dict, int]:
+    if record.fingerprint != request_hash:
         raise Conflict(
             "This Idempotency-Key was already used for a different request",
             code="idempotency_key_reused",
@@ -55,17 +56,17 @@ def run_once(
         return result
     if len(key) > MAX_KEY_LENGTH:
         raise RuleViolation("Idempotency-Key is too long", errors={"Idempotency-Key": ["max 200"]})
-    fingerprint = _fingerprint(payload)
-    existing = _stored(scope, owner, key)
+    request_hash = fingerprint(payload)
+    existing = stored(scope, owner, key)
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return _replay(existing, request_hash)
     body, status = action()
     db.session.add(
         IdempotencyRecord(
             scope=scope,
             owner=owner,
             key=key,
-            fingerprint=fingerprint,
+            fingerprint=request_hash,
             status_code=status,
             response=body,
             created_at=now,
@@ -75,8 +76,8 @@ def run_once(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        existing = _stored(scope, owner, key)
+        existing = stored(scope, owner, key)
         if existing is None:
             raise
-        return _replay(existing, fingerprint)
+        return _replay(existing, request_hash)
     return body, status

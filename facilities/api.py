@@ -18,8 +18,7 @@ from core.db import write_intent
 from core.errors import Conflict, Unauthorized
 from core.extensions import db
 from core.http import Blueprint
-from core.idempotency import run_once
-from core.models import IdempotencyRecord
+from core.idempotency import run_once, stored
 from core.security import signature_matches
 from facilities import calendar
 from facilities.models import Booking, Facility, WaitlistEntry
@@ -98,14 +97,7 @@ def _snapshot_first(view):
 
 
 def _already_answered(user_id: int, key: str | None) -> bool:
-    if not key:
-        return False
-    found = db.session.scalar(
-        select(IdempotencyRecord.id).filter_by(
-            scope=BOOKING_SCOPE, owner=f"user:{user_id}", key=key
-        )
-    )
-    return found is not None
+    return bool(key) and stored(BOOKING_SCOPE, f"user:{user_id}", key) is not None
 
 
 @blp.post("/bookings")

@@ -7,7 +7,6 @@ refused transaction leaves only its journal row (and, for a wrong PIN, the failu
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit
+from core import audit, idempotency
 from core.errors import Conflict, DomainError, RuleViolation, error_body
 from core.extensions import db
 from library.models import Conflict as ConflictItem
@@ -28,8 +27,7 @@ SECRET_FIELDS = ("pin",)
 
 def fingerprint(kind: str, request: dict) -> str:
     public = {k: v for k, v in request.items() if k not in SECRET_FIELDS}
-    blob = json.dumps([kind, public], sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return idempotency.fingerprint([kind, public])
 
 
 def find(kiosk_id: int, transaction_id: str) -> KioskTransaction | None:
