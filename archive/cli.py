@@ -17,8 +17,8 @@ from archive import media as media_service
 from archive.models import Media
 from archive.settings import ArchiveSettings
 from core import clock
+from core.cli import user_or_fail
 from core.extensions import db
-from core.models import User
 
 archive_cli = AppGroup("archive", help="Local-culture archive: import, export, media, index.")
 
@@ -52,11 +52,7 @@ def _media_batches(query, size: int = 200):
 def import_command(csv_file, publish, files_dir, email):
     """Import records from CSV (UTF-8 or CP949). Existing identifiers are updated.
     Exits with 1 when any row was refused (each is listed with its line number)."""
-    actor = "cli"
-    if email:
-        actor = db.session.scalar(select(User).filter_by(email=email.lower()))
-        if actor is None:
-            raise click.ClickException(f"no user with email {email}")
+    actor = user_or_fail(email) if email else "cli"
     started = time.monotonic()
     try:
         report = importer.import_csv(

@@ -30,14 +30,16 @@ def _settings():
     return current_app.extensions["account_settings"]
 
 
-def _user_or_fail(email: str):
+def user_or_fail(email: str):
+    """The account with this email, or a CLI error saying there is none."""
     user = services.find_user_by_email(email)
     if user is None:
         raise click.ClickException(f"no user with email {email}")
     return user
 
 
-def _run(action):
+def commit_or_fail(action):
+    """Run ``action`` and commit; a DomainError rolls back and becomes a CLI error."""
     try:
         result = action()
         db.session.commit()
@@ -65,7 +67,7 @@ role_option = click.option(
 @role_option
 def create_user(email, password, name, roles):
     """Create an account with the given roles."""
-    user = _run(
+    user = commit_or_fail(
         lambda: services.create_user(
             email=email,
             password=password,
@@ -84,7 +86,9 @@ def create_user(email, password, name, roles):
 @role_option
 def set_roles(email, roles):
     """Replace an account's roles."""
-    user = _run(lambda: services.set_roles("cli", _user_or_fail(email), roles, clock.now()))
+    user = commit_or_fail(
+        lambda: services.set_roles("cli", user_or_fail(email), roles, clock.now())
+    )
     click.echo(f"{user.email} roles={','.join(user.roles)}")
 
 
@@ -93,7 +97,7 @@ def set_roles(email, roles):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def set_password(email, password):
     """Set an account's password."""
-    _run(lambda: services.set_password(_user_or_fail(email), password, _settings()))
+    commit_or_fail(lambda: services.set_password(user_or_fail(email), password, _settings()))
     click.echo(f"password set for {email}")
 
 
@@ -101,7 +105,7 @@ def set_password(email, password):
 @click.argument("email")
 def deactivate(email):
     """Deactivate an account and revoke its tokens."""
-    user = _run(lambda: services.deactivate("cli", _user_or_fail(email), clock.now()))
+    user = commit_or_fail(lambda: services.deactivate("cli", user_or_fail(email), clock.now()))
     click.echo(f"{user.email} deactivated")
 
 
@@ -109,7 +113,9 @@ def deactivate(email):
 @click.argument("email")
 def verify_resident(email):
     """Mark an account as a verified city resident."""
-    _run(lambda: services.set_resident_verification("cli", _user_or_fail(email), True, clock.now()))
+    commit_or_fail(
+        lambda: services.set_resident_verification("cli", user_or_fail(email), True, clock.now())
+    )
     click.echo(f"{email} verified as a city resident")
 
 
@@ -139,9 +145,9 @@ def ensure_demo_users() -> list[str]:
 @click.command("seed-demo")
 def seed_demo():
     """Load demo data into every domain (safe to run again)."""
-    lines = ["Demo accounts:", *_run(ensure_demo_users)]
+    lines = ["Demo accounts:", *commit_or_fail(ensure_demo_users)]
     for seeder in current_app.extensions.get("demo_seeders", []):
-        lines.extend(_run(lambda seeder=seeder: seeder(clock.now())) or [])
+        lines.extend(commit_or_fail(lambda seeder=seeder: seeder(clock.now())) or [])
     click.echo("\n".join(lines))
 
 

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core import clock
-from core.errors import DomainError
+from core.cli import commit_or_fail
 from core.extensions import db
 from library.models import Kiosk
 from library.services import kiosks as kiosk_rules
@@ -24,8 +24,8 @@ library_cli = AppGroup("library", help="Smart-library kiosks.")
 @click.option("--location", default=None)
 def kiosk_create(code, name, slot_count, location):
     """Register a kiosk and print {"id", "code", "key"} as JSON (the key is shown only now)."""
-    try:
-        kiosk, key = kiosk_rules.create_kiosk(
+    kiosk, key = commit_or_fail(
+        lambda: kiosk_rules.create_kiosk(
             "cli",
             code=code,
             name=name,
@@ -33,10 +33,7 @@ def kiosk_create(code, name, slot_count, location):
             location=location,
             now=clock.now(),
         )
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from error
+    )
     click.echo(json.dumps({"id": kiosk.id, "code": kiosk.code, "key": key}))
 
 
@@ -47,10 +44,5 @@ def kiosk_revoke(code):
     kiosk = db.session.scalar(select(Kiosk).filter_by(code=code.strip().upper()))
     if kiosk is None:
         raise click.ClickException(f"no kiosk {code}")
-    try:
-        kiosk_rules.revoke_key("cli", kiosk, now=clock.now())
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from error
+    commit_or_fail(lambda: kiosk_rules.revoke_key("cli", kiosk, now=clock.now()))
     click.echo(json.dumps({"id": kiosk.id, "code": kiosk.code, "revoked": True}))
