@@ -118,6 +118,11 @@ def _register_request_hooks(app: Flask) -> None:
                 f"JSON bodies are limited to {app.config['MAX_JSON_BYTES']} bytes"
             )
 
+    @app.teardown_request
+    def _restore_write_intent(_error):
+        # Back to the default for whatever runs next in this thread (CLI, tests, jobs).
+        write_intent.set(True)
+
     @app.after_request
     def _after(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")

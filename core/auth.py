@@ -1,24 +1,59 @@
-"""Who is calling: bearer tokens for people (kiosk devices authenticate in ``library``)."""
+"""Who is calling: bearer tokens for people, and the pieces device keys share with them.
+
+Devices authenticate in their own domain (library kiosks, facility gates) with
+``Authorization: <Scheme> <key>``, through ``credentials`` and ``read_only`` below.
+"""
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from core import clock
+from core.db import write_intent
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User
 from core.security import token_hash
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+def credentials(scheme: str) -> str | None:
+    """What follows ``<scheme> `` in the Authorization header (the scheme in any case).
+
+    None when the header is missing or names another scheme; "" when it names this scheme
+    but carries nothing after it."""
+    name, _, value = request.headers.get("Authorization", "").partition(" ")
+    if name.lower() != scheme.lower():
         return None
     return value.strip()
+
+
+def bearer_token() -> str | None:
+    return credentials("bearer") or None
+
+
+@contextlib.contextmanager
+def read_only():
+    """Read without taking the write lock (SQLite takes it at BEGIN IMMEDIATE on POST) and end
+    the read transaction after, so a device with a wrong key is refused without queueing for
+    the single writer, and slow work in between (Argon2) holds no lock."""
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        write_intent.reset(token)
+
+
+# One query for token, user and roles, built once: this runs on every authenticated request.
+_TOKEN = (
+    select(ApiToken)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+)
 
 
 def _load() -> tuple[User | None, ApiToken | None]:
@@ -27,13 +62,7 @@ def _load() -> tuple[User | None, ApiToken | None]:
     g.auth_loaded, g.user, g.token = True, None, None
     raw = bearer_token()
     if raw:
-        # One query for token, user and roles: this runs on every authenticated request.
-        stmt = (
-            select(ApiToken)
-            .filter_by(token_hash=token_hash(raw))
-            .options(joinedload(ApiToken.user).joinedload(User.role_rows))
-        )
-        token = db.session.scalars(stmt).unique().first()
+        token = db.session.scalars(_TOKEN, {"token_hash": token_hash(raw)}).unique().first()
         now = clock.now()
         if (
             token is not None

@@ -9,6 +9,8 @@ from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from core import writer_queue
+
 # SQLite takes its write lock lazily, so two transactions that both read and then write can
 # deadlock on the upgrade (SQLITE_BUSY with no waiting). Transactions that may write therefore
 # start with BEGIN IMMEDIATE and queue on the busy timeout instead. Safe requests (GET, HEAD)
@@ -42,7 +44,18 @@ class UTCDateTime(TypeDecorator):
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, a busy timeout, foreign keys, and explicit BEGIN (IMMEDIATE when writing)."""
+    """WAL, a busy timeout, foreign keys, explicit BEGIN (IMMEDIATE when writing), and writers
+    queued on a lock file beside a database file (see core.writer_queue)."""
+    database = engine.url.database or ""
+    queued = database not in ("", ":memory:") and not database.startswith("file:")
+    if queued:
+        connection_class = writer_queue.connection_class(
+            f"{database}-writers.lock", busy_timeout_ms / 1000
+        )
+
+        @event.listens_for(engine, "do_connect")
+        def _use_writer_queue(_dialect, _record, _cargs, cparams):
+            cparams["factory"] = connection_class
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -57,7 +70,20 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if not write_intent.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        raw = connection.connection.dbapi_connection
+        # If the queue is not had within the timeout, BEGIN IMMEDIATE still waits on SQLite's
+        # busy timeout and fails the usual way.
+        if queued:
+            raw.begin_write()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                raw.end_write()
+            raise
 
 
 def render_migration_type(type_, obj, autogen_context):

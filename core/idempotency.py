@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import Conflict, RuleViolation
@@ -27,11 +27,22 @@ def fingerprint(payload: object) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def stored(scope: str, owner: str, key: str) -> IdempotencyRecord | None:
-    return db.session.scalar(select(IdempotencyRecord).filter_by(scope=scope, owner=owner, key=key))
+# Built once, and only the columns a replay needs: looked up on every keyed request.
+_STORED = select(
+    IdempotencyRecord.fingerprint, IdempotencyRecord.status_code, IdempotencyRecord.response
+).where(
+    IdempotencyRecord.scope == bindparam("scope"),
+    IdempotencyRecord.owner == bindparam("owner"),
+    IdempotencyRecord.key == bindparam("key"),
+)
 
 
-def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[dict, int]:
+def stored(scope: str, owner: str, key: str) -> Row | None:
+    """The first answer recorded for this key: ``fingerprint``, ``status_code``, ``response``."""
+    return db.session.execute(_STORED, {"scope": scope, "owner": owner, "key": key}).first()
+
+
+def _replay(record: Row, request_hash: str) -> tuple[dict, int]:
     if record.fingerprint != request_hash:
         raise Conflict(
             "This Idempotency-Key was already used for a different request",
@@ -61,18 +72,20 @@ def run_once(
     if existing is not None:
         return _replay(existing, request_hash)
     body, status = action()
-    db.session.add(
-        IdempotencyRecord(
-            scope=scope,
-            owner=owner,
-            key=key,
-            fingerprint=request_hash,
-            status_code=status,
-            response=body,
-            created_at=now,
-        )
-    )
     try:
+        # A plain INSERT rather than a unit-of-work flush: this runs inside the action's
+        # write transaction, which on SQLite holds the database's single write lock.
+        db.session.execute(
+            insert(IdempotencyRecord).values(
+                scope=scope,
+                owner=owner,
+                key=key,
+                fingerprint=request_hash,
+                status_code=status,
+                response=body,
+                created_at=now,
+            )
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

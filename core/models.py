@@ -129,6 +129,10 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A delivery run leases the row while it sends (see core.notifications); a run that dies
+    # leaves the lease behind, and the row is deliverable again once it has run out.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
 
 class IdempotencyRecord(db.Model):

@@ -1,26 +1,51 @@
 """Notification outbox and its senders.
 
-``notify(...)`` adds a row in the caller's transaction; after commit a job delivers it through
-the configured sender. A failed delivery stays ``pending`` until it has failed
+``notify(...)`` inserts a row in the caller's transaction; once that commits, a job delivers it
+through the configured sender. A failed delivery stays ``pending`` until it has failed
 ``MAX_ATTEMPTS`` times, and the periodic sweep retries it.
+
+Delivery never holds a write transaction while a sender runs: on SQLite a write transaction
+holds the database's only write lock, so a slow SMTP server would stall every booking and loan
+in the city. A run therefore *claims* a batch in one short transaction (a lease until
+``claimed_until`` under a random ``claim_token``), sends with no transaction open, and *records*
+the outcomes in a second short transaction on the rows that still carry its token. While a
+lease lasts no other run can claim the row, so racing runs never send it twice; a run that dies
+between claim and record leaves its rows leased, and they are delivered once the lease ends.
+
+Batches keep a rush cheap: the job queued by the first commit takes every fresh row, and the
+jobs queued after it learn from a plain read that nothing is left, without waiting for the
+write lock.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, case, exists, insert, or_, select, update
 
-from core import jobs
+from core import clock, jobs
+from core.db import write_intent
 from core.extensions import db
 from core.models import Notification, User
 
 log = logging.getLogger("happyhub.notifications")
 MAX_ATTEMPTS = 5
+BATCH_SIZE = 100
+# A claim outlives any batch: a run stops sending once less than SEND_MARGIN of its lease is
+# left (an SMTP send may take several 10 s timeouts), so no row is sent after its lease ended.
+CLAIM_LEASE = timedelta(minutes=5)
+SEND_MARGIN = timedelta(minutes=1)
+# One sweep sends at most this many batches; the next sweep carries on.
+SWEEP_BATCHES = 5
+
+_outbox = Notification.__table__
 
 
 def notify(
@@ -31,23 +56,47 @@ def notify(
     *,
     now: datetime,
     recipient: str | None = None,
-) -> Notification:
-    item = Notification(
-        user_id=user.id if user else None,
-        recipient=recipient or (user.email if user else None),
-        kind=kind,
-        subject=subject,
-        body=body,
-        created_at=now,
-    )
-    db.session.add(item)
-    db.session.flush()
-    jobs.after_commit(deliver_notification, item.id)
-    return item
+) -> int:
+    """Add a notification in the caller's transaction and return its id; sent after commit."""
+    # A plain INSERT: no ORM object to track, nothing else of the caller's is flushed.
+    notification_id = db.session.execute(
+        insert(_outbox)
+        .values(
+            user_id=user.id if user else None,
+            recipient=recipient or (user.email if user else None),
+            kind=kind,
+            subject=subject,
+            body=body,
+            created_at=now,
+        )
+        .returning(_outbox.c.id)
+    ).scalar_one()
+    jobs.after_commit(deliver_notification, notification_id)
+    return notification_id
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed notification's plain values: reading them never touches the database."""
+
+    id: int
+    user_id: int | None
+    kind: str
+    recipient: str | None
+    subject: str
+    body: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    until: datetime
+    items: list[Outgoing]
 
 
 class LoggingSender:
-    def send(self, item: Notification) -> None:
+    def send(self, item: Outgoing) -> None:
         log.info("notify %s <%s> [%s] %s", item.kind, item.recipient, item.subject, item.body)
 
 
@@ -55,7 +104,7 @@ class SmtpSender:
     def __init__(self, config):
         self.config = config
 
-    def send(self, item: Notification) -> None:
+    def send(self, item: Outgoing) -> None:
         if not item.recipient:
             raise ValueError("notification has no recipient")
         message = EmailMessage()
@@ -81,33 +130,145 @@ def sender():
     return LoggingSender()
 
 
-def deliver(item: Notification, now: datetime) -> None:
-    if item.status != "pending":
-        return
-    item.attempts += 1
+@contextmanager
+def _intent(writes: bool):
+    """Say whether the next transaction writes (on SQLite: BEGIN IMMEDIATE or a plain BEGIN),
+    whatever the context that queued the job said."""
+    token = write_intent.set(writes)
     try:
-        sender().send(item)
-    except Exception as error:  # a sender failure must not lose the notification
-        log.warning("delivery of notification %s failed: %s", item.id, error)
-        item.last_error = str(error)[:1000]
-        if item.attempts >= MAX_ATTEMPTS:
-            item.status = "failed"
-        return
-    item.status, item.sent_at, item.last_error = "sent", now, None
+        yield
+    finally:
+        write_intent.reset(token)
+
+
+def _deliverable(now: datetime, *, fresh: bool, after_id: int):
+    conditions = [
+        _outbox.c.status == "pending",
+        or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= now),
+        _outbox.c.id > after_id,
+    ]
+    if fresh:
+        conditions.append(_outbox.c.attempts == 0)
+    return and_(*conditions)
+
+
+def _any(where) -> bool:
+    # A read on its own connection: it never waits for, nor takes, the write lock.
+    with _intent(writes=False), db.engine.connect() as connection:
+        return bool(connection.execute(select(exists().where(where))).scalar())
+
+
+def claim(
+    now: datetime,
+    *,
+    fresh: bool,
+    first_id: int | None = None,
+    after_id: int = 0,
+    limit: int = BATCH_SIZE,
+) -> Claim | None:
+    """Lease up to ``limit`` deliverable rows (only never-tried ones when ``fresh``), ``first_id``
+    first, then by id, in one short committed transaction. None, without writing, if none."""
+    if db.session().in_transaction():
+        raise RuntimeError("notification delivery commits on its own: end the transaction first")
+    where = _deliverable(now, fresh=fresh, after_id=after_id)
+    if not _any(where):
+        return None
+    order = [_outbox.c.id]
+    if first_id is not None:
+        order.insert(0, case((_outbox.c.id == first_id, 0), else_=1))
+    # SKIP LOCKED lets a racing run on PostgreSQL take other rows; the outer WHERE is checked
+    # again on a row another run claimed meanwhile, so it is left out. SQLite runs claims one
+    # at a time (BEGIN IMMEDIATE) and ignores FOR UPDATE.
+    chosen = select(_outbox.c.id).where(where).order_by(*order).limit(limit)
+    token, until = secrets.token_hex(16), now + CLAIM_LEASE
+    statement = (
+        update(_outbox)
+        .where(_outbox.c.id.in_(chosen.with_for_update(skip_locked=True)), where)
+        .values(claimed_until=until, claim_token=token)
+        .returning(*(_outbox.c[field.name] for field in fields(Outgoing)))
+    )
+    with _intent(writes=True):
+        rows = db.session.execute(statement).all()
+        db.session.commit()
+    if not rows:
+        return None
+    items = sorted((Outgoing(**row._mapping) for row in rows), key=lambda item: item.id)
+    return Claim(token, until, items)
+
+
+def send(batch: Claim) -> dict[int, str | None]:
+    """Send each claimed item, with no transaction open: its error text, or None once sent.
+    Items left out (the lease was running out) are not sent by this run."""
+    chosen, outcomes = sender(), {}
+    for item in batch.items:
+        if clock.now() >= batch.until - SEND_MARGIN:
+            break
+        try:
+            chosen.send(item)
+        except Exception as error:  # a sender failure must not lose the notification
+            log.warning("delivery of notification %s failed: %s", item.id, error)
+            outcomes[item.id] = (str(error) or type(error).__name__)[:1000]
+        else:
+            outcomes[item.id] = None
+    return outcomes
+
+
+def record(batch: Claim, outcomes: dict[int, str | None], now: datetime) -> None:
+    """Store the outcomes in one short transaction, on rows still under this claim, and
+    release them (unsent ones become deliverable again at once)."""
+    released = {"claimed_until": None, "claim_token": None}
+    mine = _outbox.c.claim_token == batch.token
+    sent = [i for i, error in outcomes.items() if error is None]
+    failed = [{"row_id": i, "error": e} for i, e in outcomes.items() if e is not None]
+    unsent = [item.id for item in batch.items if item.id not in outcomes]
+    attempts = _outbox.c.attempts + 1
+    with _intent(writes=True):
+        if sent:
+            db.session.execute(
+                update(_outbox)
+                .where(_outbox.c.id.in_(sent), mine)
+                .values(status="sent", sent_at=now, last_error=None, attempts=attempts, **released)
+            )
+        if failed:
+            db.session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == bindparam("row_id"), mine)
+                .values(
+                    attempts=attempts,
+                    last_error=bindparam("error"),
+                    status=case((attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
+                    **released,
+                ),
+                failed,
+            )
+        if unsent:
+            db.session.execute(
+                update(_outbox).where(_outbox.c.id.in_(unsent), mine).values(**released)
+            )
+        db.session.commit()
+
+
+def deliver_batch(*, fresh: bool, first_id: int | None = None, after_id: int = 0) -> Claim | None:
+    """Claim, send and record one batch; the claim, or None when there was nothing to send."""
+    batch = claim(clock.now(), fresh=fresh, first_id=first_id, after_id=after_id)
+    if batch is not None:
+        record(batch, send(batch), clock.now())
+    return batch
 
 
 @jobs.task()
 def deliver_notification(notification_id: int) -> None:
-    item = db.session.get(Notification, notification_id)
-    if item is not None:
-        deliver(item, datetime.now(UTC))
+    """Queued by each commit that notified: sends that row with the other never-tried ones."""
+    deliver_batch(fresh=True, first_id=notification_id)
 
 
 @jobs.periodic(jobs.crontab(minute="*/5"))
 def retry_pending_notifications() -> None:
-    pending = db.session.scalars(
-        select(Notification).where(Notification.status == "pending").limit(500)
-    )
-    now = datetime.now(UTC)
-    for item in pending:
-        deliver(item, now)
+    """Retries failed rows and sends fresh ones whose job was lost, in id order, so a row
+    that fails again is not retried twice by one sweep."""
+    after_id = 0
+    for _ in range(SWEEP_BATCHES):
+        batch = deliver_batch(fresh=False, after_id=after_id)
+        if batch is None:
+            return
+        after_id = batch.items[-1].id

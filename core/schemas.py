@@ -94,7 +94,7 @@ class AuditQuerySchema(ma.Schema):
 
 
 class JobStatusSchema(ma.Schema):
-    backend = ma.fields.String(metadata={"example": "SqliteStorage"})
+    backend = ma.fields.String(metadata={"example": "NormalSyncSqliteStorage"})
     pending = ma.fields.Integer()
     scheduled = ma.fields.Integer()
     periodic_tasks = ma.fields.List(ma.fields.String())

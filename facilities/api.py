@@ -21,6 +21,7 @@ from core.http import Blueprint
 from core.idempotency import run_once, stored
 from core.security import signature_matches
 from facilities import calendar
+from facilities.gate_auth import gate_or_staff
 from facilities.models import Booking, Facility, WaitlistEntry
 from facilities.rules import local_date
 from facilities.schemas import (
@@ -38,7 +39,16 @@ from facilities.schemas import (
     WaitlistEntrySchema,
     WaitlistJoinSchema,
 )
-from facilities.services import availability, capacity, catalog, checkin, feeds, payments, waitlist
+from facilities.services import (
+    availability,
+    capacity,
+    catalog,
+    checkin,
+    feeds,
+    gates,
+    payments,
+    waitlist,
+)
 from facilities.services import booking as bookings
 from facilities.services.ids import in_range
 
@@ -78,8 +88,12 @@ def get_availability(query, facility_id):
     return jsonify(slots)
 
 
+# One instance: building a schema copies all its fields, and the booking path is hot.
+_BOOKING_SCHEMA = BookingSchema()
+
+
 def _dump(booking: Booking) -> dict:
-    return BookingSchema().dump(booking)
+    return _BOOKING_SCHEMA.dump(booking)
 
 
 def _snapshot_first(view):
@@ -94,6 +108,16 @@ def _snapshot_first(view):
             write_intent.reset(previous)
 
     return wrapper
+
+
+def _end_snapshot(keep) -> None:
+    """End the read-only snapshot so the booking gets a fresh (write) transaction.
+
+    A rollback expires every loaded object; ``keep`` (the caller, read a moment ago) is set
+    aside meanwhile, so the write transaction does not spend its lock time reloading it."""
+    db.session.expunge(keep)
+    db.session.rollback()
+    db.session.add(keep)
 
 
 def _already_answered(user_id: int, key: str | None) -> bool:
@@ -133,7 +157,7 @@ def create_booking(data):
     except Conflict:
         if not _already_answered(user.id, key):
             raise
-    db.session.rollback()  # ends the read-only snapshot; the booking gets a fresh transaction
+    _end_snapshot(keep=user)
     write_intent.set(True)
     if key:
         # Retries racing each other queue here, so each later one finds the first answer.
@@ -146,7 +170,11 @@ def create_booking(data):
             payload=data,
             now=at,
             action=lambda: (
-                _dump(bookings.create_booking(user, data["slot_id"], data["party"], now=at)),
+                _dump(
+                    bookings.create_booking(
+                        user, data["slot_id"], data["party"], now=at, suspension_checked=True
+                    )
+                ),
                 201,
             ),
         )
@@ -299,13 +327,24 @@ def my_standing():
 
 
 @blp.post("/check-ins")
-@blp.auth("facility_manager")
+@gate_or_staff(blp, "facility_manager")
 @blp.arguments(CheckInSchema)
 @blp.response(200, BookingSchema)
 @blp.errors(404, 409, 422)
 def check_in(data):
-    """Check in with the booking's code (QR), from 30 min before the start to 15 min after."""
-    booking = checkin.check_in(g.user, data["code"], now(), current_app.config["SECRET_KEY"])
+    """Check in with the booking's code (QR), from 30 min before the start to 15 min after.
+
+    Called by a facility manager (bearer token) or a gate (`Authorization: Gate <key>`). A
+    gate checks in only its own facility's bookings: another's → 403 `gate_wrong_facility`;
+    a missing, unknown or revoked gate key → 401."""
+    gate = g.gate
+    booking = checkin.check_in(
+        gates.actor_label(gate) if gate else g.user,
+        data["code"],
+        now(),
+        current_app.config["SECRET_KEY"],
+        facility_id=gate.facility_id if gate else None,
+    )
     db.session.commit()
     return booking
 

@@ -1,4 +1,5 @@
-"""``flask --app wsgi facilities ...``: generate slots, run the periodic work by hand."""
+"""``flask --app wsgi facilities ...``: generate slots, run the periodic work by hand, issue and
+revoke check-in gate keys."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import click
 from flask.cli import AppGroup
 
 from core import clock
+from core.cli import commit_or_fail
 from core.extensions import db
 from facilities import jobs
-from facilities.services import slots
+from facilities.services import catalog, gates, slots
 
 facilities_cli = AppGroup("facilities", help="Ice rink and curling centre.")
 
@@ -39,3 +41,24 @@ def mark_no_shows():
     count = jobs.mark_no_shows_now()
     db.session.commit()
     click.echo(f"marked {count}")
+
+
+@facilities_cli.command("gate-create")
+@click.option("--facility-id", required=True, type=int)
+@click.option("--name", required=True, help="Shown to managers, and in the audit trail.")
+def gate_create(facility_id, name):
+    """Register a check-in gate and print {"id", "facility_id", "name", "key"} as JSON (the key
+    is shown only now)."""
+    gate, key = commit_or_fail(
+        lambda: gates.create_gate("cli", catalog.get_facility(facility_id), name, clock.now())
+    )
+    body = {"id": gate.id, "facility_id": gate.facility_id, "name": gate.name, "key": key}
+    click.echo(json.dumps(body, ensure_ascii=False))
+
+
+@facilities_cli.command("gate-revoke")
+@click.option("--id", "gate_id", required=True, type=int)
+def gate_revoke(gate_id):
+    """Revoke a gate's key at once."""
+    gate = commit_or_fail(lambda: gates.revoke("cli", gates.get_gate(gate_id), clock.now()))
+    click.echo(json.dumps({"id": gate.id, "revoked": True}))

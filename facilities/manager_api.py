@@ -1,5 +1,6 @@
-"""Facility managers: facilities, resources, slot templates, slot generation, closures, staff
-bookings and counter confirmation, occupancy reports, residents' standing."""
+"""Facility managers: facilities, resources, slot templates, slot generation, closures (and
+lifting them), check-in gates, staff bookings and counter confirmation, occupancy reports,
+residents' standing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from facilities.schemas import (
     ConfirmSchema,
     FacilityCreateSchema,
     FacilitySchema,
+    GateCreatedSchema,
+    GateCreateSchema,
+    GateSchema,
     GenerateSlotsResultSchema,
     GenerateSlotsSchema,
     OccupancyRowSchema,
@@ -34,7 +38,16 @@ from facilities.schemas import (
     WaitlistEntrySchema,
 )
 from facilities.services import booking as bookings
-from facilities.services import capacity, catalog, checkin, closures, reports, slots, waitlist
+from facilities.services import (
+    capacity,
+    catalog,
+    checkin,
+    closures,
+    gates,
+    reports,
+    slots,
+    waitlist,
+)
 from facilities.services.ids import in_range
 
 blp = Blueprint(
@@ -155,6 +168,58 @@ def create_closure(data, facility_id):
     closure = closures.create(g.user, catalog.get_facility(facility_id), now=now(), **data)
     db.session.commit()
     return closure
+
+
+@blp.post("/closures/<int:closure_id>/lift")
+@blp.auth(MANAGER)
+@blp.response(200, ClosureSchema)
+@blp.errors(404, 409)
+def lift_closure(closure_id):
+    """Lift a closure early (the ice is fixed): its slots not started yet reopen for booking,
+    unless another closure still covers them; `slots_reopened` counts them. Bookings it
+    cancelled stay cancelled. Lifted already → 409 `closure_lifted`."""
+    closure = closures.lift(g.user, closures.get_closure(closure_id), now())
+    db.session.commit()
+    return closure
+
+
+@blp.get("/facilities/<int:facility_id>/gates")
+@blp.auth(MANAGER)
+@blp.response(200, GateSchema(many=True))
+@blp.errors(404)
+def list_gates(facility_id):
+    """The facility's check-in gates (their keys are never shown again)."""
+    return gates.list_gates(catalog.get_facility(facility_id))
+
+
+@blp.post("/facilities/<int:facility_id>/gates")
+@blp.auth(MANAGER)
+@blp.arguments(GateCreateSchema)
+@blp.response(201, GateCreatedSchema)
+@blp.errors(404, 422)
+def create_gate(data, facility_id):
+    """Register a check-in gate. Its key is in this answer only: the gate sends
+    `Authorization: Gate <key>` to `POST /api/check-ins`."""
+    gate, key = gates.create_gate(g.user, catalog.get_facility(facility_id), data["name"], now())
+    db.session.commit()
+    return {
+        "id": gate.id,
+        "facility_id": gate.facility_id,
+        "name": gate.name,
+        "created_at": gate.created_at,
+        "key": key,
+    }
+
+
+@blp.post("/gates/<int:gate_id>/revoke")
+@blp.auth(MANAGER)
+@blp.response(200, GateSchema)
+@blp.errors(404, 409)
+def revoke_gate(gate_id):
+    """Revoke a gate's key: it is refused (401) from now on. Revoked already → 409."""
+    gate = gates.revoke(g.user, gates.get_gate(gate_id), now())
+    db.session.commit()
+    return gate
 
 
 @blp.post("/manager/bookings")

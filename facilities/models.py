@@ -1,5 +1,5 @@
 """Facilities, bookable resources, slot templates, slots, bookings, waitlists, closures,
-strikes and suspensions.
+check-in gates, strikes and suspensions.
 
 Capacity is guarded twice: the booking service locks the slot row and keeps ``booked`` in the
 same transaction as the booking, and the database refuses ``booked > capacity`` (CHECK) and a
@@ -276,6 +276,30 @@ class Closure(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     slots_closed: Mapped[int] = mapped_column(default=0)
     bookings_cancelled: Mapped[int] = mapped_column(default=0)
+    # Set when the closure is lifted early: its slots not started yet reopened (unless another
+    # closure still covers them); the cancelled bookings stay cancelled.
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    slots_reopened: Mapped[int | None]
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+
+class Gate(db.Model):
+    """A check-in gate at a facility's door. It calls with its own key (``Authorization: Gate
+    <key>``); only the key's SHA-256 hash is kept, so the key is shown once, when issued."""
+
+    __tablename__ = "facilities_gate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities_facility.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Strike(db.Model):

@@ -364,6 +364,42 @@ class ClosureSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime()
     slots_closed = ma.fields.Integer(metadata={"example": 4})
     bookings_cancelled = ma.fields.Integer(metadata={"example": 37})
+    lifted_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When the closure was lifted early"}
+    )
+    slots_reopened = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "example": 3,
+            "description": "Slots not started yet that reopened when the closure was lifted "
+            "(those another closure still covers stay closed)",
+        },
+    )
+
+
+class GateCreateSchema(ma.Schema):
+    name = ma.fields.String(
+        required=True, validate=validate.Length(1, 100), metadata={"example": "정문 게이트"}
+    )
+
+
+class _GateFieldsSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 2})
+    facility_id = ma.fields.Integer(metadata={"example": 1})
+    name = ma.fields.String(metadata={"example": "정문 게이트"})
+    created_at = ma.fields.AwareDateTime()
+
+
+class GateSchema(_GateFieldsSchema):
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class GateCreatedSchema(_GateFieldsSchema):
+    key = ma.fields.String(
+        metadata={
+            "description": "The gate's key, shown only in this answer: Authorization: Gate <key>"
+        }
+    )
 
 
 class StrikeSchema(ma.Schema):

@@ -6,23 +6,18 @@ librarians. ``flask.g.kiosk`` is the calling kiosk inside a ``@kiosk_required(bl
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
-from flask import g, request
+from flask import g
 
 from core import clock
-from core.db import write_intent
+from core.auth import credentials, read_only
 from core.errors import Unauthorized
-from core.extensions import db
 from library.services import kiosks as kiosk_rules
 
 
 def kiosk_key() -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "kiosk" or not value.strip():
-        return None
-    return value.strip()
+    return credentials("kiosk") or None
 
 
 def current_kiosk():
@@ -34,18 +29,6 @@ def current_kiosk():
             headers={"WWW-Authenticate": 'Kiosk realm="happyhub"'},
         )
     return kiosk_rules.kiosk_by_key(raw, clock.now())
-
-
-@contextlib.contextmanager
-def read_only():
-    """Read without taking the write lock (SQLite takes it at BEGIN IMMEDIATE on POST) and end
-    the read transaction after, so slow work in between (Argon2) holds no lock."""
-    token = write_intent.set(False)
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        write_intent.reset(token)
 
 
 def kiosk_required(blp):

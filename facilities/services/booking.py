@@ -47,15 +47,9 @@ _SNAPSHOT_SLOT = (
     .join(Facility, Facility.id == Slot.facility_id)
     .where(Slot.id == bindparam("slot_id"))
 )
-_DUE_HOLD = (
-    select(Booking.id)
-    .where(
-        Booking.slot_id == bindparam("slot_id"),
-        Booking.status == "held",
-        Booking.hold_expires_at <= bindparam("now", type_=Booking.hold_expires_at.type),
-    )
-    .limit(1)
-)
+_DUE_HOLD = capacity.due_holds(
+    bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type)
+).limit(1)
 
 
 def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetime) -> None:
@@ -65,11 +59,12 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
     places and no hold is due to expire. Anything less clear-cut (room left, a due hold,
     closed, not open yet, bad party) is left to ``create_booking``, which decides under the
     lock. A place can only come free by a cancellation or expiry committed later, and then
-    the answer "full" was simply true a moment earlier.
+    the answer "full" was simply true a moment earlier. A suspended person gets the 403 here,
+    so ``create_booking`` may skip that check in the same request (``suspension_checked``).
     """
+    user_rules.check_not_suspended(user_id, now)
     if not in_range(slot_id):
         return
-    user_rules.check_not_suspended(user_id, now)
     row = db.session.execute(_SNAPSHOT_SLOT, {"slot_id": slot_id}).first()
     if row is None or row.status != "open" or now >= row.starts_at:
         return
@@ -99,12 +94,16 @@ def create_booking(
     now: datetime,
     for_user: User | None = None,
     confirm: bool = False,
+    suspension_checked: bool = False,
 ) -> Booking:
     """Book places in a slot. Staff booking for someone (``for_user``) skips the opening time
-    and the per-person limits and may confirm at once (paid at the counter)."""
+    and the per-person limits and may confirm at once (paid at the counter).
+
+    ``suspension_checked``: the caller has just checked the person is not suspended (see
+    ``refuse_if_visibly_full``), so the locked part need not ask again."""
     by_staff = for_user is not None
     user = for_user or actor
-    if not by_staff:
+    if not by_staff and not suspension_checked:
         user_rules.check_not_suspended(user.id, now)
     capacity.lock_user(user.id)
     slot = capacity.lock_slot(slot_id)
@@ -128,9 +127,8 @@ def create_booking(
             errors={"slot_id": [f"Bookable from {opens.isoformat()}."]},
             bookable_from=opens.isoformat(),
         )
-    if capacity.expire_holds_in_slot(slot, now):
-        waitlist.offer_next(slot, now)
-    if slot.remaining < units or waitlist.blocks(slot):
+    promised = waitlist.settle_for_booking(slot, now)
+    if slot.remaining < units or promised:
         raise Conflict(
             "This slot is full",
             code="slot_full",
@@ -147,8 +145,8 @@ def create_booking(
         verified_resident=user.is_verified_resident,
     )
     confirmed = confirm or price == 0
-    booking = Booking(
-        slot_id=slot.id,
+    booking = capacity.add_booking(
+        slot,
         user_id=user.id,
         facility_id=facility.id,
         starts_at=slot.starts_at,
@@ -168,9 +166,6 @@ def create_booking(
         created_by_id=actor.id,
         confirmed_at=now if confirmed else None,
     )
-    db.session.add(booking)
-    capacity.take(slot, units)
-    db.session.flush()
     if by_staff:
         audit.record(actor, "booking.create", "booking", booking.id, now=now, after=_state(booking))
     if confirmed:

@@ -27,10 +27,19 @@ _LOCK_SLOT = (
     .with_for_update(of=Slot)
     .execution_options(populate_existing=True)
 )
+
+
+def due_holds(slot_id, now):
+    """Unpaid holds in a slot whose time is up."""
+    return select(Booking.id).where(
+        Booking.slot_id == slot_id, Booking.status == "held", Booking.hold_expires_at <= now
+    )
+
+
 _DUE_HOLDS = select(Booking).where(
-    Booking.slot_id == bindparam("slot_id"),
-    Booking.status == "held",
-    Booking.hold_expires_at <= bindparam("now", type_=Booking.hold_expires_at.type),
+    Booking.id.in_(
+        due_holds(bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type))
+    )
 )
 
 
@@ -58,8 +67,13 @@ def lock_user(user_id: int) -> None:
         db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
-def take(slot: Slot, units: int) -> None:
-    slot.booked += units
+def add_booking(slot: Slot, **values) -> Booking:
+    """Insert a booking of the locked ``slot`` that takes its ``units`` of places."""
+    booking = Booking(slot_id=slot.id, **values)
+    db.session.add(booking)
+    slot.booked += booking.units
+    db.session.flush()
+    return booking
 
 
 def release(booking: Booking, slot: Slot, status: str, now: datetime) -> None:

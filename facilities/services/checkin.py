@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
 from core import audit
-from core.errors import Conflict, NotFound, RuleViolation
+from core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from core.extensions import db
 from core.models import User
 from facilities import notices
@@ -43,8 +43,14 @@ def booking_for_code(code: str, secret: str) -> Booking:
     return booking
 
 
-def check_in(actor: User | str, code: str, now: datetime, secret: str) -> Booking:
+def check_in(
+    actor: User | str, code: str, now: datetime, secret: str, *, facility_id: int | None = None
+) -> Booking:
+    """Check the code's booking in. ``facility_id`` limits it to one facility's bookings: a
+    gate stands at one facility's door, and a code shown at another's must not pass."""
     booking = booking_for_code(code, secret)
+    if facility_id is not None and booking.facility_id != facility_id:
+        raise Forbidden("This booking is for another facility", code="gate_wrong_facility")
     rules = booking.slot.facility.rules
     if booking.status == "checked_in":
         raise Conflict("Already checked in", code="already_checked_in")

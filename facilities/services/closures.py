@@ -1,5 +1,8 @@
 """Closures (ice failure, maintenance, tournaments): overlapping slots close, their bookings
-are cancelled with a full refund, waitlists end, and every affected resident is told."""
+are cancelled with a full refund, waitlists end, and every affected resident is told.
+
+A closure lifted early (the ice fixed sooner) reopens its slots that have not started, unless
+another closure still covers them; what was cancelled stays cancelled (refunded and told)."""
 
 from __future__ import annotations
 
@@ -8,13 +11,52 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core import audit
-from core.errors import RuleViolation
+from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 from core.models import User
 from facilities import notices
 from facilities.models import ACTIVE_STATUSES, Booking, Closure, Facility, Slot, WaitlistEntry
 from facilities.services import capacity
 from facilities.services.catalog import get_resource
+from facilities.services.ids import in_range
+
+
+def active_overlapping(facility_id: int, starts: datetime, ends: datetime) -> list[Closure]:
+    """The facility's closures not lifted that overlap [starts, ends)."""
+    return db.session.scalars(
+        select(Closure)
+        .where(
+            Closure.facility_id == facility_id,
+            Closure.lifted_at.is_(None),
+            Closure.starts_at < ends,
+            Closure.ends_at > starts,
+        )
+        .order_by(Closure.id)
+    ).all()
+
+
+def covering(closures: list[Closure], resource_id: int, starts, ends) -> Closure | None:
+    """The first of ``closures`` that closes this resource at some time in [starts, ends)."""
+    for closure in closures:
+        if closure.resource_id not in (None, resource_id):
+            continue
+        if closure.starts_at < ends and closure.ends_at > starts:
+            return closure
+    return None
+
+
+def lock_facility(facility_id: int) -> None:
+    """Serialize closing, lifting and slot generation per facility, so none of them misses a
+    closure changing at the same moment (PostgreSQL row lock; SQLite write transactions are
+    serialized already)."""
+    db.session.execute(select(Facility.id).where(Facility.id == facility_id).with_for_update())
+
+
+def get_closure(closure_id: int) -> Closure:
+    closure = db.session.get(Closure, closure_id) if in_range(closure_id) else None
+    if closure is None:
+        raise NotFound(f"Closure {closure_id} not found")
+    return closure
 
 
 def create(
@@ -31,6 +73,7 @@ def create(
         raise RuleViolation("A closure ends after it starts", errors={"ends_at": ["Too early."]})
     if resource_id is not None:
         get_resource(resource_id, facility)
+    lock_facility(facility.id)
     closure = Closure(
         facility_id=facility.id,
         resource_id=resource_id,
@@ -87,5 +130,46 @@ def create(
             "slots_closed": closure.slots_closed,
             "bookings_cancelled": closure.bookings_cancelled,
         },
+    )
+    return closure
+
+
+def lift(actor: User, closure: Closure, now: datetime) -> Closure:
+    """Lift a closure early: its slots that have not started reopen, or move to another active
+    closure of the facility that covers them too. Slots already started stay as they are."""
+    lock_facility(closure.facility_id)
+    db.session.refresh(closure)  # a lift committed while we waited for the lock shows now
+    if not closure.is_active:
+        raise Conflict("This closure was already lifted", code="closure_lifted")
+    closure.lifted_at, closure.lifted_by_id = now, actor.id
+    db.session.flush()  # from here on it is not among the active closures
+    closed = db.session.execute(
+        select(Slot.id, Slot.starts_at, Slot.ends_at)
+        .where(Slot.closure_id == closure.id, Slot.starts_at > now)
+        .order_by(Slot.id)
+    ).all()
+    others = []
+    if closed:
+        first, last = min(r.starts_at for r in closed), max(r.ends_at for r in closed)
+        others = active_overlapping(closure.facility_id, first, last)
+    reopened = 0
+    for slot_id, _, _ in closed:
+        slot = capacity.lock_slot(slot_id)
+        still = covering(others, slot.resource_id, slot.starts_at, slot.ends_at)
+        if still is not None:
+            slot.closure_id = still.id
+        else:
+            slot.status, slot.closure_id = "open", None
+            reopened += 1
+    closure.slots_reopened = reopened
+    db.session.flush()
+    audit.record(
+        actor,
+        "closure.lift",
+        "closure",
+        closure.id,
+        now=now,
+        before={"lifted_at": None},
+        after={"lifted_at": now.isoformat(), "slots_reopened": reopened},
     )
     return closure

@@ -12,9 +12,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from core.extensions import db
-from facilities.models import Closure, Facility, Slot
+from facilities.models import Facility, Slot
 from facilities.rules import is_public_holiday, local_date, local_to_utc
 from facilities.services.catalog import active_templates, parse_time
+from facilities.services.closures import active_overlapping, covering, lock_facility
 
 SUNDAY = 6
 
@@ -24,15 +25,6 @@ def schedule_weekday(day: date, holiday_rule: str) -> int | None:
     if is_public_holiday(day):
         return None if holiday_rule == "closed" else SUNDAY
     return day.weekday()
-
-
-def _closure_for(closures: list[Closure], resource_id: int, starts, ends) -> Closure | None:
-    for closure in closures:
-        if closure.resource_id not in (None, resource_id):
-            continue
-        if closure.starts_at < ends and closure.ends_at > starts:
-            return closure
-    return None
 
 
 def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
@@ -45,6 +37,8 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
     templates = active_templates(facility)
     if not templates:
         return 0
+    # A closure made or lifted meanwhile would otherwise miss the slots made here.
+    lock_facility(facility.id)
     existing: dict[int, list[tuple[datetime, datetime]]] = {}
     for resource_id, starts, ends in db.session.execute(
         select(Slot.resource_id, Slot.starts_at, Slot.ends_at).where(
@@ -54,13 +48,8 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
         )
     ):
         existing.setdefault(resource_id, []).append((starts, ends))
-    closures = db.session.scalars(
-        select(Closure).where(
-            Closure.facility_id == facility.id,
-            Closure.ends_at > window_start,
-            Closure.starts_at < window_end,
-        )
-    ).all()
+    # Lifted closures close nothing any more.
+    closures = active_overlapping(facility.id, window_start, window_end)
     created = 0
     for offset in range(days + 1):
         day = first + timedelta(days=offset)
@@ -80,7 +69,7 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
                 # Another template's session (or this one's break) already holds the time.
                 if any(s < ends + buffer and e > starts for s, e in taken):
                     continue
-                closure = _closure_for(closures, template.resource_id, starts, ends)
+                closure = covering(closures, template.resource_id, starts, ends)
                 db.session.add(
                     Slot(
                         facility_id=facility.id,

@@ -54,20 +54,31 @@ def describe(entry: WaitlistEntry) -> dict:
     }
 
 
-# Built once: asked on every booking that finds room.
-_PROMISED = (
-    select(WaitlistEntry.id)
-    .where(
-        WaitlistEntry.slot_id == bindparam("slot_id"),
-        or_(
-            WaitlistEntry.status == "offered",
-            and_(
-                WaitlistEntry.status == "waiting",
-                WaitlistEntry.units <= bindparam("remaining"),
+def _promised(slot_id, remaining):
+    """Free places are promised to the waitlist: an offer is open, or someone waiting fits."""
+    return (
+        select(WaitlistEntry.id)
+        .where(
+            WaitlistEntry.slot_id == slot_id,
+            or_(
+                WaitlistEntry.status == "offered",
+                and_(WaitlistEntry.status == "waiting", WaitlistEntry.units <= remaining),
             ),
-        ),
+        )
+        .limit(1)
     )
-    .limit(1)
+
+
+# Built once: asked on every booking that finds room.
+_PROMISED = _promised(bindparam("slot_id"), bindparam("remaining"))
+# The booking path asks both questions about a locked slot in one statement: are unpaid holds
+# due to expire, and are the free places promised? Under a rush that statement runs while the
+# slot (on SQLite: the whole database) is locked, so one round trip instead of two matters.
+_CLAIMS = select(
+    capacity.due_holds(bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type))
+    .exists()
+    .label("holds_due"),
+    _promised(bindparam("slot_id"), bindparam("remaining")).exists().label("promised"),
 )
 
 
@@ -78,6 +89,19 @@ def blocks(slot: Slot) -> bool:
         return False
     promised = db.session.scalar(_PROMISED, {"slot_id": slot.id, "remaining": slot.remaining})
     return promised is not None
+
+
+def settle_for_booking(slot: Slot, now: datetime) -> bool:
+    """Before a new booking of the locked ``slot``: expire its due holds (offering the places
+    on) and tell whether its free places are promised to the waitlist."""
+    claims = db.session.execute(
+        _CLAIMS, {"slot_id": slot.id, "now": now, "remaining": max(slot.remaining, 0)}
+    ).one()
+    if claims.holds_due:
+        if capacity.expire_holds_in_slot(slot, now):
+            offer_next(slot, now)
+        return blocks(slot)
+    return slot.remaining > 0 and claims.promised
 
 
 def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:
@@ -167,8 +191,8 @@ def offer_next(slot: Slot, now: datetime) -> Booking | None:
             verified_resident=entry.user.is_verified_resident,
         )
         expires = min(now + timedelta(minutes=rules.offer_minutes), slot.starts_at)
-        booking = Booking(
-            slot_id=slot.id,
+        booking = capacity.add_booking(
+            slot,
             user_id=entry.user_id,
             facility_id=slot.facility_id,
             starts_at=slot.starts_at,
@@ -185,9 +209,6 @@ def offer_next(slot: Slot, now: datetime) -> Booking | None:
             is_offer=True,
             created_at=now,
         )
-        db.session.add(booking)
-        capacity.take(slot, entry.units)
-        db.session.flush()
         entry.status, entry.offered_at, entry.booking_id = "offered", now, booking.id
         db.session.flush()
         notices.waitlist_offer(entry, booking, now)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from huey.storage import SqliteStorage
 from sqlalchemy import select, text
 
 from core import config as config_module
@@ -106,27 +107,6 @@ def test_after_commit_jobs_run_only_when_the_transaction_commits(outbox, app):
     assert stored.status == "sent" and stored.attempts == 1
 
 
-class FailingSender:
-    def send(self, item):
-        raise ConnectionError("SMTP server unreachable")
-
-
-def test_failed_delivery_stays_pending_then_gives_up(app):
-    from core.notifications import MAX_ATTEMPTS, retry_pending_notifications
-
-    app.extensions["notification_sender"] = FailingSender()
-    user = create_user()
-    notify(user, "test", "제목", "본문", now=app.extensions["clock"].now())
-    db.session.commit()
-    item = db.session.scalars(select(Notification)).one()
-    assert item.status == "pending" and "unreachable" in item.last_error
-    for _ in range(MAX_ATTEMPTS - 1):
-        retry_pending_notifications.call_local()
-    db.session.rollback()  # end the read snapshot: the job committed in its own session
-    item = db.session.scalars(select(Notification)).one()
-    assert item.status == "failed" and item.attempts == MAX_ATTEMPTS
-
-
 def test_jobs_status_lists_periodic_tasks():
     status = jobs.status()
     assert status["backend"] == "immediate"
@@ -222,5 +202,9 @@ def test_job_queue_defaults_to_sqlite_storage(monkeypatch, tmp_path):
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "jobs" / "queue.db"))
     queue = jobs._build_huey()
-    assert type(queue.storage).__name__ == "SqliteStorage"
+    assert isinstance(queue.storage, SqliteStorage)
     assert (tmp_path / "jobs" / "queue.db").exists()
+    # WAL with NORMAL sync: no fsync on every enqueue (Huey's own default is FULL).
+    connection = queue.storage.conn
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA synchronous").fetchone()[0] == 1

@@ -150,9 +150,11 @@ def test_index_job_removes_records_that_no_longer_exist(fresh_index):
     from archive.search.jobs import index_record
 
     record = create_search_record(title="쌍암사 석불")
-    assert record.id in index.indexed_ids(fresh_index)
-    index_record.call_local(record.id + 1000)  # unknown id: nothing to add, nothing fails
+    record_id = record.id
+    db.session.commit()  # reading the id began a transaction; the job writes in its own
+    assert record_id in index.indexed_ids(fresh_index)
+    index_record.call_local(record_id + 1000)  # unknown id: nothing to add, nothing fails
     db.session.delete(record)
     db.session.commit()
-    index_record.call_local(record.id)
+    index_record.call_local(record_id)
     assert index.indexed_ids(fresh_index) == set()

@@ -1,0 +1,139 @@
+"""SQLite writers queue on a lock file (core.writer_queue), whatever database the suite uses:
+these tests build their own SQLite engines in a temporary directory."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.db import configure_sqlite, write_intent
+from core.writer_queue import WriterLock
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    token = write_intent.set(True)  # as in a POST request, a job or the CLI
+    engine = create_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+    configure_sqlite(engine, busy_timeout_ms=5000)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+        connection.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    yield engine
+    engine.dispose()
+    write_intent.reset(token)
+
+
+def _lock_path(engine) -> str:
+    return f"{engine.url.database}-writers.lock"
+
+
+def _free(path: str) -> bool:
+    """Whether another holder could take the lock right now."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing the descriptor also lets go of a lock taken here
+    return True
+
+
+def test_a_write_transaction_holds_the_queue_until_it_commits(sqlite_engine):
+    path = _lock_path(sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("UPDATE counter SET n = n + 1"))
+        assert not _free(path)
+    assert _free(path)
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 1
+
+
+def test_a_rolled_back_write_transaction_lets_go_too(sqlite_engine):
+    path = _lock_path(sqlite_engine)
+    with sqlite_engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(text("UPDATE counter SET n = 99"))
+        assert not _free(path)
+        transaction.rollback()
+        assert _free(path)
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 0
+
+
+def test_reads_do_not_take_the_queue(sqlite_engine):
+    token = write_intent.set(False)
+    try:
+        with sqlite_engine.connect() as connection, connection.begin():
+            assert connection.execute(text("SELECT n FROM counter")).scalar() == 0
+            assert _free(_lock_path(sqlite_engine))
+    finally:
+        write_intent.reset(token)
+
+
+def test_waiting_gives_up_after_the_timeout(tmp_path):
+    path = str(tmp_path / "db-writers.lock")
+    holder, waiter = WriterLock(path), WriterLock(path)
+    assert holder.acquire(1.0)
+    assert not waiter.acquire(0.01)
+    holder.release()
+    assert waiter.acquire(0.01)
+    waiter.close()
+    holder.close()
+
+
+def _child_tries(lock: WriterLock, answer) -> None:
+    answer.put(lock.acquire(0.05))
+
+
+def test_a_forked_child_does_not_share_its_parents_lock(tmp_path):
+    # After fork() the child holds the parent's open file; locking that would "succeed" while
+    # the parent is still writing. The child must open its own file and wait its turn.
+    lock = WriterLock(str(tmp_path / "db-writers.lock"))
+    assert lock.acquire(1.0)
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    child = context.Process(target=_child_tries, args=(lock, answer))
+    child.start()
+    child.join(10)
+    assert answer.get(timeout=5) is False
+    assert lock.held  # the child's exit did not unlock the parent
+    assert not _free(lock.path)
+    lock.close()
+    assert _free(lock.path)
+
+
+def _add_one_many_times(url: str, times: int, errors) -> None:
+    engine = create_engine(url)
+    configure_sqlite(engine, busy_timeout_ms=10000)
+    try:
+        for _ in range(times):
+            with engine.begin() as connection:
+                n = connection.execute(text("SELECT n FROM counter WHERE id = 1")).scalar()
+                connection.execute(text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1})
+    except Exception as error:  # reported to the parent, which fails the test
+        errors.put(repr(error))
+    finally:
+        engine.dispose()
+
+
+def test_writers_in_several_processes_take_turns_and_lose_nothing(sqlite_engine):
+    # Read-then-write in each transaction: without one writer at a time, increments are lost
+    # or a transaction fails on the lock upgrade.
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    url = str(sqlite_engine.url)
+    sqlite_engine.dispose()
+    workers = [
+        context.Process(target=_add_one_many_times, args=(url, 60, errors)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert errors.empty(), errors.get()
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 240
