@@ -48,11 +48,12 @@ def read_only():
         write_intent.reset(token)
 
 
-# One query for token, user and roles, built once: this runs on every authenticated request.
+# One query for token and user, built once: this runs on every authenticated request. Roles
+# are loaded only when a view asks for them (most requests need none).
 _TOKEN = (
     select(ApiToken)
     .where(ApiToken.token_hash == bindparam("token_hash"))
-    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+    .options(joinedload(ApiToken.user, innerjoin=True).lazyload(User.role_rows))
 )
 
 
@@ -62,7 +63,7 @@ def _load() -> tuple[User | None, ApiToken | None]:
     g.auth_loaded, g.user, g.token = True, None, None
     raw = bearer_token()
     if raw:
-        token = db.session.scalars(_TOKEN, {"token_hash": token_hash(raw)}).unique().first()
+        token = db.session.scalars(_TOKEN, {"token_hash": token_hash(raw)}).first()
         now = clock.now()
         if (
             token is not None

@@ -37,6 +37,9 @@ _STORED = select(
 )
 
 
+_RECORD = insert(IdempotencyRecord.__table__)
+
+
 def stored(scope: str, owner: str, key: str) -> Row | None:
     """The first answer recorded for this key: ``fingerprint``, ``status_code``, ``response``."""
     return db.session.execute(_STORED, {"scope": scope, "owner": owner, "key": key}).first()
@@ -76,15 +79,16 @@ def run_once(
         # A plain INSERT rather than a unit-of-work flush: this runs inside the action's
         # write transaction, which on SQLite holds the database's single write lock.
         db.session.execute(
-            insert(IdempotencyRecord).values(
-                scope=scope,
-                owner=owner,
-                key=key,
-                fingerprint=request_hash,
-                status_code=status,
-                response=body,
-                created_at=now,
-            )
+            _RECORD,
+            {
+                "scope": scope,
+                "owner": owner,
+                "key": key,
+                "fingerprint": request_hash,
+                "status_code": status,
+                "response": body,
+                "created_at": now,
+            },
         )
         db.session.commit()
     except IntegrityError:

@@ -46,6 +46,9 @@ SEND_MARGIN = timedelta(minutes=1)
 SWEEP_BATCHES = 5
 
 _outbox = Notification.__table__
+# A plain INSERT built once: no ORM object to track, nothing else of the caller's is flushed,
+# and callers such as a booking run it while holding the write lock.
+_INSERT = insert(_outbox).returning(_outbox.c.id)
 
 
 def notify(
@@ -58,18 +61,16 @@ def notify(
     recipient: str | None = None,
 ) -> int:
     """Add a notification in the caller's transaction and return its id; sent after commit."""
-    # A plain INSERT: no ORM object to track, nothing else of the caller's is flushed.
     notification_id = db.session.execute(
-        insert(_outbox)
-        .values(
-            user_id=user.id if user else None,
-            recipient=recipient or (user.email if user else None),
-            kind=kind,
-            subject=subject,
-            body=body,
-            created_at=now,
-        )
-        .returning(_outbox.c.id)
+        _INSERT,
+        {
+            "user_id": user.id if user else None,
+            "recipient": recipient or (user.email if user else None),
+            "kind": kind,
+            "subject": subject,
+            "body": body,
+            "created_at": now,
+        },
     ).scalar_one()
     jobs.after_commit(deliver_notification, notification_id)
     return notification_id

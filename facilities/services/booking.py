@@ -31,7 +31,8 @@ def get_booking(booking_id: int, actor: User) -> Booking:
 
 
 # Built once: this check runs for every request of a rush, and building a statement costs
-# more than running it.
+# more than running it. One round trip answers all it needs: the slot, the person's
+# suspension, and whether an unpaid hold in the slot is due to expire.
 _SNAPSHOT_SLOT = (
     select(
         Slot.capacity,
@@ -42,14 +43,17 @@ _SNAPSHOT_SLOT = (
         Resource.kind,
         Facility.rules_json,
         Facility.timezone,
+        user_rules.SUSPENDED_UNTIL.label("suspended_until"),
+        capacity.due_holds(
+            bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type)
+        )
+        .exists()
+        .label("holds_due"),
     )
     .join(Resource, Resource.id == Slot.resource_id)
     .join(Facility, Facility.id == Slot.facility_id)
     .where(Slot.id == bindparam("slot_id"))
 )
-_DUE_HOLD = capacity.due_holds(
-    bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type)
-).limit(1)
 
 
 def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetime) -> None:
@@ -62,11 +66,16 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
     the answer "full" was simply true a moment earlier. A suspended person gets the 403 here,
     so ``create_booking`` may skip that check in the same request (``suspension_checked``).
     """
-    user_rules.check_not_suspended(user_id, now)
-    if not in_range(slot_id):
+    row = None
+    if in_range(slot_id):
+        row = db.session.execute(
+            _SNAPSHOT_SLOT, {"slot_id": slot_id, "user_id": user_id, "now": now}
+        ).first()
+    if row is None:  # no such slot: the suspension still comes first
+        user_rules.check_not_suspended(user_id, now)
         return
-    row = db.session.execute(_SNAPSHOT_SLOT, {"slot_id": slot_id}).first()
-    if row is None or row.status != "open" or now >= row.starts_at:
+    user_rules.refuse_if_suspended(row.suspended_until)
+    if row.status != "open" or now >= row.starts_at:
         return
     counts = list(party.values())
     if not all(isinstance(n, int) and n >= 0 for n in counts):
@@ -76,8 +85,7 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
         return
     if now < bookable_from(row.local_date, Rules.from_json(row.rules_json), row.timezone):
         return
-    due = db.session.scalar(_DUE_HOLD, {"slot_id": slot_id, "now": now})
-    if due is None:
+    if not row.holds_due:
         raise Conflict(
             "This slot is full",
             code="slot_full",

@@ -28,14 +28,23 @@ def active_suspension(user_id: int, now: datetime) -> Suspension | None:
     return db.session.scalar(_ACTIVE_SUSPENSION, {"user_id": user_id, "now": now})
 
 
-def check_not_suspended(user_id: int, now: datetime) -> None:
-    suspension = active_suspension(user_id, now)
-    if suspension is not None:
+# When the person's current suspension ends (NULL if none), for statements that ask it
+# together with other things; takes the same ``user_id`` and ``now`` parameters.
+SUSPENDED_UNTIL = _ACTIVE_SUSPENSION.with_only_columns(Suspension.ends_at).scalar_subquery()
+
+
+def refuse_if_suspended(ends_at: datetime | None) -> None:
+    if ends_at is not None:
         raise Forbidden(
             "Bookings are suspended after repeated no-shows",
             code="booking_suspended",
-            suspended_until=suspension.ends_at.isoformat(),
+            suspended_until=ends_at.isoformat(),
         )
+
+
+def check_not_suspended(user_id: int, now: datetime) -> None:
+    suspension = active_suspension(user_id, now)
+    refuse_if_suspended(suspension.ends_at if suspension else None)
 
 
 # The person's bookings that matter for a new one: still to come, or on the same day.
