@@ -91,3 +91,13 @@ def render_migration_type(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def execute_plain(statement, params: dict | None = None):
+    """Run a statement that loads no ORM objects on the session's connection, past the ORM.
+
+    On hot paths (a booking rush) the ORM's handling of such a statement cost about as much
+    as running it. Unlike ``session.execute``, pending ORM changes are not flushed first."""
+    from core.extensions import db
+
+    return db.session.connection().execute(statement, params or {})

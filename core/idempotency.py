@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from core.db import execute_plain
 from core.errors import Conflict, RuleViolation
 from core.extensions import db
 from core.models import IdempotencyRecord
@@ -42,7 +43,7 @@ _RECORD = insert(IdempotencyRecord.__table__)
 
 def stored(scope: str, owner: str, key: str) -> Row | None:
     """The first answer recorded for this key: ``fingerprint``, ``status_code``, ``response``."""
-    return db.session.execute(_STORED, {"scope": scope, "owner": owner, "key": key}).first()
+    return execute_plain(_STORED, {"scope": scope, "owner": owner, "key": key}).first()
 
 
 def _replay(record: Row, request_hash: str) -> tuple[dict, int]:

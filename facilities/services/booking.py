@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 
 from core import audit
+from core.db import execute_plain
 from core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from core.extensions import db
 from core.models import User
@@ -41,7 +42,7 @@ _SNAPSHOT_SLOT = (
         Slot.starts_at,
         Slot.local_date,
         Resource.kind,
-        Facility.rules_json,
+        Facility.rules_json.label("rules_json"),
         Facility.timezone,
         user_rules.SUSPENDED_UNTIL.label("suspended_until"),
         capacity.due_holds(
@@ -68,7 +69,7 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
     """
     row = None
     if in_range(slot_id):
-        row = db.session.execute(
+        row = execute_plain(
             _SNAPSHOT_SLOT, {"slot_id": slot_id, "user_id": user_id, "now": now}
         ).first()
     if row is None:  # no such slot: the suspension still comes first

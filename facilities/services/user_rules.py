@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select
 
+from core.db import execute_plain
 from core.errors import Forbidden, RuleViolation
 from core.extensions import db
 from facilities.models import ACTIVE_STATUSES, Booking, Slot, Suspension
@@ -61,7 +62,7 @@ _MINE = select(Booking.facility_id, Booking.starts_at, Booking.ends_at, Booking.
 def check_limits(user_id: int, slot: Slot, rules: Rules, now: datetime) -> None:
     """Raise RuleViolation naming the rule a new booking of ``slot`` would break."""
     # A person has only a handful of active bookings: fetch them once, check in Python.
-    mine = db.session.execute(
+    mine = execute_plain(
         _MINE, {"user_id": user_id, "now": now, "local_date": slot.local_date}
     ).all()
     if any(b.starts_at < slot.ends_at and b.ends_at > slot.starts_at for b in mine):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, or_, select
 
+from core.db import execute_plain
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
 from core.extensions import db
 from core.models import User
@@ -94,12 +95,13 @@ def blocks(slot: Slot) -> bool:
 def settle_for_booking(slot: Slot, now: datetime) -> bool:
     """Before a new booking of the locked ``slot``: expire its due holds (offering the places
     on) and tell whether its free places are promised to the waitlist."""
-    claims = db.session.execute(
+    claims = execute_plain(
         _CLAIMS, {"slot_id": slot.id, "now": now, "remaining": max(slot.remaining, 0)}
     ).one()
     if claims.holds_due:
         if capacity.expire_holds_in_slot(slot, now):
             offer_next(slot, now)
+        db.session.flush()  # the checks that follow read past the ORM
         return blocks(slot)
     return slot.remaining > 0 and claims.promised
 
