@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from core.db import execute_plain
 from core.errors import RuleViolation
-from core.extensions import db
 from facilities.models import Facility, Slot
 from facilities.rules import bookable_from
 
@@ -53,19 +53,25 @@ def availability(
     ).where(Slot.facility_id == facility.id, Slot.local_date.between(first, last))
     if resource_id is not None:
         stmt = stmt.where(Slot.resource_id == resource_id)
-    opening: dict[date, datetime] = {}
+    opening: dict[date, str] = {}
+    # Serialized here (ISO 8601 strings): this list is read on every page view in a rush, and
+    # parallel resources (six curling sheets) share their times, so each is written once.
+    iso: dict[datetime, str] = {}
     result = []
-    for row in db.session.execute(stmt.order_by(Slot.starts_at, Slot.resource_id)):
+    for row in execute_plain(stmt.order_by(Slot.starts_at, Slot.resource_id)):
         remaining = max(row.capacity - row.booked, 0)
         if row.local_date not in opening:
             opening[row.local_date] = bookable_from(row.local_date, rules, tz).isoformat()
-        # Serialized here (ISO 8601 strings): this list is read on every page view in a rush.
+        if row.starts_at not in iso:
+            iso[row.starts_at] = row.starts_at.isoformat()
+        if row.ends_at not in iso:
+            iso[row.ends_at] = row.ends_at.isoformat()
         result.append(
             {
                 "id": row.id,
                 "resource_id": row.resource_id,
-                "starts_at": row.starts_at.isoformat(),
-                "ends_at": row.ends_at.isoformat(),
+                "starts_at": iso[row.starts_at],
+                "ends_at": iso[row.ends_at],
                 "capacity": row.capacity,
                 "remaining": remaining,
                 "price": row.base_price,
