@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import Server, percentile, start_gunicorn, stop_gunicorn
+from support import Server, cpu_probe_ms, percentile, start_gunicorn, stop_gunicorn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -468,6 +468,7 @@ def main() -> None:
         args.residents, args.past_days, args.clients = 200, 30, 32
     args.residents = max(args.residents, args.clients)
 
+    probe = cpu_probe_ms()
     workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
     settings = _settings(workdir, args.database_url)
     os.environ.update(settings)  # before the app is imported: core.config reads it
@@ -517,6 +518,7 @@ def main() -> None:
                 "residents": args.residents,
                 "clients": args.clients,
                 "gunicorn_workers": args.workers,
+                "cpu_probe_ms": probe,
                 "past_slots": data["past_slots"],
                 "past_bookings": data["past_bookings"],
                 "seed_seconds": seed_seconds,

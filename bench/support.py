@@ -32,6 +32,21 @@ def percentile(values: list[float], pct: float) -> float:
     return round(ordered[index], 1)
 
 
+def cpu_probe_ms() -> float:
+    """Time of a fixed pure-Python workload, best of five, in ms.
+
+    This machine's speed drifts by a third or more over an hour (shared host); printing this
+    beside the figures tells runs on a slow moment from regressions."""
+    best = float("inf")
+    for _ in range(5):
+        began = time.perf_counter()
+        total = 0
+        for i in range(300_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - began)
+    return round(best * 1000, 1)
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
