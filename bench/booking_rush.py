@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import Server, cpu_probe_ms, percentile, start_gunicorn, stop_gunicorn
+from support import (
+    Server,
+    cpu_probe_ms,
+    percentile,
+    start_consumer,
+    start_gunicorn,
+    stop_consumer,
+    stop_gunicorn,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -481,13 +488,7 @@ def main() -> None:
         # Served as in production: web workers enqueue notifications on the SQLite job queue
         # and one consumer delivers them (seeding above ran the jobs in-process).
         served_env = {**env, "JOBS_IMMEDIATE": "0"}
-        consumer = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **served_env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        consumer = start_consumer(served_env)
         server = start_server(served_env, workdir, args.workers)
         warm = warm_up(server.url, data, args.workers)
         outcome = rush(server.url, data, args.clients, args.readers)
@@ -498,9 +499,7 @@ def main() -> None:
     finally:
         if server is not None:
             stop_server(server)
-        if consumer is not None:
-            consumer.terminate()
-            consumer.wait(timeout=30)
+        stop_consumer(consumer)
         shutil.rmtree(workdir, ignore_errors=True)
 
     booking_ms = [ms for _, ms in outcome["bookings"]]

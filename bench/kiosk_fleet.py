@@ -30,7 +30,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from support import percentile, start_gunicorn, stop_gunicorn
+import support
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -48,7 +48,7 @@ def _settings(workdir: Path) -> dict[str, str]:
         "MEDIA_DIR": str(workdir / "media"),
         "INDEX_DIR": str(workdir / "index"),
         "JOBS_DB_PATH": str(workdir / "jobs.db"),
-        "JOBS_IMMEDIATE": "1",
+        "JOBS_IMMEDIATE": "1",  # while seeding; served with a real queue and consumer
         "INSTANCE_DIR": str(workdir / "instance"),
     }
     return settings
@@ -255,13 +255,16 @@ def main() -> None:
     if args.quick:
         args.duration = 8.0
 
+    probe = support.cpu_probe_ms()
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
     settings = _settings(workdir)
     os.environ.update(settings)
-    server = None
+    server = consumer = None
     try:
         fleet = seed(args.kiosks)
-        server = start_gunicorn(settings, workdir, args.workers, timeout=60)
+        served = {**settings, "JOBS_IMMEDIATE": "0"}
+        consumer = support.start_consumer(served)
+        server = support.start_gunicorn(served, workdir, args.workers, timeout=60)
         base = server.url
 
         stats = Stats()
@@ -282,7 +285,9 @@ def main() -> None:
         result = {
             "kiosks": args.kiosks,
             "gunicorn_workers": args.workers,
+            "cpu_probe_ms": probe,
             "database": "sqlite",
+            "job_queue": "huey on SQLite, one consumer",
             "pin_hash": "Argon2id, the configured PIN profile",
             "duration_s": round(elapsed, 1),
             "think_ms": args.think_ms,
@@ -290,10 +295,14 @@ def main() -> None:
             "transactions": stats.transactions,
             "transactions_per_s": round(stats.transactions / elapsed, 1),
             "requests_per_s": round(len(everything) / elapsed, 1),
-            "p50_ms": percentile(everything, 50),
-            "p99_ms": percentile(everything, 99),
+            "p50_ms": support.percentile(everything, 50),
+            "p99_ms": support.percentile(everything, 99),
             "by_kind": {
-                kind: {"count": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
+                kind: {
+                    "count": len(v),
+                    "p50_ms": support.percentile(v, 50),
+                    "p99_ms": support.percentile(v, 99),
+                }
                 for kind, v in stats.latencies.items()
             },
             "status_counts": {str(k): v for k, v in sorted(stats.statuses.items())},
@@ -303,13 +312,14 @@ def main() -> None:
             "retries_with_other_answer": stats.retry_mismatches,
         }
         # Not waiting long on a worker stuck at exit: it is killed by id after 5 s.
-        stop_gunicorn(server, wait=5)
+        support.stop_gunicorn(server, wait=5)
         server = None
         result |= check_database()
         print(json.dumps(result, ensure_ascii=False))
     finally:
         if server is not None:
-            stop_gunicorn(server, wait=5)
+            support.stop_gunicorn(server, wait=5)
+        support.stop_consumer(consumer)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

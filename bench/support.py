@@ -111,3 +111,20 @@ def stop_gunicorn(server: Server, wait: float = 30) -> None:
         server.process.kill()
         server.process.wait()
     server.log.close()
+
+
+def start_consumer(env: dict[str, str]) -> subprocess.Popen:
+    """One job consumer (``flask jobs worker``), as ``make run`` serves beside gunicorn."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_consumer(consumer: subprocess.Popen | None) -> None:
+    if consumer is not None:
+        consumer.terminate()
+        consumer.wait(timeout=30)
