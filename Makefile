@@ -25,7 +25,7 @@ migrate: install
 run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	@echo "HAPPY-HUB on http://127.0.0.1:$(PORT)  (API docs: http://127.0.0.1:$(PORT)/api/docs)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	  $(BIN)/flask --app wsgi jobs worker & \
 	  $(BIN)/gunicorn --no-control-socket --preload --workers $(WORKERS) --bind 127.0.0.1:$(PORT) wsgi:app & \
 	  wait
