@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from core import clock
-from core.db import write_intent
+from core.db import intent
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User
@@ -40,12 +40,11 @@ def read_only():
     """Read without taking the write lock (SQLite takes it at BEGIN IMMEDIATE on POST) and end
     the read transaction after, so a device with a wrong key is refused without queueing for
     the single writer, and slow work in between (Argon2) holds no lock."""
-    token = write_intent.set(False)
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        write_intent.reset(token)
+    with intent(writes=False):
+        try:
+            yield
+        finally:
+            db.session.rollback()
 
 
 # One query for token and user, built once: this runs on every authenticated request. Roles

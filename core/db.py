@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from datetime import UTC, datetime
 
@@ -16,6 +17,17 @@ from core import writer_queue
 # start with BEGIN IMMEDIATE and queue on the busy timeout instead. Safe requests (GET, HEAD)
 # clear this flag so readers never wait for writers (WAL lets them read a snapshot).
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+
+
+@contextlib.contextmanager
+def intent(*, writes: bool):
+    """Transactions begun inside may write (SQLite: BEGIN IMMEDIATE) or only read (a plain
+    BEGIN on a snapshot), whatever the surrounding request or job said; restored after."""
+    token = write_intent.set(writes)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
 
 
 # Identifiers are INTEGER columns. PostgreSQL refuses a bigger number in a query with an error

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -31,7 +30,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, case, exists, insert, or_, select, update
 
 from core import clock, jobs
-from core.db import write_intent
+from core.db import intent
 from core.extensions import db
 from core.models import Notification, User
 
@@ -131,17 +130,6 @@ def sender():
     return LoggingSender()
 
 
-@contextmanager
-def _intent(writes: bool):
-    """Say whether the next transaction writes (on SQLite: BEGIN IMMEDIATE or a plain BEGIN),
-    whatever the context that queued the job said."""
-    token = write_intent.set(writes)
-    try:
-        yield
-    finally:
-        write_intent.reset(token)
-
-
 def _deliverable(now: datetime, *, fresh: bool, after_id: int):
     conditions = [
         _outbox.c.status == "pending",
@@ -155,7 +143,7 @@ def _deliverable(now: datetime, *, fresh: bool, after_id: int):
 
 def _any(where) -> bool:
     # A read on its own connection: it never waits for, nor takes, the write lock.
-    with _intent(writes=False), db.engine.connect() as connection:
+    with intent(writes=False), db.engine.connect() as connection:
         return bool(connection.execute(select(exists().where(where))).scalar())
 
 
@@ -188,7 +176,7 @@ def claim(
         .values(claimed_until=until, claim_token=token)
         .returning(*(_outbox.c[field.name] for field in fields(Outgoing)))
     )
-    with _intent(writes=True):
+    with intent(writes=True):
         rows = db.session.execute(statement).all()
         db.session.commit()
     if not rows:
@@ -223,7 +211,7 @@ def record(batch: Claim, outcomes: dict[int, str | None], now: datetime) -> None
     failed = [{"row_id": i, "error": e} for i, e in outcomes.items() if e is not None]
     unsent = [item.id for item in batch.items if item.id not in outcomes]
     attempts = _outbox.c.attempts + 1
-    with _intent(writes=True):
+    with intent(writes=True):
         if sent:
             db.session.execute(
                 update(_outbox)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core.clock import now
-from core.db import write_intent
+from core.db import intent, write_intent
 from core.errors import Conflict, Unauthorized
 from core.extensions import db
 from core.http import Blueprint
@@ -101,11 +101,8 @@ def _snapshot_first(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        previous = write_intent.set(False)
-        try:
+        with intent(writes=False):
             return view(*args, **kwargs)
-        finally:
-            write_intent.reset(previous)
 
     return wrapper
 

@@ -10,21 +10,20 @@ import os
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.db import configure_sqlite, write_intent
+from core.db import configure_sqlite, intent
 from core.writer_queue import WriterLock
 
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
-    token = write_intent.set(True)  # as in a POST request, a job or the CLI
-    engine = create_engine(f"sqlite:///{tmp_path / 'queue.db'}")
-    configure_sqlite(engine, busy_timeout_ms=5000)
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
-        connection.execute(text("INSERT INTO counter VALUES (1, 0)"))
-    yield engine
-    engine.dispose()
-    write_intent.reset(token)
+    with intent(writes=True):  # as in a POST request, a job or the CLI
+        engine = create_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+        configure_sqlite(engine, busy_timeout_ms=5000)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+            connection.execute(text("INSERT INTO counter VALUES (1, 0)"))
+        yield engine
+        engine.dispose()
 
 
 def _lock_path(engine) -> str:
@@ -65,13 +64,9 @@ def test_a_rolled_back_write_transaction_lets_go_too(sqlite_engine):
 
 
 def test_reads_do_not_take_the_queue(sqlite_engine):
-    token = write_intent.set(False)
-    try:
-        with sqlite_engine.connect() as connection, connection.begin():
-            assert connection.execute(text("SELECT n FROM counter")).scalar() == 0
-            assert _free(_lock_path(sqlite_engine))
-    finally:
-        write_intent.reset(token)
+    with intent(writes=False), sqlite_engine.connect() as connection, connection.begin():
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 0
+        assert _free(_lock_path(sqlite_engine))
 
 
 def test_waiting_gives_up_after_the_timeout(tmp_path):
