@@ -6,9 +6,16 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import AuditLog
-from facilities.models import Slot, SlotTemplate
+from facilities.models import Slot
 from facilities.services import closures, slots
-from tests.fixtures.facilities import book, create_resource, create_slot, kst, now
+from tests.fixtures.facilities import (
+    book,
+    create_daily_template,
+    create_resource,
+    create_slot,
+    kst,
+    now,
+)
 from tests.fixtures.users import auth_headers, create_user
 
 # The suite's clock is Monday 2026-03-02 10:00 KST.
@@ -168,19 +175,7 @@ def test_closures_list_shows_which_were_lifted(client, manager, dummy_rink, clos
 def test_slots_generated_after_a_lift_are_open(manager, dummy_rink):
     closure = close(manager, dummy_rink, kst("2026-03-05", "00:00"), kst("2026-03-06", "00:00"))
     closures.lift(manager, closure, now())
-    db.session.add(
-        SlotTemplate(
-            resource_id=dummy_rink.id,
-            name="매일",
-            weekdays=list(range(7)),
-            start_times=["10:00"],
-            duration_minutes=90,
-            capacity=150,
-            base_price=5000,
-            created_at=now(),
-        )
-    )
-    db.session.flush()
+    create_daily_template(dummy_rink)
     slots.generate_for_facility(dummy_rink.facility, 5, now())
     db.session.commit()
     by_day = {s.local_date.isoformat(): s.status for s in db.session.scalars(select(Slot))}

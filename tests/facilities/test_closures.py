@@ -1,10 +1,9 @@
 """Closures close overlapping slots, cancel their bookings with full refunds, notify."""
 
 from core.extensions import db
-from facilities.models import SlotTemplate
 from facilities.services import booking as bookings
 from facilities.services import closures, slots
-from tests.fixtures.facilities import book, create_slot, kst, now
+from tests.fixtures.facilities import book, create_daily_template, create_slot, kst, now
 from tests.fixtures.users import auth_headers, create_user
 
 
@@ -107,19 +106,7 @@ def test_slots_generated_inside_a_closure_are_closed(manager, dummy_rink):
         resource_id=None,
         now=now(),
     )
-    db.session.add(
-        SlotTemplate(
-            resource_id=dummy_rink.id,
-            name="매일",
-            weekdays=list(range(7)),
-            start_times=["10:00"],
-            duration_minutes=90,
-            capacity=150,
-            base_price=5000,
-            created_at=now(),
-        )
-    )
-    db.session.flush()
+    create_daily_template(dummy_rink)
     slots.generate_for_facility(dummy_rink.facility, 5, now())
     db.session.commit()
     from sqlalchemy import select
