@@ -31,7 +31,9 @@ from pathlib import Path
 
 from support import (
     Server,
+    children,
     cpu_probe_ms,
+    cpu_seconds,
     percentile,
     start_consumer,
     start_gunicorn,
@@ -415,6 +417,34 @@ def availability_alone(base: str, data: dict, threads: int, rounds: int) -> list
     return out
 
 
+def wait_for_delivery(timeout: float) -> dict:
+    """Wait until the consumer has sent every notification (the rush's bookings notified)."""
+    from sqlalchemy import func, select
+
+    from core.app import create_app
+    from core.extensions import db
+    from core.models import Notification
+
+    app = create_app()
+    began = time.perf_counter()
+    with app.app_context():
+        while True:
+            counts = dict(
+                db.session.execute(
+                    select(Notification.status, func.count()).group_by(Notification.status)
+                ).all()
+            )
+            db.session.rollback()
+            if not counts.get("pending") or time.perf_counter() - began > timeout:
+                break
+            time.sleep(0.1)
+    return {
+        "notifications_sent": counts.get("sent", 0),
+        "notifications_unsent": sum(n for status, n in counts.items() if status != "sent"),
+        "notifications_all_sent_after_s": round(time.perf_counter() - began, 1),
+    }
+
+
 def check_database(data: dict) -> dict:
     from sqlalchemy import func, select
 
@@ -491,8 +521,15 @@ def main() -> None:
         consumer = start_consumer(served_env)
         server = start_server(served_env, workdir, args.workers)
         warm = warm_up(server.url, data, args.workers)
+        workers = children(server.process.pid)
+        watched = {"workers": workers, "consumer": [consumer.pid]}
+        before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        before["bench_clients"] = time.process_time()
         outcome = rush(server.url, data, args.clients, args.readers)
+        rush_cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
+        rush_cpu["bench_clients"] = time.process_time() - before["bench_clients"]
         alone = availability_alone(server.url, data, threads=4, rounds=50)
+        delivery = wait_for_delivery(timeout=30)
         stop_server(server)
         server = None
         checked = check_database(data)
@@ -524,8 +561,11 @@ def main() -> None:
                 "booking_requests": len(booking_ms),
                 "booking_status_counts": codes,
                 **checked,
+                **delivery,
                 "http_5xx": sum(1 for c in all_codes if c >= 500),
                 "rush_seconds": outcome["seconds"],
+                # CPU seconds each party used during the rush (2 cores: at most 2 per second).
+                "rush_cpu_seconds": {k: round(v, 2) for k, v in rush_cpu.items()},
                 # One request at a time on the warm server: the service time without queueing.
                 "single_booking_p50_ms": percentile(warm[len(warm) // 2 :], 50),
                 "booking_p50_ms": percentile(booking_ms, 50),

@@ -12,9 +12,10 @@ the outcomes in a second short transaction on the rows that still carry its toke
 lease lasts no other run can claim the row, so racing runs never send it twice; a run that dies
 between claim and record leaves its rows leased, and they are delivered once the lease ends.
 
-Batches keep a rush cheap: the job queued by the first commit takes every fresh row, and the
-jobs queued after it learn from a plain read that nothing is left, without waiting for the
-write lock.
+A rush stays cheap: commits do not queue a job each, but ask a coalesced job
+(``jobs.Coalesced``) that each process queues at most twice a second, and every run takes all
+the never-tried rows in batches. A run that finds nothing learns it from a plain read, without
+waiting for the write lock.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def notify(
             "created_at": now,
         },
     ).scalar_one()
-    jobs.after_commit(deliver_notification, notification_id)
+    jobs.after_commit(_deliver_soon)
     return notification_id
 
 
@@ -151,24 +152,21 @@ def claim(
     now: datetime,
     *,
     fresh: bool,
-    first_id: int | None = None,
     after_id: int = 0,
     limit: int = BATCH_SIZE,
 ) -> Claim | None:
-    """Lease up to ``limit`` deliverable rows (only never-tried ones when ``fresh``), ``first_id``
-    first, then by id, in one short committed transaction. None, without writing, if none."""
+    """Lease up to ``limit`` deliverable rows (only never-tried ones when ``fresh``) with ids
+    above ``after_id``, lowest first, in one short committed transaction. None, without
+    writing, if none."""
     if db.session().in_transaction():
         raise RuntimeError("notification delivery commits on its own: end the transaction first")
     where = _deliverable(now, fresh=fresh, after_id=after_id)
     if not _any(where):
         return None
-    order = [_outbox.c.id]
-    if first_id is not None:
-        order.insert(0, case((_outbox.c.id == first_id, 0), else_=1))
     # SKIP LOCKED lets a racing run on PostgreSQL take other rows; the outer WHERE is checked
     # again on a row another run claimed meanwhile, so it is left out. SQLite runs claims one
     # at a time (BEGIN IMMEDIATE) and ignores FOR UPDATE.
-    chosen = select(_outbox.c.id).where(where).order_by(*order).limit(limit)
+    chosen = select(_outbox.c.id).where(where).order_by(_outbox.c.id).limit(limit)
     token, until = secrets.token_hex(16), now + CLAIM_LEASE
     statement = (
         update(_outbox)
@@ -237,27 +235,36 @@ def record(batch: Claim, outcomes: dict[int, str | None], now: datetime) -> None
         db.session.commit()
 
 
-def deliver_batch(*, fresh: bool, first_id: int | None = None, after_id: int = 0) -> Claim | None:
+def deliver_batch(*, fresh: bool, after_id: int = 0) -> Claim | None:
     """Claim, send and record one batch; the claim, or None when there was nothing to send."""
-    batch = claim(clock.now(), fresh=fresh, first_id=first_id, after_id=after_id)
+    batch = claim(clock.now(), fresh=fresh, after_id=after_id)
     if batch is not None:
         record(batch, send(batch), clock.now())
     return batch
 
 
+def deliver_batches(*, fresh: bool, most: int | None = None) -> None:
+    """Deliver batch after batch, in id order (so a row that fails again is not retried twice
+    by one run), until nothing is left or after ``most`` batches."""
+    after_id, done = 0, 0
+    while most is None or done < most:
+        batch = deliver_batch(fresh=fresh, after_id=after_id)
+        if batch is None:
+            return
+        after_id, done = batch.items[-1].id, done + 1
+
+
 @jobs.task()
-def deliver_notification(notification_id: int) -> None:
-    """Queued by each commit that notified: sends that row with the other never-tried ones."""
-    deliver_batch(fresh=True, first_id=notification_id)
+def deliver_fresh_notifications() -> None:
+    """Asked for after each commit that notified (coalesced): sends every never-tried row."""
+    deliver_batches(fresh=True)
+
+
+_deliver_soon = jobs.Coalesced(deliver_fresh_notifications, window=1.0)
 
 
 @jobs.periodic(jobs.crontab(minute="*/5"))
 def retry_pending_notifications() -> None:
-    """Retries failed rows and sends fresh ones whose job was lost, in id order, so a row
-    that fails again is not retried twice by one sweep."""
-    after_id = 0
-    for _ in range(SWEEP_BATCHES):
-        batch = deliver_batch(fresh=False, after_id=after_id)
-        if batch is None:
-            return
-        after_id = batch.items[-1].id
+    """Retries failed rows and sends fresh ones whose job was lost; the next sweep carries on
+    after ``SWEEP_BATCHES`` batches."""
+    deliver_batches(fresh=False, most=SWEEP_BATCHES)

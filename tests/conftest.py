@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from flask_migrate import upgrade
+from huey.storage import SqliteStorage
 from sqlalchemy import text
 
 from core import config as config_module
@@ -143,13 +144,17 @@ class LiveServer:
         return self.url + path
 
 
-@pytest.fixture
-def live_server(app, test_settings, tmp_path):
-    """gunicorn with 4 workers on the test database (real processes, real HTTP)."""
-    port = _free_port()
+def _live_env(test_settings, tmp_path, **overrides) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in config_module.DEFAULTS}
     env.update({k: str(v) for k, v in test_settings.items()})
     env["JOBS_DB_PATH"] = str(tmp_path / "jobs.db")
+    env.update(overrides)
+    return env
+
+
+def _serve(env: dict[str, str], tmp_path):
+    """gunicorn with 4 workers on the test database (real processes, real HTTP)."""
+    port = _free_port()
     log_file = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
@@ -185,3 +190,48 @@ def live_server(app, test_settings, tmp_path):
     process.terminate()
     process.wait(timeout=30)
     log_file.close()
+
+
+@pytest.fixture
+def live_server(app, test_settings, tmp_path):
+    """gunicorn with 4 workers on the test database; jobs run inside the request."""
+    yield from _serve(_live_env(test_settings, tmp_path), tmp_path)
+
+
+class JobQueue:
+    """The live server's job queue (SQLite) and, once started, its one consumer."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env, self.consumer = env, None
+        self.storage = SqliteStorage("happyhub", filename=env["JOBS_DB_PATH"])
+
+    def waiting(self) -> int:
+        return self.storage.queue_size()
+
+    def start_consumer(self) -> None:
+        self.consumer = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.consumer is not None:
+            self.consumer.terminate()
+            self.consumer.wait(timeout=30)
+        self.storage.close()
+
+
+@pytest.fixture
+def live_server_with_queue(app, test_settings, tmp_path):
+    """gunicorn as in production: jobs go to a queue on SQLite, for a consumer the test
+    starts when it wants (``queue.start_consumer()``). Yields (server, queue)."""
+    env = _live_env(test_settings, tmp_path, JOBS_IMMEDIATE="0")
+    queue = JobQueue(env)
+    try:
+        for server in _serve(env, tmp_path):
+            yield server, queue
+    finally:
+        queue.stop()

@@ -14,7 +14,7 @@ from core.notifications import (
     MAX_ATTEMPTS,
     SEND_MARGIN,
     claim,
-    deliver_notification,
+    deliver_fresh_notifications,
     notify,
     record,
     retry_pending_notifications,
@@ -86,7 +86,7 @@ def test_committed_notification_is_sent_once_and_rolled_back_one_never(recorder,
     db.session.commit()
     assert recorder.ids == [kept]
     # Further runs find nothing left to send.
-    deliver_notification.call_local(kept)
+    deliver_fresh_notifications.call_local()
     retry_pending_notifications.call_local()
     assert recorder.ids == [kept]
     assert states() == {kept: ("sent", 1, None, None)}
@@ -163,7 +163,7 @@ def test_racing_deliveries_never_send_a_notification_twice(app, recorder, clock)
     def first_run():
         try:
             with app.app_context():
-                deliver_notification.call_local(ids[0])
+                deliver_fresh_notifications.call_local()
         except Exception as error:
             failures.append(error)
 
@@ -172,7 +172,7 @@ def test_racing_deliveries_never_send_a_notification_twice(app, recorder, clock)
     try:
         assert sending.wait(timeout=30)
         # The first run is in the middle of sending: the others find every row leased.
-        deliver_notification.call_local(ids[1])
+        deliver_fresh_notifications.call_local()
         retry_pending_notifications.call_local()
     finally:
         other_run_done.set()
@@ -232,11 +232,11 @@ def test_an_abandoned_claim_is_delivered_once_its_lease_ends(recorder, clock):
 
     clock.advance(seconds=(CLAIM_LEASE - timedelta(seconds=1)).total_seconds())
     retry_pending_notifications.call_local()
-    deliver_notification.call_local(row)
+    deliver_fresh_notifications.call_local()
     assert recorder.ids == []
 
     clock.advance(seconds=1)
-    deliver_notification.call_local(row)
+    deliver_fresh_notifications.call_local()
     assert recorder.ids == [row]
     assert states()[row] == ("sent", 1, None, None)
 
@@ -250,11 +250,11 @@ def test_a_run_whose_lease_runs_low_leaves_the_rest_to_the_next(recorder, clock)
     # The first send is slow: afterwards less than SEND_MARGIN of the lease is left.
     slow = (CLAIM_LEASE - SEND_MARGIN).total_seconds()
     recorder.then = lambda item: clock.advance(seconds=slow) if item.id == ids[0] else None
-    deliver_notification.call_local(ids[0])
+    deliver_fresh_notifications.call_local()
     assert recorder.ids == ids[:1]
     assert [states()[i] for i in ids[1:]] == [("pending", 0, None, None)] * 2
 
-    deliver_notification.call_local(ids[1])
+    deliver_fresh_notifications.call_local()
     assert recorder.ids == ids
 
 
@@ -280,13 +280,13 @@ def transactions():
 
 def test_a_delivery_with_nothing_to_send_only_reads(recorder, clock, transactions):
     [row] = waiting(1, clock.now())
-    deliver_notification.call_local(row)
+    deliver_fresh_notifications.call_local()
     assert recorder.ids == [row]
     assert True in transactions["writes"] and transactions["statements"]
 
     transactions["writes"].clear()
     transactions["statements"].clear()
-    deliver_notification.call_local(row)
+    deliver_fresh_notifications.call_local()
     retry_pending_notifications.call_local()
     assert transactions["writes"] and True not in transactions["writes"]
     assert transactions["statements"] == []

@@ -1,6 +1,7 @@
 """A booking rush through real gunicorn workers: capacity holds, losers get 409, no 5xx."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import requests
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.models import ApiToken
+from core.models import ApiToken, Notification
 from core.security import new_token, token_hash
 from facilities.models import Booking
 from tests.fixtures.facilities import create_facility, create_resource, create_slot
@@ -86,3 +87,32 @@ def test_rush_for_the_last_places(live_server):
     assert db.session.scalar(active.where(Booking.slot_id == slot.id)) == 10
     assert db.session.scalar(active.where(Booking.slot_id == sheet_slot.id)) == 1
     assert db.session.scalar(active.where(Booking.slot_id == other_slot.id)) == 1
+
+
+def test_a_rush_is_notified_through_the_queue_with_few_delivery_runs(live_server_with_queue):
+    """As served in production: each booking's notification is delivered by the consumer, and
+    commits in the same second share a delivery run instead of queuing one each."""
+    server, queue = live_server_with_queue
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    slot = create_slot(create_resource(create_facility("ice_rink"), capacity=150), start)
+    calls = [
+        (bearer(create_user()), {"slot_id": slot.id, "party": {"adult": 1}}) for _ in range(40)
+    ]
+    # End this process's transaction: on SQLite it would hold the write lock during the rush.
+    db.session.commit()
+    began = time.monotonic()
+    results = rush(server("/api/bookings"), calls)
+    rush_seconds = time.monotonic() - began
+    assert [code for code, _ in results] == [201] * 40
+    # Each of the 4 workers queued at most two runs per one-second window it saw commits in.
+    assert 1 <= queue.waiting() <= 4 * 2 * (int(rush_seconds) + 1)
+
+    queue.start_consumer()
+    deadline = time.monotonic() + 30
+    while True:
+        db.session.rollback()
+        statuses = db.session.scalars(select(Notification.status)).all()
+        if len(statuses) == 40 and set(statuses) == {"sent"}:
+            break
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.2)
