@@ -60,9 +60,15 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc/*/stat (the kernel's per-thread
+    ``children`` lists can miss some, as its documentation warns)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found.extend(int(c) for c in (task / "children").read_text().split())
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                # The parent's id follows the state, after the command name (which may hold spaces).
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
     return found
 
 

@@ -10,7 +10,7 @@ import contextlib
 
 from flask import g, request
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
 
 from core import clock
 from core.db import intent
@@ -47,31 +47,32 @@ def read_only():
             db.session.rollback()
 
 
-# One query for token and user, built once: this runs on every authenticated request. Roles
-# are loaded only when a view asks for them (most requests need none).
+# One query for the person and their token's state, built once: this runs on every
+# authenticated request. Only the person becomes an ORM object (the token is wanted only to log
+# out), and roles are loaded only when a view asks for them (most requests need none).
 _TOKEN = (
-    select(ApiToken)
+    select(User, ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
-    .options(joinedload(ApiToken.user, innerjoin=True).lazyload(User.role_rows))
+    .options(lazyload(User.role_rows))
 )
 
 
-def _load() -> tuple[User | None, ApiToken | None]:
+def _load() -> tuple[User | None, int | None]:
     if "auth_loaded" in g:
-        return g.user, g.token
-    g.auth_loaded, g.user, g.token = True, None, None
+        return g.user, g.token_id
+    g.auth_loaded, g.user, g.token_id = True, None, None
     raw = bearer_token()
     if raw:
-        token = db.session.scalars(_TOKEN, {"token_hash": token_hash(raw)}).first()
-        now = clock.now()
+        found = db.session.execute(_TOKEN, {"token_hash": token_hash(raw)}).first()
         if (
-            token is not None
-            and token.revoked_at is None
-            and token.expires_at > now
-            and token.user.is_active
+            found is not None
+            and found.revoked_at is None
+            and found.expires_at > clock.now()
+            and found.User.is_active
         ):
-            g.user, g.token = token.user, token
-    return g.user, g.token
+            g.user, g.token_id = found.User, found.id
+    return g.user, g.token_id
 
 
 def current_user() -> User | None:
@@ -79,7 +80,8 @@ def current_user() -> User | None:
 
 
 def current_token() -> ApiToken | None:
-    return _load()[1]
+    token_id = _load()[1]
+    return db.session.get(ApiToken, token_id) if token_id is not None else None
 
 
 def require_user(roles=()) -> User:

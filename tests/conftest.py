@@ -4,6 +4,7 @@ live gunicorn server for tests that need real HTTP and several worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -142,6 +143,17 @@ class LiveServer:
 
     def __call__(self, path: str) -> str:
         return self.url + path
+
+    def workers(self) -> list[int]:
+        """The worker processes' ids: the processes whose parent is the gunicorn master."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                    stat = (entry / "stat").read_text()
+                    if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                        found.append(int(entry.name))
+        return found
 
 
 def _live_env(test_settings, tmp_path, **overrides) -> dict[str, str]:

@@ -37,11 +37,7 @@ def test_workers_see_new_records_and_share_the_model(app, test_settings, live_se
     for _ in range(8):  # written by this process; every worker refreshes
         assert {first.id, second.id} <= _search(live_server)
 
-    workers = [
-        int(child)
-        for task in Path(f"/proc/{live_server.process.pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
+    workers = live_server.workers()
     assert len(workers) == 4
     for pid in workers:
         memory = _memory(pid)
