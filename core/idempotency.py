@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from core.db import execute_plain
-from core.errors import Conflict, RuleViolation
+from core.db import execute_plain, intent
+from core.errors import Conflict, DomainError, RuleViolation
 from core.extensions import db
 from core.models import IdempotencyRecord
 
@@ -55,6 +55,23 @@ def _replay(record: Row, request_hash: str) -> tuple[dict, int]:
     return record.response, record.status_code
 
 
+def _check_key(key: str) -> None:
+    if len(key) > MAX_KEY_LENGTH:
+        raise RuleViolation("Idempotency-Key is too long", errors={"Idempotency-Key": ["max 200"]})
+
+
+def answered(
+    *, scope: str, owner: str, key: str | None, payload: object
+) -> tuple[dict, int] | None:
+    """The first answer to replay for this key, or None: a check a request can make early (in
+    a read-only snapshot) before it decides to act, then telling ``run_once`` it has looked."""
+    if not key:
+        return None
+    _check_key(key)
+    existing = stored(scope, owner, key)
+    return _replay(existing, fingerprint(payload)) if existing is not None else None
+
+
 def run_once(
     *,
     scope: str,
@@ -63,20 +80,27 @@ def run_once(
     payload: object,
     now: datetime,
     action: Callable[[], tuple[dict, int]],
+    looked_up: bool = False,
 ) -> tuple[dict, int]:
-    """Run ``action`` (which flushes, never commits) at most once per key, and commit."""
+    """Run ``action`` (which flushes, never commits) at most once per key, and commit.
+
+    ``looked_up``: the caller has just asked ``answered()`` in this request, so the lookup is
+    not repeated here (on SQLite it would run while holding the write lock). A retry that
+    commits in between is still replayed: the action's effects break a rule or a unique key
+    (a second booking of one slot by one person), or the record's own key does, and then the
+    first answer is looked up again."""
     if not key:
         result = action()
         db.session.commit()
         return result
-    if len(key) > MAX_KEY_LENGTH:
-        raise RuleViolation("Idempotency-Key is too long", errors={"Idempotency-Key": ["max 200"]})
+    _check_key(key)
     request_hash = fingerprint(payload)
-    existing = stored(scope, owner, key)
-    if existing is not None:
-        return _replay(existing, request_hash)
-    body, status = action()
+    if not looked_up:
+        existing = stored(scope, owner, key)
+        if existing is not None:
+            return _replay(existing, request_hash)
     try:
+        body, status = action()
         # A plain INSERT rather than a unit-of-work flush: this runs inside the action's
         # write transaction, which on SQLite holds the database's single write lock.
         db.session.execute(
@@ -92,9 +116,10 @@ def run_once(
             },
         )
         db.session.commit()
-    except IntegrityError:
+    except (IntegrityError, DomainError):
         db.session.rollback()
-        existing = stored(scope, owner, key)
+        with intent(writes=False):  # only a read: no second wait for SQLite's write lock
+            existing = stored(scope, owner, key)
         if existing is None:
             raise
         return _replay(existing, request_hash)

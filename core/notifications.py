@@ -245,13 +245,18 @@ def deliver_batch(*, fresh: bool, after_id: int = 0) -> Claim | None:
 
 def deliver_batches(*, fresh: bool, most: int | None = None) -> None:
     """Deliver batch after batch, in id order (so a row that fails again is not retried twice
-    by one run), until nothing is left or after ``most`` batches."""
+    by one run), until a batch comes back short or after ``most`` batches.
+
+    A run does not chase rows committed while it works: each such commit has a run of its own
+    queued after it (``jobs.Coalesced``). Chasing them, one run kept claiming a row or two at a
+    time for as long as a booking rush lasted, each claim a write in line for the lock."""
     after_id, done = 0, 0
     while most is None or done < most:
         batch = deliver_batch(fresh=fresh, after_id=after_id)
-        if batch is None:
+        done += 1
+        if batch is None or len(batch.items) < BATCH_SIZE:
             return
-        after_id, done = batch.items[-1].id, done + 1
+        after_id = batch.items[-1].id
 
 
 @jobs.task()

@@ -18,7 +18,7 @@ from core.db import intent, write_intent
 from core.errors import Conflict, Unauthorized
 from core.extensions import db
 from core.http import Blueprint
-from core.idempotency import run_once, stored
+from core.idempotency import answered, run_once
 from core.security import signature_matches
 from facilities import calendar
 from facilities.gate_auth import gate_or_staff
@@ -117,10 +117,6 @@ def _end_snapshot(keep) -> None:
     db.session.add(keep)
 
 
-def _already_answered(user_id: int, key: str | None) -> bool:
-    return bool(key) and stored(BOOKING_SCOPE, f"user:{user_id}", key) is not None
-
-
 @blp.post("/bookings")
 @_snapshot_first
 @blp.auth()
@@ -144,28 +140,31 @@ def create_booking(data):
     a broken per-person rule → 422 naming it; suspended → 403 `booking_suspended`."""
     at = now()
     user = g.user
-    key = request.headers.get("Idempotency-Key")
-    # In a rush most requests lose. Authentication and this check read a snapshot, so on
+    owner, key = f"user:{user.id}", request.headers.get("Idempotency-Key")
+    # In a rush most requests lose. Authentication and these checks read a snapshot, so on
     # SQLite they run side by side instead of queueing for the single writer; only requests
-    # that may win go on to the write transaction. A retry is replayed, never refused here:
-    # its first answer is looked up after the slot, so a booking seen there is seen here too.
-    try:
-        bookings.refuse_if_visibly_full(user.id, data["slot_id"], data["party"], at)
-    except Conflict:
-        if not _already_answered(user.id, key):
-            raise
+    # that may win go on to the write transaction. A retry is replayed, never refused: its
+    # first answer and the slot are read in one snapshot, so a booking counted in the slot
+    # has its answer found here.
+    replayed = answered(scope=BOOKING_SCOPE, owner=owner, key=key, payload=data)
+    if replayed is not None:
+        body, status = replayed
+        return jsonify(body), status
+    bookings.refuse_if_visibly_full(user.id, data["slot_id"], data["party"], at)
     _end_snapshot(keep=user)
     write_intent.set(True)
     if key:
-        # Retries racing each other queue here, so each later one finds the first answer.
+        # Retries racing each other queue here (PostgreSQL; SQLite queues every writer), so
+        # each later one finds the first one's booking, breaks a rule, and is replayed.
         capacity.lock_user(user.id)
     try:
         body, status = run_once(
             scope=BOOKING_SCOPE,
-            owner=f"user:{user.id}",
+            owner=owner,
             key=key,
             payload=data,
             now=at,
+            looked_up=True,
             action=lambda: (
                 _dump(
                     bookings.create_booking(

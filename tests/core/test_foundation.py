@@ -131,6 +131,29 @@ def test_idempotent_action_runs_once_and_replays(app):
     assert len(db.session.scalars(select(IdempotencyRecord)).all()) == 1
 
 
+def test_a_retry_not_looked_up_first_is_still_replayed(app):
+    """run_once(looked_up=True) skips the lookup; a retry committed meanwhile is replayed
+    once its action breaks a rule (the first answer's effects) or the record's own key."""
+    now = app.extensions["clock"].now()
+    kwargs = {"scope": "test", "owner": "user:1", "now": now, "looked_up": True}
+    first = run_once(key="k-1", payload={"a": 1}, action=lambda: ({"made": 1}, 201), **kwargs)
+
+    def clashing():
+        raise Conflict("You already have a booking at this time", code="booking_overlap")
+
+    assert run_once(key="k-1", payload={"a": 1}, action=clashing, **kwargs) == first
+    # An action that succeeds again: the record's unique key catches the retry.
+    again = run_once(key="k-1", payload={"a": 1}, action=lambda: ({"made": 2}, 201), **kwargs)
+    assert again == first
+    with pytest.raises(Conflict) as reused:
+        run_once(key="k-1", payload={"a": 2}, action=clashing, **kwargs)
+    assert reused.value.code == "idempotency_key_reused"
+    with pytest.raises(Conflict) as fresh:
+        run_once(key="k-2", payload={"a": 1}, action=clashing, **kwargs)
+    assert fresh.value.code == "booking_overlap"
+    assert len(db.session.scalars(select(IdempotencyRecord)).all()) == 1
+
+
 def test_cli_creates_and_manages_users(app):
     runner = app.test_cli_runner()
     result = runner.invoke(
