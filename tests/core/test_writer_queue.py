@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core.db import configure_sqlite, intent
-from core.writer_queue import WriterLock
+from core.writer_queue import CHECKPOINT_EVERY, WriterLock
 
 
 @pytest.fixture
@@ -132,3 +132,24 @@ def test_writers_in_several_processes_take_turns_and_lose_nothing(sqlite_engine)
     assert errors.empty(), errors.get()
     with sqlite_engine.connect() as connection:
         assert connection.execute(text("SELECT n FROM counter")).scalar() == 240
+
+
+def test_checkpoints_run_after_the_queue_is_let_go(sqlite_engine):
+    """SQLite's own checkpoint would run inside a COMMIT, with the queue still held."""
+    path = _lock_path(sqlite_engine)
+    checkpoints = []
+    with sqlite_engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+
+        def trace(statement):
+            if "wal_checkpoint" in statement:
+                checkpoints.append((statement, _free(path)))
+
+        raw.set_trace_callback(trace)
+        for _ in range(CHECKPOINT_EVERY * 2):
+            with connection.begin():
+                connection.execute(text("UPDATE counter SET n = n + 1"))
+        raw.set_trace_callback(None)
+        with connection.begin():
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    assert checkpoints == [("PRAGMA wal_checkpoint(PASSIVE)", True)] * 2
