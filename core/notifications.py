@@ -11,6 +11,8 @@ in the city. A run therefore *claims* a batch in one short transaction (a lease 
 the outcomes in a second short transaction on the rows that still carry its token. While a
 lease lasts no other run can claim the row, so racing runs never send it twice; a run that dies
 between claim and record leaves its rows leased, and they are delivered once the lease ends.
+A claim counts as an attempt, so a row whose delivery never gets recorded (its sender kills
+the process every time) is given up after ``MAX_ATTEMPTS`` claims like one that fails.
 
 A rush stays cheap: commits do not queue a job each, but ask a coalesced job
 (``jobs.Coalesced``) that each process queues at most twice a second, and every run takes all
@@ -135,6 +137,7 @@ def _deliverable(now: datetime, *, fresh: bool, after_id: int):
     conditions = [
         _outbox.c.status == "pending",
         or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= now),
+        _outbox.c.attempts < MAX_ATTEMPTS,
         _outbox.c.id > after_id,
     ]
     if fresh:
@@ -171,7 +174,7 @@ def claim(
     statement = (
         update(_outbox)
         .where(_outbox.c.id.in_(chosen.with_for_update(skip_locked=True)), where)
-        .values(claimed_until=until, claim_token=token)
+        .values(claimed_until=until, claim_token=token, attempts=_outbox.c.attempts + 1)
         .returning(*(_outbox.c[field.name] for field in fields(Outgoing)))
     )
     with intent(writes=True):
@@ -202,26 +205,25 @@ def send(batch: Claim) -> dict[int, str | None]:
 
 def record(batch: Claim, outcomes: dict[int, str | None], now: datetime) -> None:
     """Store the outcomes in one short transaction, on rows still under this claim, and
-    release them (unsent ones become deliverable again at once)."""
+    release them (unsent ones become deliverable again at once, their attempt not counted)."""
     released = {"claimed_until": None, "claim_token": None}
     mine = _outbox.c.claim_token == batch.token
     sent = [i for i, error in outcomes.items() if error is None]
     failed = [{"row_id": i, "error": e} for i, e in outcomes.items() if e is not None]
     unsent = [item.id for item in batch.items if item.id not in outcomes]
-    attempts = _outbox.c.attempts + 1
+    attempts = _outbox.c.attempts  # counted by the claim
     with intent(writes=True):
         if sent:
             db.session.execute(
                 update(_outbox)
                 .where(_outbox.c.id.in_(sent), mine)
-                .values(status="sent", sent_at=now, last_error=None, attempts=attempts, **released)
+                .values(status="sent", sent_at=now, last_error=None, **released)
             )
         if failed:
             db.session.execute(
                 update(_outbox)
                 .where(_outbox.c.id == bindparam("row_id"), mine)
                 .values(
-                    attempts=attempts,
                     last_error=bindparam("error"),
                     status=case((attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
                     **released,
@@ -230,7 +232,9 @@ def record(batch: Claim, outcomes: dict[int, str | None], now: datetime) -> None
             )
         if unsent:
             db.session.execute(
-                update(_outbox).where(_outbox.c.id.in_(unsent), mine).values(**released)
+                update(_outbox)
+                .where(_outbox.c.id.in_(unsent), mine)
+                .values(attempts=attempts - 1, **released)
             )
         db.session.commit()
 
@@ -271,5 +275,30 @@ _deliver_soon = jobs.Coalesced(deliver_fresh_notifications, window=1.0)
 @jobs.periodic(jobs.crontab(minute="*/5"))
 def retry_pending_notifications() -> None:
     """Retries failed rows and sends fresh ones whose job was lost; the next sweep carries on
-    after ``SWEEP_BATCHES`` batches."""
+    after ``SWEEP_BATCHES`` batches. Rows whose last allowed claim ended unrecorded fail."""
+    give_up_unfinished(clock.now())
     deliver_batches(fresh=False, most=SWEEP_BATCHES)
+
+
+def give_up_unfinished(now: datetime) -> None:
+    """Mark failed the rows claimed ``MAX_ATTEMPTS`` times whose last lease ended without an
+    outcome: the run sending them stopped every time (a read only when there are none)."""
+    where = and_(
+        _outbox.c.status == "pending",
+        _outbox.c.attempts >= MAX_ATTEMPTS,
+        _outbox.c.claimed_until <= now,
+    )
+    if not _any(where):
+        return
+    with intent(writes=True):
+        db.session.execute(
+            update(_outbox)
+            .where(where)
+            .values(
+                status="failed",
+                last_error="delivery never finished: the sending process stopped each time",
+                claimed_until=None,
+                claim_token=None,
+            )
+        )
+        db.session.commit()

@@ -236,13 +236,32 @@ def test_an_abandoned_claim_is_delivered_once_its_lease_ends(recorder, clock):
     assert recorder.ids == []
 
     clock.advance(seconds=1)
-    deliver_fresh_notifications.call_local()
+    deliver_fresh_notifications.call_local()  # tried once already: the sweep's to retry
+    assert recorder.ids == []
+    retry_pending_notifications.call_local()
     assert recorder.ids == [row]
-    assert states()[row] == ("sent", 1, None, None)
+    assert states()[row] == ("sent", 2, None, None)  # the abandoned claim was an attempt
 
     # The dead run's late record no longer owns the row and changes nothing.
     record(crashed, {row: "timed out"}, clock.now())
-    assert states()[row] == ("sent", 1, None, None)
+    assert states()[row] == ("sent", 2, None, None)
+
+
+def test_a_row_whose_delivery_never_finishes_is_given_up_after_max_attempts(recorder, clock):
+    """A sender that kills its process every time: each claim ends unrecorded."""
+    [row] = waiting(1, clock.now())
+    claim(clock.now(), fresh=True)
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(seconds=CLAIM_LEASE.total_seconds())
+        assert claim(clock.now(), fresh=False) is not None  # claimed again, died again
+    assert states()[row][:2] == ("pending", MAX_ATTEMPTS)
+
+    clock.advance(seconds=CLAIM_LEASE.total_seconds())
+    retry_pending_notifications.call_local()
+    status, attempts, last_error, token = states()[row]
+    assert (status, attempts, token) == ("failed", MAX_ATTEMPTS, None)
+    assert "never finished" in last_error
+    assert recorder.ids == []
 
 
 def test_a_run_whose_lease_runs_low_leaves_the_rest_to_the_next(recorder, clock):
