@@ -60,7 +60,15 @@ def _apply_config(app: Flask, overrides: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalize_database_url(
         app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
     )
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        # A server's connections can go stale (a restart, a dropped socket): test each as it
+        # leaves the pool. A SQLite file's cannot, and the test would cost a statement each
+        # time a request, or a booking switching from its snapshot to its write, takes one.
+        {}
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        else {"pool_pre_ping": True},
+    )
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
     app.config.update(
         API_TITLE="HAPPY-HUB",
