@@ -41,7 +41,6 @@ from facilities.schemas import (
 )
 from facilities.services import (
     availability,
-    capacity,
     catalog,
     checkin,
     feeds,
@@ -153,10 +152,9 @@ def create_booking(data):
     bookings.refuse_if_visibly_full(user.id, data["slot_id"], data["party"], at)
     _end_snapshot(keep=user)
     write_intent.set(True)
-    if key:
-        # Retries racing each other queue here (PostgreSQL; SQLite queues every writer), so
-        # each later one finds the first one's booking, breaks a rule, and is replayed.
-        capacity.lock_user(user.id)
+    # Retries racing each other queue on the person's lock in create_booking (SQLite queues
+    # every writer anyway), so each later one finds the first one's booking, breaks a rule,
+    # and is replayed by run_once.
     try:
         body, status = run_once(
             scope=BOOKING_SCOPE,
