@@ -28,13 +28,20 @@ _lingering_close = util.close_graceful
 
 
 def unread_bytes_waiting(sock: socket.socket) -> bool:
-    """True if the peer has sent bytes this side has not read (the peer's FIN is not one)."""
+    """True if the peer has sent bytes this side has not read (the peer's FIN is not one).
+
+    Asked without waiting: a socket with a timeout would otherwise wait for data first."""
+    prior = sock.gettimeout()
     try:
-        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        sock.setblocking(False)
+        return bool(sock.recv(1, socket.MSG_PEEK))
     except BlockingIOError:
         return False  # nothing waiting, the peer still open
     except OSError:
         return False  # reset or gone: nothing to protect
+    finally:
+        with contextlib.suppress(OSError):
+            sock.settimeout(prior)
 
 
 def close_promptly(sock: socket.socket, timeout: float = 2.0, max_drain: int = 65536) -> None:

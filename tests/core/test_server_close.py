@@ -36,8 +36,10 @@ def close_in_background(sock: socket.socket) -> threading.Thread:
     return thread
 
 
-def test_a_request_read_to_its_end_is_closed_without_waiting_for_the_client(connection):
+@pytest.mark.parametrize("timeout", [None, 30.0], ids=["blocking", "with_timeout"])
+def test_a_request_read_to_its_end_is_closed_without_waiting_for_the_client(connection, timeout):
     server, client = connection
+    server.settimeout(timeout)  # gunicorn's sockets are blocking; a timeout must not make it wait
     client.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
     server.recv(4096)
     server.sendall(RESPONSE)
