@@ -164,8 +164,13 @@ def _live_env(test_settings, tmp_path, **overrides) -> dict[str, str]:
     return env
 
 
+LIVE_WORKERS = 4
+
+
 def _serve(env: dict[str, str], tmp_path):
-    """gunicorn with 4 workers on the test database (real processes, real HTTP)."""
+    """gunicorn with 4 workers on the test database (real processes, real HTTP), yielded once
+    it answers and all its workers are forked (the master forks them one after another, and a
+    quick test could otherwise run before the last one exists)."""
     port = _free_port()
     log_file = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
@@ -175,7 +180,7 @@ def _serve(env: dict[str, str], tmp_path):
             "gunicorn",
             "--no-control-socket",
             "--workers",
-            "4",
+            str(LIVE_WORKERS),
             "--bind",
             f"127.0.0.1:{port}",
             "--preload",
@@ -190,10 +195,11 @@ def _serve(env: dict[str, str], tmp_path):
     deadline = time.monotonic() + 60
     while True:
         try:
-            if requests.get(server("/api/health"), timeout=1).status_code == 200:
-                break
+            answered = requests.get(server("/api/health"), timeout=1).status_code == 200
         except requests.ConnectionError:
-            pass
+            answered = False
+        if answered and len(server.workers()) == LIVE_WORKERS:
+            break
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError((tmp_path / "gunicorn.log").read_text())
