@@ -1,6 +1,7 @@
 """jobs.Coalesced: many commits ask for one sweeping job; each process queues it at most twice
 per window, and every commit still has a run that starts after it."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -81,3 +82,22 @@ def test_in_immediate_mode_every_call_runs_the_job(queue):
     coalesced()
     coalesced()
     assert runs == ["ran", "ran"]
+
+
+def test_threads_asking_at_once_queue_one_run_and_one_trailing_run(queue):
+    """A consumer with several worker threads may notify from each at the same moment."""
+    huey, sweep, _ = queue
+    coalesced = Coalesced(sweep, window=1.0, monotonic=Ticks())  # the clock stands still
+    start = threading.Barrier(16)
+
+    def ask():
+        start.wait()
+        coalesced()
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    runs = queued(huey)
+    assert len(runs) == 2 and runs.count(None) == 1
