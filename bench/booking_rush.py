@@ -264,6 +264,11 @@ def seed(residents: int, past_days: int) -> dict:
             [{"id": sid, "booked": n} for sid, n in booked_by_slot.items() if n],
         )
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            # A live server's tables have statistics (autovacuum gathers them soon after bulk
+            # changes); without them the planner guesses on the year of bookings just loaded.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(db.text("ANALYZE"))
 
         # The hot sessions: the evening session 13 days ahead, already open for booking.
         target_day = today + timedelta(days=13)
