@@ -45,11 +45,7 @@ _SNAPSHOT_SLOT = (
         Facility.rules_json.label("rules_json"),
         Facility.timezone,
         user_rules.SUSPENDED_UNTIL.label("suspended_until"),
-        capacity.due_holds(
-            bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type)
-        )
-        .exists()
-        .label("holds_due"),
+        capacity.DUE_HOLD_IDS.exists().label("holds_due"),
     )
     .join(Resource, Resource.id == Slot.resource_id)
     .join(Facility, Facility.id == Slot.facility_id)

@@ -32,18 +32,14 @@ _LOCK_SLOT = (
 )
 
 
-def due_holds(slot_id, now):
-    """Unpaid holds in a slot whose time is up."""
-    return select(Booking.id).where(
-        Booking.slot_id == slot_id, Booking.status == "held", Booking.hold_expires_at <= now
-    )
-
-
-_DUE_HOLDS = select(Booking).where(
-    Booking.id.in_(
-        due_holds(bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type))
-    )
+# Unpaid holds in a slot whose time is up (parameters ``slot_id`` and ``now``): the ids, for
+# statements that ask about them together with other things, and the bookings themselves.
+DUE_HOLD_IDS = select(Booking.id).where(
+    Booking.slot_id == bindparam("slot_id"),
+    Booking.status == "held",
+    Booking.hold_expires_at <= bindparam("now", type_=Booking.hold_expires_at.type),
 )
+_DUE_HOLDS = select(Booking).where(Booking.id.in_(DUE_HOLD_IDS))
 
 
 def lock_slot(slot_id: int) -> Slot:

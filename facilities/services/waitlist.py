@@ -55,31 +55,25 @@ def describe(entry: WaitlistEntry) -> dict:
     }
 
 
-def _promised(slot_id, remaining):
-    """Free places are promised to the waitlist: an offer is open, or someone waiting fits."""
-    return (
-        select(WaitlistEntry.id)
-        .where(
-            WaitlistEntry.slot_id == slot_id,
-            or_(
-                WaitlistEntry.status == "offered",
-                and_(WaitlistEntry.status == "waiting", WaitlistEntry.units <= remaining),
-            ),
-        )
-        .limit(1)
+# Free places are promised to the waitlist: an offer is open, or someone waiting fits in the
+# ``remaining`` places. Built once: asked on every booking that finds room.
+_PROMISED = (
+    select(WaitlistEntry.id)
+    .where(
+        WaitlistEntry.slot_id == bindparam("slot_id"),
+        or_(
+            WaitlistEntry.status == "offered",
+            and_(WaitlistEntry.status == "waiting", WaitlistEntry.units <= bindparam("remaining")),
+        ),
     )
-
-
-# Built once: asked on every booking that finds room.
-_PROMISED = _promised(bindparam("slot_id"), bindparam("remaining"))
+    .limit(1)
+)
 # The booking path asks both questions about a locked slot in one statement: are unpaid holds
 # due to expire, and are the free places promised? Under a rush that statement runs while the
 # slot (on SQLite: the whole database) is locked, so one round trip instead of two matters.
 _CLAIMS = select(
-    capacity.due_holds(bindparam("slot_id"), bindparam("now", type_=Booking.hold_expires_at.type))
-    .exists()
-    .label("holds_due"),
-    _promised(bindparam("slot_id"), bindparam("remaining")).exists().label("promised"),
+    capacity.DUE_HOLD_IDS.exists().label("holds_due"),
+    _PROMISED.exists().label("promised"),
 )
 
 
