@@ -15,7 +15,7 @@ from facilities import notices
 from facilities.models import Booking, Facility, Resource, Slot, WaitlistEntry
 from facilities.rules import Rules, bookable_from, local_date
 from facilities.services import capacity, pricing, user_rules, waitlist
-from facilities.services.ids import in_range
+from facilities.services.ids import in_range, lookup
 
 STAFF_ROLES = ("facility_manager",)
 
@@ -25,7 +25,7 @@ def is_staff(user: User) -> bool:
 
 
 def get_booking(booking_id: int, actor: User) -> Booking:
-    booking = db.session.get(Booking, booking_id) if in_range(booking_id) else None
+    booking = lookup(Booking, booking_id)
     if booking is None or (booking.user_id != actor.id and not is_staff(actor)):
         raise NotFound(f"Booking {booking_id} not found")
     return booking
@@ -302,7 +302,7 @@ def expire_holds(now: datetime, limit: int = 500) -> int:
 
 
 def find(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id) if in_range(booking_id) else None
+    booking = lookup(Booking, booking_id)
     if booking is None:
         raise NotFound(f"Booking {booking_id} not found")
     return booking

@@ -20,7 +20,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import User
 from facilities.models import Booking, Slot, WaitlistEntry
-from facilities.services.ids import in_range
+from facilities.services.ids import in_range, lookup
 
 # Statements on the booking path are built once: under a rush building them costs more than
 # running them, and on SQLite that time is spent holding the single write lock.
@@ -52,7 +52,7 @@ def lock_slot(slot_id: int) -> Slot:
 
 
 def find_slot(slot_id: int) -> Slot:
-    slot = db.session.get(Slot, slot_id) if in_range(slot_id) else None
+    slot = lookup(Slot, slot_id)
     if slot is None:
         raise NotFound(f"Slot {slot_id} not found")
     return slot

@@ -12,25 +12,25 @@ from core.extensions import db
 from core.models import User
 from facilities.models import Facility, Resource, SlotTemplate
 from facilities.rules import Rules
-from facilities.services.ids import in_range
+from facilities.services.ids import lookup
 
 
 def get_facility(facility_id: int) -> Facility:
-    facility = db.session.get(Facility, facility_id) if in_range(facility_id) else None
+    facility = lookup(Facility, facility_id)
     if facility is None:
         raise NotFound(f"Facility {facility_id} not found")
     return facility
 
 
 def get_resource(resource_id: int, facility: Facility | None = None) -> Resource:
-    resource = db.session.get(Resource, resource_id) if in_range(resource_id) else None
+    resource = lookup(Resource, resource_id)
     if resource is None or (facility is not None and resource.facility_id != facility.id):
         raise NotFound(f"Resource {resource_id} not found", errors={"resource_id": ["Unknown."]})
     return resource
 
 
 def get_template(template_id: int) -> SlotTemplate:
-    template = db.session.get(SlotTemplate, template_id) if in_range(template_id) else None
+    template = lookup(SlotTemplate, template_id)
     if template is None:
         raise NotFound(f"Slot template {template_id} not found")
     return template

@@ -14,7 +14,7 @@ from core.models import User
 from facilities import notices
 from facilities.models import Booking, Strike, Suspension
 from facilities.services import user_rules
-from facilities.services.ids import in_range
+from facilities.services.ids import lookup
 
 SALT = "facilities.check-in"
 
@@ -37,7 +37,7 @@ def booking_for_code(code: str, secret: str) -> Booking:
             "This check-in code is not valid", code="invalid_code", errors={"code": ["Invalid."]}
         ) from None
     booking_id = data.get("b") if isinstance(data, dict) else None
-    booking = db.session.get(Booking, booking_id) if in_range(booking_id) else None
+    booking = lookup(Booking, booking_id)
     if booking is None:
         raise NotFound("No booking for this code", errors={"code": ["Unknown booking."]})
     return booking

@@ -18,7 +18,7 @@ from facilities import notices
 from facilities.models import ACTIVE_STATUSES, Booking, Closure, Facility, Slot, WaitlistEntry
 from facilities.services import capacity
 from facilities.services.catalog import get_resource
-from facilities.services.ids import in_range
+from facilities.services.ids import lookup
 
 
 def active_overlapping(facility_id: int, starts: datetime, ends: datetime) -> list[Closure]:
@@ -53,7 +53,7 @@ def lock_facility(facility_id: int) -> None:
 
 
 def get_closure(closure_id: int) -> Closure:
-    closure = db.session.get(Closure, closure_id) if in_range(closure_id) else None
+    closure = lookup(Closure, closure_id)
     if closure is None:
         raise NotFound(f"Closure {closure_id} not found")
     return closure

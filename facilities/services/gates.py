@@ -12,7 +12,7 @@ from core.extensions import db
 from core.models import User
 from core.security import new_token, token_hash
 from facilities.models import Facility, Gate
-from facilities.services.ids import in_range
+from facilities.services.ids import lookup
 
 CHALLENGE = {"WWW-Authenticate": 'Gate realm="happyhub"'}
 NAME_LENGTH = 100
@@ -61,7 +61,7 @@ def list_gates(facility: Facility) -> list[Gate]:
 
 
 def get_gate(gate_id: int) -> Gate:
-    gate = db.session.get(Gate, gate_id) if in_range(gate_id) else None
+    gate = lookup(Gate, gate_id)
     if gate is None:
         raise NotFound(f"Gate {gate_id} not found")
     return gate

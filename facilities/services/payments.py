@@ -11,7 +11,7 @@ from core.extensions import db
 from facilities.models import Booking
 from facilities.services import booking as bookings
 from facilities.services import capacity, waitlist
-from facilities.services.ids import in_range
+from facilities.services.ids import lookup
 
 
 def handle_callback(payload: dict, now: datetime) -> Booking:
@@ -19,9 +19,7 @@ def handle_callback(payload: dict, now: datetime) -> Booking:
 
     A replayed callback for the same payment answers with the booking again.
     """
-    booking = (
-        db.session.get(Booking, payload["booking_id"]) if in_range(payload["booking_id"]) else None
-    )
+    booking = lookup(Booking, payload["booking_id"])
     if booking is None:
         raise NotFound("Unknown booking", errors={"booking_id": ["Unknown."]})
     reference = payload["payment_id"]
