@@ -15,9 +15,9 @@ A claim counts as an attempt, so a row whose delivery never gets recorded (its s
 the process every time) is given up after ``MAX_ATTEMPTS`` claims like one that fails.
 
 A rush stays cheap: commits do not queue a job each, but ask a coalesced job
-(``jobs.Coalesced``) that each process queues at most twice a second, and every run takes all
-the never-tried rows in batches. A run that finds nothing learns it from a plain read, without
-waiting for the write lock.
+(``jobs.Coalesced``) that each process queues at most twice a second, and a run takes the
+never-tried rows in batches until one comes back short (rows committed later have runs of their
+own). A run that finds nothing learns it from a plain read, without waiting for the write lock.
 """
 
 from __future__ import annotations
