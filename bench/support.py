@@ -47,15 +47,21 @@ def cpu_probe_ms() -> float:
     return round(best * 1000, 1)
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces): state,
+    parent id, ... (utime and stime at 11 and 12); None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User plus system CPU time used so far by these processes, in seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in pids:
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            # Fields after the command name (which may hold spaces): utime and stime are 14, 15.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+    for fields in filter(None, map(_stat, pids)):
+        total += int(fields[11]) + int(fields[12])
     return total / ticks
 
 
@@ -64,11 +70,8 @@ def children(pid: int) -> list[int]:
     ``children`` lists can miss some, as its documentation warns)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                # The parent's id follows the state, after the command name (which may hold spaces).
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
+        if entry.name.isdigit() and (fields := _stat(entry.name)) and int(fields[1]) == pid:
+            found.append(int(entry.name))
     return found
 
 
