@@ -1,7 +1,7 @@
-"""Who is calling: bearer tokens for people, and the pieces device keys share with them.
+"""Who is calling over HTTP: bearer tokens for people, device keys for devices.
 
-Devices authenticate in their own domain (library kiosks, facility gates) with
-``Authorization: <Scheme> <key>``, through ``credentials`` and ``read_only`` below.
+Devices (library kiosks, facility gates) send ``Authorization: <Scheme> <key>``; each domain
+declares its kind (``core.device_keys.DeviceKind``) and ``device_from_request`` finds it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.orm import lazyload
 
 from core import clock
 from core.db import intent
+from core.device_keys import DeviceKind
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User
@@ -29,6 +30,20 @@ def credentials(scheme: str) -> str | None:
     if name.lower() != scheme.lower():
         return None
     return value.strip()
+
+
+def device_from_request(kind: DeviceKind):
+    """The device of this kind calling, or None when the request uses another scheme (or
+    none); a scheme with no key, an unknown key or a revoked one is a 401. The key is checked
+    on a snapshot, so a device with a wrong key is refused without waiting for SQLite's write
+    lock, which its action may take afterwards."""
+    raw = credentials(kind.scheme)
+    if raw is None:
+        return None
+    if not raw:
+        raise kind.key_required()
+    with read_only():
+        return kind.by_key(raw)
 
 
 def bearer_token() -> str | None:

@@ -11,8 +11,8 @@ from flask.cli import AppGroup
 
 from core import clock, jobs, services
 from core.errors import DomainError
-from core.extensions import db
-from core.http import ROLES
+from core.roles import ROLES
+from core.transactions import unit_of_work
 
 users_cli = AppGroup("users", help="Manage accounts and roles.")
 jobs_cli = AppGroup("jobs", help="Background job queue.")
@@ -39,13 +39,11 @@ def user_or_fail(email: str):
 
 
 def commit_or_fail(action):
-    """Run ``action`` and commit; a DomainError rolls back and becomes a CLI error."""
+    """Run ``action`` as one unit of work; a DomainError becomes a CLI error."""
     try:
-        result = action()
-        db.session.commit()
-        return result
+        with unit_of_work():
+            return action()
     except DomainError as error:
-        db.session.rollback()
         detail = f" {json.dumps(error.errors, ensure_ascii=False)}" if error.errors else ""
         raise click.ClickException(error.message + detail) from error
 

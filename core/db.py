@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from core import writer_queue
+from core.extensions import db
 
 # SQLite takes its write lock lazily, so two transactions that both read and then write can
 # deadlock on the upgrade (SQLITE_BUSY with no waiting). Transactions that may write therefore
@@ -112,6 +113,4 @@ def execute_plain(statement, params: dict | None = None):
 
     On hot paths (a booking rush) the ORM's handling of such a statement cost about as much
     as running it. Unlike ``session.execute``, pending ORM changes are not flushed first."""
-    from core.extensions import db
-
     return db.session.connection().execute(statement, params or {})

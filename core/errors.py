@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    # A refusal normally undoes everything the use case wrote; a few must keep what they
+    # wrote (a wrong PIN's failure count): see ``keeping_changes``.
+    keeps_changes = False
 
     def __init__(
         self,
@@ -31,6 +34,12 @@ class DomainError(Exception):
         self.details = details
         if code:
             self.code = code
+
+    def keeping_changes(self) -> DomainError:
+        """This refusal, marked so that the unit of work commits what was written before it
+        (``core.transactions``) instead of rolling it back."""
+        self.keeps_changes = True
+        return self
 
 
 class Unauthorized(DomainError):

@@ -5,7 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from core.http import Api
+from core.openapi import Api
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

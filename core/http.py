@@ -1,4 +1,5 @@
-"""flask-smorest, adapted: our error schema in the docs, and a Blueprint that knows about auth."""
+"""flask-smorest's Blueprint, adapted: it knows about auth and device keys, documents our error
+responses, and runs every view as one unit of work (``core.transactions``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from http import HTTPStatus
 
 import flask_smorest
 import marshmallow as ma
+from flask import g, request
 from marshmallow import validate
 
+from core.auth import device_from_request, require_user
 from core.db import MAX_INTEGER_ID
-
-ROLES = ("resident", "librarian", "archivist", "facility_manager", "admin")
-
+from core.device_keys import DeviceKind
+from core.errors import Unauthorized
+from core.roles import ROLES
+from core.transactions import in_unit_of_work
 
 ID_RANGE = validate.Range(min=1, max=MAX_INTEGER_ID, error="Not a valid id.")
 
@@ -25,22 +29,14 @@ class Id(ma.fields.Integer):
         super().__init__(**kwargs)
 
 
-class ErrorSchema(ma.Schema):
-    code = ma.fields.String(metadata={"example": "not_found"})
-    status = ma.fields.Integer(metadata={"example": 404})
-    message = ma.fields.String(metadata={"example": "Booking 42 not found"})
-    errors = ma.fields.Dict(metadata={"example": {"email": ["Not a valid email address."]}})
-
-
-class Api(flask_smorest.Api):
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self):
-        # core.errors registers the one error handler for the whole app.
-        pass
-
-
 class Blueprint(flask_smorest.Blueprint):
+    def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
+        """Every view is one unit of work: committed once when it answers, rolled back when it
+        raises. Views never commit by hand."""
+        if view_func is not None and not isinstance(view_func, type):
+            view_func = in_unit_of_work(view_func)
+        return super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
+
     def arguments(self, schema, *args, **kwargs):
         """flask-smorest's, with a schema class made into one instance here, once: given the
         class, webargs builds a new instance for every request (about 0.1 ms each)."""
@@ -63,19 +59,63 @@ class Blueprint(flask_smorest.Blueprint):
 
         Documents the security requirement and the 401/403 answers.
         """
-        for role in roles:
-            if role not in ROLES:
-                raise ValueError(f"unknown role {role!r}")
+        self._check_roles(roles)
 
         def decorator(func):
             @functools.wraps(func)
             def wrapper(*args, **kwargs):
-                from core.auth import require_user
-
                 require_user(roles)
                 return func(*args, **kwargs)
 
             wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
             return self.errors(401, 403)(wrapper) if roles else self.errors(401)(wrapper)
+
+        return decorator
+
+    def _check_roles(self, roles) -> None:
+        for role in roles:
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}")
+
+    def device(self, kind: DeviceKind):
+        """Require a device key of this kind (``Authorization: Kiosk <key>``); the view finds
+        the calling device in ``flask.g.device``. Documents the scheme and the 401."""
+
+        def decorator(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                device = device_from_request(kind)
+                if device is None:
+                    raise kind.key_required()
+                g.device = device
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{kind.security_scheme: []}])(wrapper)
+            return self.errors(401)(wrapper)
+
+        return decorator
+
+    def device_or_auth(self, kind: DeviceKind, *roles: str):
+        """A device key of this kind, or a bearer token with one of ``roles``. ``flask.g.device``
+        is the device, or None when a person called (then ``flask.g.user`` is that person)."""
+        self._check_roles(roles)
+        # Sent when neither credential came: both ways in are named.
+        either = {"WWW-Authenticate": f'Bearer realm="happyhub", {kind.scheme} realm="happyhub"'}
+
+        def decorator(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                g.device = device_from_request(kind)
+                if g.device is None:
+                    if not request.headers.get("Authorization"):
+                        raise Unauthorized(
+                            f"A staff bearer token or a {kind.noun} key is required",
+                            headers=either,
+                        )
+                    require_user(roles)
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{"bearerAuth": []}, {kind.security_scheme: []}])(wrapper)
+            return self.errors(401, 403)(wrapper)
 
         return decorator

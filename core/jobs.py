@@ -1,8 +1,10 @@
 """Background jobs on Huey.
 
-SQLite storage in ``instance/`` by default, Redis when ``REDIS_URL`` is set, immediate (run in
-the calling thread, in-memory storage) when ``JOBS_IMMEDIATE`` is on, as in tests. Every job
-runs in its own app context with its own database session and commits once at the end.
+The queue's storage comes from the app's config when the app is built (``init_app``): SQLite
+in ``instance/`` by default, Redis when ``REDIS_URL`` is set, immediate (run in the calling
+thread, in-memory storage) when ``JOBS_IMMEDIATE`` is on, as in tests. Tasks register on the one
+``huey`` at import time, before any app exists, so it starts with in-memory storage. Every job
+runs in its own app context with its own database session, as one unit of work.
 
 Side effects that must not happen if the transaction rolls back are queued with
 ``after_commit(task, ...)``: they are enqueued only once the session commits.
@@ -16,12 +18,13 @@ import time
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
-from huey import Huey, RedisHuey, crontab  # noqa: F401  (crontab re-exported)
-from huey.storage import SqliteStorage
+from huey import Huey, crontab  # noqa: F401  (crontab re-exported)
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core import config
+from core.extensions import db
+from core.transactions import unit_of_work
 
 
 class NormalSyncSqliteStorage(SqliteStorage):
@@ -39,51 +42,42 @@ class NormalSyncSqliteStorage(SqliteStorage):
         return connection
 
 
-def _build_huey():
-    redis_url = config.env("REDIS_URL")
-    if redis_url:
-        return RedisHuey("happyhub", url=redis_url, utc=True)
-    path = Path(config.env("JOBS_DB_PATH"))
+def storage_for(settings) -> tuple[type, dict]:
+    """The storage class and its arguments that ``settings`` (an app's config) ask for."""
+    if settings["REDIS_URL"]:
+        return RedisStorage, {"url": settings["REDIS_URL"]}
+    path = Path(settings["JOBS_DB_PATH"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Huey("happyhub", storage_class=NormalSyncSqliteStorage, filename=str(path), utc=True)
+    return NormalSyncSqliteStorage, {"filename": str(path)}
 
 
-huey = _build_huey()
+huey = Huey("happyhub", storage_class=MemoryStorage, utc=True)
 _bound_app: Flask | None = None
 
 
 def init_app(app: Flask) -> None:
+    """Put the queue on the storage this app's config names; jobs run in this app."""
     global _bound_app
     _bound_app = app
-    if app.config["JOBS_IMMEDIATE"]:
-        huey.immediate = True
+    huey.storage_class, huey.storage_kwargs = storage_for(app.config)
+    huey.immediate = bool(app.config["JOBS_IMMEDIATE"])
+    huey.storage = huey.create_storage()
 
 
 def _app() -> Flask:
     """The caller's app (immediate mode, CLI), else the consumer's own app."""
-    global _bound_app
     if has_app_context():
         return current_app._get_current_object()
-    if _bound_app is None:  # a consumer process started without an app
-        from core.app import create_app
-
-        _bound_app = create_app()
+    if _bound_app is None:
+        raise RuntimeError("No app: start the consumer with `flask --app wsgi jobs worker`")
     return _bound_app
 
 
 def _in_app_context(fn):
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        from core.extensions import db
-
-        with _app().app_context():
-            try:
-                result = fn(*args, **kwargs)
-                db.session.commit()
-                return result
-            except BaseException:
-                db.session.rollback()
-                raise
+        with _app().app_context(), unit_of_work():
+            return fn(*args, **kwargs)
 
     return run
 
@@ -108,8 +102,6 @@ def periodic(schedule, **options):
 
 def after_commit(job, *args, **kwargs) -> None:
     """Enqueue ``job(*args, **kwargs)`` once the current transaction commits."""
-    from core.extensions import db
-
     db.session.info.setdefault("after_commit", []).append((job, args, kwargs))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime
 from core.extensions import db
-from core.http import ROLES
+from core.roles import ROLES
 
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
 

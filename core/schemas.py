@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from core.http import ROLES
+from core.roles import ROLES
 
 
 class RegisterSchema(ma.Schema):

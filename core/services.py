@@ -10,9 +10,9 @@ from sqlalchemy import select
 from core import audit
 from core.errors import Conflict, NotFound, RuleViolation, TooManyRequests, Unauthorized
 from core.extensions import db
-from core.http import ROLES
 from core.models import ApiToken, User, UserRole
 from core.ratelimit import parse_limit
+from core.roles import ROLES
 from core.security import Passwords, new_token, token_hash
 
 

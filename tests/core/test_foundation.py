@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from huey import Huey
 from huey.storage import SqliteStorage
 from sqlalchemy import select, text
 
@@ -211,8 +212,10 @@ def test_jobs_status_cli_prints_json(app):
 
 
 def test_job_queue_moves_to_redis_when_configured(monkeypatch):
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
-    queue = jobs._build_huey()
+    storage_class, options = jobs.storage_for(
+        {"REDIS_URL": "redis://127.0.0.1:6379/15", "JOBS_DB_PATH": ""}
+    )
+    queue = Huey("happyhub", storage_class=storage_class, **options)
     assert type(queue.storage).__name__ == "RedisStorage"
     queue.storage.flush_queue()
     queue.storage.enqueue(b"payload")
@@ -222,9 +225,10 @@ def test_job_queue_moves_to_redis_when_configured(monkeypatch):
 
 
 def test_job_queue_defaults_to_sqlite_storage(monkeypatch, tmp_path):
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "jobs" / "queue.db"))
-    queue = jobs._build_huey()
+    storage_class, options = jobs.storage_for(
+        {"REDIS_URL": "", "JOBS_DB_PATH": str(tmp_path / "jobs" / "queue.db")}
+    )
+    queue = Huey("happyhub", storage_class=storage_class, **options)
     assert isinstance(queue.storage, SqliteStorage)
     assert (tmp_path / "jobs" / "queue.db").exists()
     # WAL with NORMAL sync: no fsync on every enqueue (Huey's own default is FULL).

@@ -1,0 +1,5 @@
+"""The roles an account can hold. Models, schemas, services and doors all take them from here."""
+
+from __future__ import annotations
+
+ROLES = ("resident", "librarian", "archivist", "facility_manager", "admin")
