@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
-from sqlalchemy import func, select
+from flask import g, request
 
-from core import jobs, services
+from core import audit, jobs, services
 from core.auth import current_token
 from core.clock import now
-from core.extensions import db
-from core.http import Blueprint
-from core.models import AuditLog, User, UserRole
+from core.http import Blueprint, paginated
 from core.schemas import (
     AuditEntrySchema,
     AuditQuerySchema,
@@ -22,13 +19,10 @@ from core.schemas import (
     UserQuerySchema,
     UserSchema,
 )
+from core.settings import settings_of
 
 blp = Blueprint("accounts", __name__, url_prefix="/api", description="Accounts and tokens")
 STAFF = ("librarian", "archivist", "facility_manager")
-
-
-def settings() -> services.AccountSettings:
-    return current_app.extensions["account_settings"]
 
 
 @blp.post("/auth/register")
@@ -37,8 +31,7 @@ def settings() -> services.AccountSettings:
 @blp.errors(409)
 def register(data):
     """Create a resident account."""
-    user = services.register(now=now(), settings=settings(), **data)
-    db.session.commit()
+    user = services.register(now=now(), settings=settings_of(services.AccountSettings), **data)
     return user
 
 
@@ -53,10 +46,9 @@ def create_token(data):
         password=data["password"],
         address=request.remote_addr or "?",
         now=now(),
-        settings=settings(),
-        guard=current_app.extensions["login_guard"],
+        settings=settings_of(services.AccountSettings),
+        guard=settings_of(services.LoginGuard),
     )
-    db.session.commit()
     return {"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at}
 
 
@@ -66,7 +58,6 @@ def create_token(data):
 def revoke_token():
     """Log out: revoke the token used for this request."""
     services.revoke_token(current_token(), now())
-    db.session.commit()
 
 
 @blp.get("/me")
@@ -84,16 +75,7 @@ def me():
 @blp.paginate()
 def list_users(query, pagination_parameters):
     """Users, for staff (filter by email substring or role)."""
-    stmt = select(User)
-    if query.get("email"):
-        stmt = stmt.where(User.email.contains(query["email"].lower()))
-    if query.get("role"):
-        stmt = stmt.where(User.id.in_(select(UserRole.user_id).filter_by(role=query["role"])))
-    pagination_parameters.item_count = db.session.scalar(
-        select(func.count()).select_from(stmt.subquery())
-    )
-    p = pagination_parameters
-    return db.session.scalars(stmt.order_by(User.id).offset(p.first_item).limit(p.page_size))
+    return paginated(services.users_query(**query), pagination_parameters)
 
 
 @blp.put("/users/<int:user_id>/roles")
@@ -104,7 +86,6 @@ def list_users(query, pagination_parameters):
 def set_roles(data, user_id):
     """Replace a user's roles (admin)."""
     user = services.set_roles(g.user, services.get_user(user_id), data["roles"], now())
-    db.session.commit()
     return user
 
 
@@ -115,7 +96,6 @@ def set_roles(data, user_id):
 def deactivate(user_id):
     """Deactivate an account and revoke its tokens (admin)."""
     user = services.deactivate(g.user, services.get_user(user_id), now())
-    db.session.commit()
     return user
 
 
@@ -126,7 +106,6 @@ def deactivate(user_id):
 def verify_resident(user_id):
     """Mark a user as a verified city resident (used for resident discounts)."""
     user = services.set_resident_verification(g.user, services.get_user(user_id), True, now())
-    db.session.commit()
     return user
 
 
@@ -137,7 +116,6 @@ def verify_resident(user_id):
 def unverify_resident(user_id):
     """Withdraw a user's resident verification."""
     user = services.set_resident_verification(g.user, services.get_user(user_id), False, now())
-    db.session.commit()
     return user
 
 
@@ -148,13 +126,7 @@ def unverify_resident(user_id):
 @blp.paginate()
 def audit_log(query, pagination_parameters):
     """The audit log, newest first (admin)."""
-    stmt = select(AuditLog).filter_by(**query)
-    pagination_parameters.item_count = db.session.scalar(
-        select(func.count()).select_from(stmt.subquery())
-    )
-    p = pagination_parameters
-    stmt = stmt.order_by(AuditLog.id.desc()).offset(p.first_item).limit(p.page_size)
-    return db.session.scalars(stmt)
+    return paginated(audit.entries_query(**query), pagination_parameters)
 
 
 @blp.get("/admin/jobs")

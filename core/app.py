@@ -11,8 +11,9 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from core import api as accounts_api
+from core import cli, health, jobs, settings
 from core import config as config_module
-from core import jobs
 from core.clock import SystemClock
 from core.db import configure_sqlite, render_migration_type, write_intent
 from core.errors import register_error_handlers
@@ -44,9 +45,9 @@ class DatabaseIntConverter(IntegerConverter):
 
 
 def _settings(overrides: dict | None) -> dict:
-    settings = config_module.from_environment()
-    settings.update(overrides or {})
-    return settings
+    values = config_module.from_environment()
+    values.update(overrides or {})
+    return values
 
 
 def _apply_config(app: Flask, overrides: dict | None) -> None:
@@ -88,13 +89,8 @@ def _apply_config(app: Flask, overrides: dict | None) -> None:
             },
             "components": {
                 "securitySchemes": {
+                    # Device schemes (kioskKey, gateKey) are added by their domains.
                     "bearerAuth": {"type": "http", "scheme": "bearer"},
-                    "kioskKey": {
-                        "type": "apiKey",
-                        "in": "header",
-                        "name": "Authorization",
-                        "description": "Kiosk <key>",
-                    },
                 }
             },
         },
@@ -150,9 +146,6 @@ def _register_domains(app: Flask) -> None:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from core import api as accounts_api
-    from core import cli, health
-
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR), static_folder=None)
     app.url_map.converters["int"] = DatabaseIntConverter
     app.json.ensure_ascii = False  # Korean text as UTF-8, not \uXXXX escapes
@@ -179,17 +172,23 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["clock"] = SystemClock()
     limiter = build_limiter(app.config["REDIS_URL"])
     app.extensions["limiter"] = limiter
-    app.extensions["account_settings"] = AccountSettings(
-        passwords=Passwords(
-            app.config["ARGON2_TIME_COST"],
-            app.config["ARGON2_MEMORY_COST_KIB"],
-            app.config["ARGON2_PARALLELISM"],
+    settings.register(
+        app,
+        AccountSettings(
+            passwords=Passwords(
+                app.config["ARGON2_TIME_COST"],
+                app.config["ARGON2_MEMORY_COST_KIB"],
+                app.config["ARGON2_PARALLELISM"],
+            ),
+            password_min_length=app.config["PASSWORD_MIN_LENGTH"],
+            token_ttl_seconds=app.config["TOKEN_TTL_SECONDS"],
         ),
-        password_min_length=app.config["PASSWORD_MIN_LENGTH"],
-        token_ttl_seconds=app.config["TOKEN_TTL_SECONDS"],
     )
-    app.extensions["login_guard"] = LoginGuard(
-        limiter, app.config["LOGIN_LIMIT_PER_ACCOUNT"], app.config["LOGIN_LIMIT_PER_ADDRESS"]
+    settings.register(
+        app,
+        LoginGuard(
+            limiter, app.config["LOGIN_LIMIT_PER_ACCOUNT"], app.config["LOGIN_LIMIT_PER_ADDRESS"]
+        ),
     )
 
     register_error_handlers(app)

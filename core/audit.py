@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from core.extensions import db
 from core.models import AuditLog, User
 
@@ -37,3 +39,8 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def entries_query(**filters):
+    """Audit entries matching ``filters`` (column = value), newest first."""
+    return select(AuditLog).filter_by(**filters).order_by(AuditLog.id.desc())

@@ -9,9 +9,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from core import clock, jobs, services
+from core import (
+    clock,
+    jobs,
+    notifications,  # noqa: F401  (registers the delivery jobs with the consumer)
+    services,
+)
 from core.errors import DomainError
 from core.roles import ROLES
+from core.settings import settings_of
 from core.transactions import unit_of_work
 
 users_cli = AppGroup("users", help="Manage accounts and roles.")
@@ -24,10 +30,6 @@ DEMO_ROLES = {
     "archivist@demo.happyhub.kr": ("기록연구사", ["archivist"]),
     "resident@demo.happyhub.kr": ("김시민", ["resident"]),
 }
-
-
-def _settings():
-    return current_app.extensions["account_settings"]
 
 
 def user_or_fail(email: str):
@@ -73,7 +75,7 @@ def create_user(email, password, name, roles):
             phone=None,
             roles=roles,
             now=clock.now(),
-            settings=_settings(),
+            settings=settings_of(services.AccountSettings),
         )
     )
     click.echo(f"created user {user.id} {user.email} roles={','.join(user.roles)}")
@@ -95,7 +97,11 @@ def set_roles(email, roles):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def set_password(email, password):
     """Set an account's password."""
-    commit_or_fail(lambda: services.set_password(user_or_fail(email), password, _settings()))
+    commit_or_fail(
+        lambda: services.set_password(
+            user_or_fail(email), password, settings_of(services.AccountSettings)
+        )
+    )
     click.echo(f"password set for {email}")
 
 
@@ -132,7 +138,7 @@ def ensure_demo_users() -> list[str]:
             phone=None,
             roles=roles,
             now=clock.now(),
-            settings=_settings(),
+            settings=settings_of(services.AccountSettings),
         )
         if "resident" in roles:
             services.set_resident_verification("seed", user, True, clock.now())
@@ -164,8 +170,6 @@ def status():
 
 
 def register(app: Flask) -> None:
-    import core.notifications  # noqa: F401  (registers the delivery jobs)
-
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(seed_demo)

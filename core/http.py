@@ -10,11 +10,13 @@ import flask_smorest
 import marshmallow as ma
 from flask import g, request
 from marshmallow import validate
+from sqlalchemy import func, select
 
 from core.auth import device_from_request, require_user
 from core.db import MAX_INTEGER_ID
 from core.device_keys import DeviceKind
 from core.errors import Unauthorized
+from core.extensions import db
 from core.roles import ROLES
 from core.transactions import in_unit_of_work
 
@@ -119,3 +121,14 @@ class Blueprint(flask_smorest.Blueprint):
             return self.errors(401, 403)(wrapper)
 
         return decorator
+
+
+def paginated(stmt, pagination_parameters):
+    """One page of a service's query for a ``@blp.paginate()`` view: counts every row the
+    query finds (for ``X-Pagination``) and returns the rows of the page asked for."""
+    pagination_parameters.item_count = db.session.scalar(
+        select(func.count()).select_from(stmt.subquery())
+    )
+    return db.session.scalars(
+        stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import redis
+
 
 def parse_limit(spec: str) -> tuple[int, int]:
     count, seconds = spec.split("/")
@@ -41,8 +43,6 @@ class MemoryLimiter:
 
 class RedisLimiter:
     def __init__(self, url: str, prefix: str = "happyhub:rl:"):
-        import redis
-
         self._redis = redis.Redis.from_url(url)
         self._prefix = prefix
 

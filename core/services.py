@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from core import audit
-from core.errors import Conflict, NotFound, RuleViolation, TooManyRequests, Unauthorized
+from core import audit, lookup
+from core.errors import Conflict, RuleViolation, TooManyRequests, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User, UserRole
 from core.ratelimit import parse_limit
@@ -31,11 +31,18 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).filter_by(email=normalize_email(email)))
 
 
+def users_query(*, email: str | None = None, role: str | None = None):
+    """Accounts for staff, by id: whose email contains ``email``, who hold ``role``."""
+    stmt = select(User)
+    if email:
+        stmt = stmt.where(User.email.contains(email.lower()))
+    if role:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).filter_by(role=role)))
+    return stmt.order_by(User.id)
+
+
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} not found")
-    return user
+    return lookup.get(User, user_id)
 
 
 def _check_password(password: str, settings: AccountSettings) -> None:
