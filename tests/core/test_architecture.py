@@ -4,6 +4,10 @@ hidden imports, doors that never commit."""
 from __future__ import annotations
 
 import ast
+import configparser
+import importlib.metadata
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -217,3 +221,32 @@ def test_schemas_never_query(module):
         or imported in ("core.services", "core.lookup")
     ]
     assert bad == []
+
+
+def _declared_requirements() -> set[str]:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "setup.cfg")
+    lines = parser["options"]["install_requires"].splitlines()
+    names = (re.split(r"[<>=!\[; ]", line.strip(), maxsplit=1)[0] for line in lines)
+    return {_normalized(name) for name in names if name and not name.startswith("#")}
+
+
+def _normalized(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def test_every_package_the_app_imports_is_declared():
+    ours = {package for package in PACKAGES}
+    imported = {
+        module.split(".")[0]
+        for name, path in SOURCES.items()
+        for _, module in _imports(name, path)
+        if module.split(".")[0] not in ours
+    } - set(sys.stdlib_module_names)
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {
+        module: distributions.get(module)
+        for module in imported
+        if not {_normalized(d) for d in distributions.get(module, [])} & _declared_requirements()
+    }
+    assert undeclared == {}, "declare these in setup.cfg's install_requires"
