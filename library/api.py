@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from flask import g, request
-from sqlalchemy import select
 
+from core import lookup
 from core.clock import now
-from core.errors import RuleViolation
-from core.extensions import db
-from core.http import Blueprint
-from library import presenters
-from library.context import settings
-from library.models import Copy
+from core.http import Blueprint, paginated
+from core.settings import settings_of
+from library.models import Copy, Title
 from library.schemas import (
     CatalogueImportResultSchema,
     CopyCreateSchema,
@@ -27,20 +24,13 @@ from library.schemas import (
     TitleSchema,
     TitleUpdateSchema,
 )
-from library.services import catalogue, holds, journal, loans, patrons, summaries
-from library.services.common import get_copy, get_hold, get_loan, get_title
+from library.services import catalogue, holds, loans, summaries
+from library.settings import LibrarySettings
 
 blp = Blueprint(
     "library", __name__, url_prefix="/api/library", description="Smart library: catalogue, loans"
 )
 STAFF = ("librarian",)
-MAX_CSV_BYTES = 5 * 1024 * 1024
-
-
-def _page(stmt, pagination_parameters):
-    pagination_parameters.item_count = journal.count(stmt)
-    p = pagination_parameters
-    return db.session.scalars(stmt.offset(p.first_item).limit(p.page_size))
 
 
 @blp.get("/titles")
@@ -50,9 +40,8 @@ def _page(stmt, pagination_parameters):
 @blp.paginate()
 def list_titles(query, pagination_parameters):
     """Search the catalogue (title, author or ISBN), with copies free in each kiosk."""
-    return presenters.titles_view(
-        _page(catalogue.search_titles(query.get("q")), pagination_parameters)
-    )
+    page = paginated(catalogue.search_titles(query.get("q")), pagination_parameters)
+    return catalogue.describe_titles(page)
 
 
 @blp.get("/titles/<int:title_id>")
@@ -61,7 +50,7 @@ def list_titles(query, pagination_parameters):
 @blp.errors(404)
 def get_title_view(title_id):
     """One title with its availability."""
-    return presenters.titles_view([get_title(title_id)])[0]
+    return catalogue.describe_titles([lookup.get(Title, title_id)])[0]
 
 
 @blp.post("/titles")
@@ -72,8 +61,7 @@ def get_title_view(title_id):
 def create_title(data):
     """Catalogue a title (ISBN-13 checked; an ISBN-10 is converted)."""
     title = catalogue.create_title(g.user, data, now=now())
-    db.session.commit()
-    return presenters.titles_view([title])[0]
+    return catalogue.describe_titles([title])[0]
 
 
 @blp.patch("/titles/<int:title_id>")
@@ -83,9 +71,8 @@ def create_title(data):
 @blp.errors(404, 409)
 def update_title(data, title_id):
     """Correct a title's record."""
-    title = catalogue.update_title(g.user, get_title(title_id), data, now=now())
-    db.session.commit()
-    return presenters.titles_view([title])[0]
+    title = catalogue.update_title(g.user, lookup.get(Title, title_id), data, now=now())
+    return catalogue.describe_titles([title])[0]
 
 
 @blp.delete("/titles/<int:title_id>")
@@ -94,8 +81,7 @@ def update_title(data, title_id):
 @blp.errors(404, 409)
 def delete_title(title_id):
     """Delete a title that has no copies."""
-    catalogue.delete_title(g.user, get_title(title_id), now=now())
-    db.session.commit()
+    catalogue.delete_title(g.user, lookup.get(Title, title_id), now=now())
 
 
 @blp.post("/titles/import")
@@ -105,21 +91,7 @@ def delete_title(title_id):
 def import_titles():
     """CSV upload (multipart field ``file``, UTF-8): isbn,title,author,publisher,year,kdc and an
     optional barcode adding a copy. All or nothing: bad rows are listed by line."""
-    upload = request.files.get("file")
-    if upload is None:
-        raise RuleViolation(
-            "Upload the CSV as the multipart field 'file'", errors={"file": ["Missing."]}
-        )
-    raw = upload.read(MAX_CSV_BYTES + 1)
-    if len(raw) > MAX_CSV_BYTES:
-        raise RuleViolation("The CSV is too large", errors={"file": ["At most 5 MB."]})
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RuleViolation("The CSV must be UTF-8", errors={"file": ["Not UTF-8."]}) from error
-    result = catalogue.import_csv(g.user, text, now=now())
-    db.session.commit()
-    return result
+    return catalogue.import_csv_file(g.user, request.files.get("file"), now=now())
 
 
 @blp.get("/copies")
@@ -129,8 +101,7 @@ def import_titles():
 @blp.paginate()
 def list_copies(query, pagination_parameters):
     """Copies, by title, kiosk, status or barcode."""
-    stmt = select(Copy).filter_by(**query).order_by(Copy.id)
-    return _page(stmt, pagination_parameters)
+    return paginated(catalogue.copies_query(query), pagination_parameters)
 
 
 @blp.post("/copies")
@@ -140,10 +111,8 @@ def list_copies(query, pagination_parameters):
 @blp.errors(404, 409)
 def create_copy(data):
     """Add a copy of a title (it starts on the library shelf)."""
-    title = get_title(data["title_id"], field="title_id")
-    copy = catalogue.create_copy(g.user, title, data["barcode"], now=now())
-    db.session.commit()
-    return copy
+    title = lookup.get(Title, data["title_id"], field="title_id")
+    return catalogue.create_copy(g.user, title, data["barcode"], now=now())
 
 
 @blp.get("/copies/<int:copy_id>")
@@ -152,7 +121,7 @@ def create_copy(data):
 @blp.errors(404)
 def get_copy_view(copy_id):
     """One copy and where it is."""
-    return get_copy(copy_id)
+    return lookup.get(Copy, copy_id)
 
 
 @blp.patch("/copies/<int:copy_id>")
@@ -162,9 +131,7 @@ def get_copy_view(copy_id):
 @blp.errors(404, 409)
 def update_copy(data, copy_id):
     """Mark a copy lost or withdrawn, or back available."""
-    copy = catalogue.set_copy_status(g.user, get_copy(copy_id), data["status"], now=now())
-    db.session.commit()
-    return copy
+    return catalogue.set_copy_status(g.user, lookup.get(Copy, copy_id), data["status"], now=now())
 
 
 @blp.get("/me")
@@ -173,8 +140,7 @@ def update_copy(data, copy_id):
 @blp.errors(404)
 def my_library():
     """The caller's loans, holds and any suspension (needs a linked library card)."""
-    patron = patrons.patron_for_user(g.user)
-    return summaries.resident_summary(patron, now(), settings())
+    return summaries.resident_summary_for_user(g.user, now(), settings_of(LibrarySettings))
 
 
 @blp.post("/holds")
@@ -184,15 +150,13 @@ def my_library():
 @blp.errors(404, 409, 422)
 def place_hold(data):
     """Reserve a title for pickup at a kiosk (예약대출); notified when it is ready there."""
-    patron = patrons.patron_for_user(g.user)
-    hold = holds.place_hold(
-        patron,
-        get_title(data["title_id"], field="title_id"),
+    hold = holds.place_hold_for_user(
+        g.user,
+        data["title_id"],
         data["kiosk_id"],
         now=now(),
-        settings=settings(),
+        settings=settings_of(LibrarySettings),
     )
-    db.session.commit()
     return summaries.hold_view(hold)
 
 
@@ -202,9 +166,9 @@ def place_hold(data):
 @blp.errors(403, 404, 409)
 def cancel_hold(hold_id):
     """Cancel one's own hold; a copy set aside for it goes to the next hold or stock."""
-    patron = patrons.patron_for_user(g.user)
-    hold = holds.cancel_hold(patron, get_hold(hold_id), now=now(), settings=settings())
-    db.session.commit()
+    hold = holds.cancel_hold_for_user(
+        g.user, hold_id, now=now(), settings=settings_of(LibrarySettings)
+    )
     return summaries.hold_view(hold)
 
 
@@ -214,8 +178,6 @@ def cancel_hold(hold_id):
 @blp.errors(403, 404, 409, 422)
 def renew_loan(loan_id):
     """Renew a loan once by 7 days; refused when overdue or another patron is waiting."""
-    patron = patrons.patron_for_user(g.user)
     moment = now()
-    loan = loans.renew(patron, get_loan(loan_id), now=moment, settings=settings())
-    db.session.commit()
+    loan = loans.renew_for_user(g.user, loan_id, now=moment, settings=settings_of(LibrarySettings))
     return summaries.loan_view(loan, moment)

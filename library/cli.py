@@ -6,12 +6,9 @@ import json
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from core import clock
 from core.cli import commit_or_fail
-from core.extensions import db
-from library.models import Kiosk
 from library.services import kiosks as kiosk_rules
 
 library_cli = AppGroup("library", help="Smart-library kiosks.")
@@ -41,7 +38,7 @@ def kiosk_create(code, name, slot_count, location):
 @click.argument("code")
 def kiosk_revoke(code):
     """Revoke a kiosk's device key."""
-    kiosk = db.session.scalar(select(Kiosk).filter_by(code=code.strip().upper()))
+    kiosk = kiosk_rules.kiosk_by_code(code)
     if kiosk is None:
         raise click.ClickException(f"no kiosk {code}")
     commit_or_fail(lambda: kiosk_rules.revoke_key("cli", kiosk, now=clock.now()))

@@ -9,15 +9,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from core.extensions import db
 from core.models import User
-from library import isbn as isbn_rules
+from core.settings import settings_of
 from library.models import Copy, Kiosk, Patron
 from library.services import catalogue, holds, kiosks, patrons
-from library.services.common import free_slots
+from library.services import isbn as isbn_rules
+from library.services.slots import free_slots
+from library.settings import LibrarySettings
 
 ACTOR = "seed"
 KIOSKS = [
@@ -48,11 +49,11 @@ PATRONS = [
 
 def _isbn(n: int) -> str:
     first12 = f"97889{n:07d}"
-    return first12 + isbn_rules._isbn13_check(first12)
+    return first12 + isbn_rules.isbn13_check_digit(first12)
 
 
 def seed_demo(now: datetime) -> list[str]:
-    settings = current_app.extensions["library_settings"]
+    settings = settings_of(LibrarySettings)
     lines = ["Library kiosks:"]
     fleet = []
     for code, name, location, lat, lon, slots in KIOSKS:
@@ -68,7 +69,7 @@ def seed_demo(now: datetime) -> list[str]:
                 longitude=lon,
                 now=now,
             )
-            kiosks.heartbeat(kiosk, [], now=now)
+            kiosks.heartbeat(kiosk, [], now=now, settings=settings)
             lines.append(f"  {code:8} {name}  key: {key}")
         else:
             lines.append(f"  {code:8} {name}  (exists; key was printed when it was created)")

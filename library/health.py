@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app
-from sqlalchemy import select
-
 from core import clock
-from core.extensions import db
-from library.models import Kiosk
+from core.settings import settings_of
 from library.services import kiosks as kiosk_rules
+from library.settings import LibrarySettings
 
 
 def fleet_check() -> str | None:
     """None when every active kiosk is online without faults, else which ones are not."""
     now = clock.now()
-    settings = current_app.extensions["library_settings"]
-    active = db.session.scalars(select(Kiosk).where(Kiosk.key_revoked_at.is_(None)))
+    settings = settings_of(LibrarySettings)
+    active = kiosk_rules.active_kiosks()
     problems = [
         f"{kiosk.code} {state}"
         for kiosk in active

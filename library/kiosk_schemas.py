@@ -4,8 +4,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from core.http import Id
+from library.models import FAULT_EFFECTS
 from library.schemas import CARD, PIN, LibraryHoldSchema, PatronStandingSchema
-from library.services.kiosks import FAULT_EFFECTS
 
 BARCODE = dict(
     required=True, validate=validate.Length(min=1, max=40), metadata={"example": "LIB0000123"}

@@ -38,6 +38,17 @@ COPY_STATUSES = (
 HOLD_STATUSES = ("waiting", "in_transit", "ready", "collected", "expired", "cancelled")
 OPEN_HOLD_STATUSES = ("waiting", "in_transit", "ready")
 KIOSK_FUNCTIONS = ("checkout", "return", "pickup")
+# The faults a kiosk can report, and which functions each takes out of service until cleared.
+FAULT_EFFECTS: dict[str, frozenset[str]] = {
+    "return_slot_jammed": frozenset({"return"}),
+    "dispenser_jammed": frozenset({"checkout", "pickup"}),
+    "rfid_reader_error": frozenset({"checkout", "return", "pickup"}),
+    "card_reader_error": frozenset({"checkout", "pickup"}),
+    "door_open": frozenset({"checkout", "return", "pickup"}),
+    "power_on_battery": frozenset(),
+    "printer_error": frozenset(),
+    "touchscreen_error": frozenset({"checkout", "return", "pickup"}),
+}
 CONFLICT_KINDS = ("replay", "inventory")
 
 

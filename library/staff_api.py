@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import select
 
+from core import lookup
 from core.clock import now
-from core.extensions import db
-from core.http import Blueprint
-from library import presenters
-from library.context import settings
-from library.models import Kiosk, Patron
+from core.http import Blueprint, paginated
+from core.settings import settings_of
+from library.models import Conflict, Kiosk, Patron
 from library.schemas import (
     ConflictResolveSchema,
     CopySchema,
@@ -32,10 +30,9 @@ from library.schemas import (
     RestockQuerySchema,
     SlotLoadSchema,
 )
-from library.services import journal, loans, patrons, restock, summaries
+from library.services import conflicts, loans, patrons, restock, summaries
 from library.services import kiosks as kiosk_rules
-from library.services.common import get_conflict, get_kiosk, get_patron
-from library.services.summaries import loan_view
+from library.settings import LibrarySettings
 
 blp = Blueprint(
     "library_staff",
@@ -46,12 +43,6 @@ blp = Blueprint(
 STAFF = ("librarian",)
 
 
-def _count_and_page(stmt, pagination_parameters):
-    pagination_parameters.item_count = journal.count(stmt)
-    p = pagination_parameters
-    return db.session.scalars(stmt.offset(p.first_item).limit(p.page_size))
-
-
 @blp.get("/patrons")
 @blp.auth(*STAFF)
 @blp.arguments(PatronQuerySchema, location="query")
@@ -59,12 +50,8 @@ def _count_and_page(stmt, pagination_parameters):
 @blp.paginate()
 def list_patrons(query, pagination_parameters):
     """Patrons, by card number or name."""
-    stmt = select(Patron)
-    if query.get("card_number"):
-        stmt = stmt.where(Patron.card_number == query["card_number"].strip())
-    if query.get("name"):
-        stmt = stmt.where(Patron.name.contains(query["name"].strip()))
-    return _count_and_page(stmt.order_by(Patron.id), pagination_parameters)
+    stmt = patrons.patrons_query(card_number=query.get("card_number"), name=query.get("name"))
+    return paginated(stmt, pagination_parameters)
 
 
 @blp.post("/patrons")
@@ -74,8 +61,7 @@ def list_patrons(query, pagination_parameters):
 @blp.errors(404, 409)
 def create_patron(data):
     """Issue a library card, optionally linked to a resident account."""
-    patron = patrons.create_patron(g.user, **data, now=now(), settings=settings())
-    db.session.commit()
+    patron = patrons.create_patron(g.user, **data, now=now(), settings=settings_of(LibrarySettings))
     return patron
 
 
@@ -85,7 +71,7 @@ def create_patron(data):
 @blp.errors(404)
 def get_patron_view(patron_id):
     """One patron."""
-    return get_patron(patron_id)
+    return lookup.get(Patron, patron_id)
 
 
 @blp.get("/patrons/<int:patron_id>/summary")
@@ -94,7 +80,9 @@ def get_patron_view(patron_id):
 @blp.errors(404)
 def patron_summary(patron_id):
     """A patron's loans, holds, suspension and hold bar, as the patron sees them."""
-    return summaries.resident_summary(get_patron(patron_id), now(), settings())
+    return summaries.resident_summary(
+        lookup.get(Patron, patron_id), now(), settings_of(LibrarySettings)
+    )
 
 
 @blp.post("/patrons/<int:patron_id>/pin")
@@ -105,9 +93,12 @@ def patron_summary(patron_id):
 def reset_pin(data, patron_id):
     """Set a new PIN and unlock the card (audited)."""
     patron = patrons.reset_pin(
-        g.user, get_patron(patron_id), data["pin"], now=now(), settings=settings()
+        g.user,
+        lookup.get(Patron, patron_id),
+        data["pin"],
+        now=now(),
+        settings=settings_of(LibrarySettings),
     )
-    db.session.commit()
     return patron
 
 
@@ -119,9 +110,8 @@ def reset_pin(data, patron_id):
 def lift_suspension(data, patron_id):
     """End a borrowing suspension and any hold bar early, with a reason (audited)."""
     patron = patrons.lift_suspension(
-        g.user, get_patron(patron_id), reason=data["reason"], now=now()
+        g.user, lookup.get(Patron, patron_id), reason=data["reason"], now=now()
     )
-    db.session.commit()
     return patron
 
 
@@ -130,12 +120,7 @@ def lift_suspension(data, patron_id):
 @blp.response(200, KioskSchema(many=True))
 def list_kiosks():
     """The fleet: online/offline, faults, functions, fill rate."""
-    kiosks = list(db.session.scalars(select(Kiosk).order_by(Kiosk.code)))
-    used = kiosk_rules.occupancy([k.id for k in kiosks])
-    moment = now()
-    return [
-        presenters.kiosk_view(k, moment, settings(), occupied=used.get(k.id, 0)) for k in kiosks
-    ]
+    return kiosk_rules.describe_fleet(now(), settings_of(LibrarySettings))
 
 
 @blp.post("/kiosks")
@@ -147,8 +132,7 @@ def create_kiosk(data):
     """Register a kiosk; the answer carries its device key, shown only this once (audited)."""
     moment = now()
     kiosk, key = kiosk_rules.create_kiosk(g.user, **data, now=moment)
-    db.session.commit()
-    return presenters.kiosk_view(kiosk, moment, settings()) | {"key": key}
+    return kiosk_rules.describe(kiosk, moment, settings_of(LibrarySettings)) | {"key": key}
 
 
 @blp.get("/kiosks/<int:kiosk_id>")
@@ -157,7 +141,9 @@ def create_kiosk(data):
 @blp.errors(404)
 def get_kiosk_view(kiosk_id):
     """One kiosk with its slots."""
-    return presenters.kiosk_view(get_kiosk(kiosk_id), now(), settings(), detail=True)
+    return kiosk_rules.describe(
+        lookup.get(Kiosk, kiosk_id), now(), settings_of(LibrarySettings), detail=True
+    )
 
 
 @blp.patch("/kiosks/<int:kiosk_id>")
@@ -168,9 +154,8 @@ def get_kiosk_view(kiosk_id):
 def update_kiosk(data, kiosk_id):
     """Rename, move, resize, or switch functions on and off (audited)."""
     moment = now()
-    kiosk = kiosk_rules.update_kiosk(g.user, get_kiosk(kiosk_id), data, now=moment)
-    db.session.commit()
-    return presenters.kiosk_view(kiosk, moment, settings())
+    kiosk = kiosk_rules.update_kiosk(g.user, lookup.get(Kiosk, kiosk_id), data, now=moment)
+    return kiosk_rules.describe(kiosk, moment, settings_of(LibrarySettings))
 
 
 @blp.post("/kiosks/<int:kiosk_id>/key")
@@ -180,10 +165,9 @@ def update_kiosk(data, kiosk_id):
 def issue_kiosk_key(kiosk_id):
     """Issue a new device key; the old one stops working (audited)."""
     moment = now()
-    kiosk = get_kiosk(kiosk_id)
+    kiosk = lookup.get(Kiosk, kiosk_id)
     key = kiosk_rules.issue_key(g.user, kiosk, now=moment)
-    db.session.commit()
-    return presenters.kiosk_view(kiosk, moment, settings()) | {"key": key}
+    return kiosk_rules.describe(kiosk, moment, settings_of(LibrarySettings)) | {"key": key}
 
 
 @blp.post("/kiosks/<int:kiosk_id>/revoke")
@@ -193,9 +177,8 @@ def issue_kiosk_key(kiosk_id):
 def revoke_kiosk(kiosk_id):
     """Revoke the device key (a stolen or retired machine) (audited)."""
     moment = now()
-    kiosk = kiosk_rules.revoke_key(g.user, get_kiosk(kiosk_id), now=moment)
-    db.session.commit()
-    return presenters.kiosk_view(kiosk, moment, settings())
+    kiosk = kiosk_rules.revoke_key(g.user, lookup.get(Kiosk, kiosk_id), now=moment)
+    return kiosk_rules.describe(kiosk, moment, settings_of(LibrarySettings))
 
 
 @blp.post("/kiosks/<int:kiosk_id>/slots/<int:slot>/load")
@@ -206,9 +189,13 @@ def revoke_kiosk(kiosk_id):
 def load_slot(data, kiosk_id, slot):
     """Put a copy into a free slot; a copy for a hold here becomes ready (audited)."""
     copy = kiosk_rules.load(
-        g.user, get_kiosk(kiosk_id), slot, data["barcode"], now=now(), settings=settings()
+        g.user,
+        lookup.get(Kiosk, kiosk_id),
+        slot,
+        data["barcode"],
+        now=now(),
+        settings=settings_of(LibrarySettings),
     )
-    db.session.commit()
     return copy
 
 
@@ -218,8 +205,9 @@ def load_slot(data, kiosk_id, slot):
 @blp.errors(404, 409, 422)
 def unload_slot(kiosk_id, slot):
     """Take the copy out of a slot back to the library (audited)."""
-    copy = kiosk_rules.unload(g.user, get_kiosk(kiosk_id), slot, now=now(), settings=settings())
-    db.session.commit()
+    copy = kiosk_rules.unload(
+        g.user, lookup.get(Kiosk, kiosk_id), slot, now=now(), settings=settings_of(LibrarySettings)
+    )
     return copy
 
 
@@ -230,7 +218,7 @@ def unload_slot(kiosk_id, slot):
 @blp.errors(404)
 def restock_plan(query):
     """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
-    return restock.restock_plan(get_kiosk(query["kiosk_id"], field="kiosk_id"), now=now())
+    return restock.restock_plan(lookup.get(Kiosk, query["kiosk_id"], field="kiosk_id"), now=now())
 
 
 @blp.get("/conflicts")
@@ -240,10 +228,10 @@ def restock_plan(query):
 @blp.paginate()
 def list_conflicts(query, pagination_parameters):
     """Kiosk transactions that could not be applied, and inventory discrepancies."""
-    stmt = journal.conflicts_query(
+    stmt = conflicts.conflicts_query(
         open_only=query["status"] == "open", kind=query.get("kind"), kiosk_id=query.get("kiosk_id")
     )
-    return _count_and_page(stmt, pagination_parameters)
+    return paginated(stmt, pagination_parameters)
 
 
 @blp.post("/conflicts/<int:conflict_id>/resolve")
@@ -254,15 +242,14 @@ def list_conflicts(query, pagination_parameters):
 def resolve_conflict(data, conflict_id):
     """Close a conflict with what was done about it; ``apply`` first records the queued
     checkout or return it holds, as of when it happened (audited)."""
-    item = journal.resolve_conflict(
+    item = conflicts.resolve_conflict(
         g.user,
-        get_conflict(conflict_id),
+        lookup.get(Conflict, conflict_id),
         data["resolution"],
         now=now(),
-        settings=settings(),
+        settings=settings_of(LibrarySettings),
         apply=data["apply"],
     )
-    db.session.commit()
     return item
 
 
@@ -273,16 +260,5 @@ def resolve_conflict(data, conflict_id):
 def overdue(pagination_parameters):
     """Open loans past their due date, longest overdue first."""
     moment = now()
-    rows = _count_and_page(loans.overdue_loans(moment), pagination_parameters)
-    result = []
-    for loan in rows:
-        days = loans.overdue_days(loan, moment, settings())
-        result.append(
-            loan_view(loan, moment)
-            | {
-                "patron_id": loan.patron_id,
-                "card_number": loan.patron.card_number,
-                "days_overdue": days,
-            }
-        )
-    return result
+    page = paginated(loans.overdue_loans(moment), pagination_parameters)
+    return summaries.overdue_view(page, moment, settings_of(LibrarySettings))

@@ -11,14 +11,15 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from core import audit
-from core.errors import Conflict, RuleViolation
+from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
-from library import isbn as isbn_rules
 from library.models import Copy, Kiosk, Loan, Title
-from library.services.common import lock_copy
+from library.services import isbn as isbn_rules
+from library.services.locks import lock_copy
 
 IMPORT_COLUMNS = ("isbn", "title", "author", "publisher", "year", "kdc", "barcode")
 MAX_IMPORT_ROWS = 5000
+MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
 def normalize_isbn(raw: str, field: str = "isbn") -> str:
@@ -88,6 +89,22 @@ def delete_title(actor, title: Title, *, now: datetime) -> None:
     )
     db.session.delete(title)
     db.session.flush()
+
+
+def copy_by_barcode(barcode: str, field: str = "barcode") -> Copy:
+    copy = db.session.scalar(select(Copy).filter_by(barcode=barcode.strip()))
+    if copy is None:
+        raise NotFound(
+            f"No copy with barcode {barcode}",
+            errors={field: ["Unknown barcode."]},
+            code="unknown_barcode",
+        )
+    return copy
+
+
+def copies_query(filters: dict):
+    """Copies matching the given columns (title_id, kiosk_id, status, barcode), by id."""
+    return select(Copy).filter_by(**filters).order_by(Copy.id)
 
 
 def create_copy(actor, title: Title, barcode: str, *, now: datetime) -> Copy:
@@ -199,6 +216,25 @@ def availability(title_ids: list[int]) -> dict[int, dict]:
     return result
 
 
+def describe_titles(titles) -> list[dict]:
+    """Titles with their availability, counted for all of them at once."""
+    titles = list(titles)
+    counts = availability([t.id for t in titles])
+    return [
+        {
+            "id": t.id,
+            "isbn": t.isbn,
+            "title": t.title,
+            "author": t.author,
+            "publisher": t.publisher,
+            "year": t.year,
+            "kdc": t.kdc,
+            "availability": counts[t.id],
+        }
+        for t in titles
+    ]
+
+
 LIMITS = {"title": 300, "author": 200, "publisher": 200}
 KDC = re.compile(r"^[0-9]{3}(\.[0-9]{1,6})?$")
 BARCODE = re.compile(r"^[A-Za-z0-9-]{3,40}$")
@@ -218,6 +254,23 @@ def _row_problem(row: dict) -> str | None:
     if row.get("barcode") and not BARCODE.match(row["barcode"]):
         return "barcode: 3 to 40 letters, digits or '-'"
     return None
+
+
+def import_csv_file(actor, upload, *, now: datetime) -> dict:
+    """An uploaded CSV file (anything with ``read(size)`` giving bytes): at most 5 MB of UTF-8,
+    then ``import_csv``."""
+    if upload is None:
+        raise RuleViolation(
+            "Upload the CSV as the multipart field 'file'", errors={"file": ["Missing."]}
+        )
+    raw = upload.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        raise RuleViolation("The CSV is too large", errors={"file": ["At most 5 MB."]})
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RuleViolation("The CSV must be UTF-8", errors={"file": ["Not UTF-8."]}) from error
+    return import_csv(actor, text, now=now)
 
 
 def import_csv(actor, text: str, *, now: datetime) -> dict:

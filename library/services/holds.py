@@ -7,19 +7,28 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from core import lookup
 from core.errors import Conflict, Forbidden, RuleViolation
 from core.extensions import db
 from core.models import User
 from core.notifications import notify
 from library.models import OPEN_HOLD_STATUSES, Copy, Hold, Kiosk, Patron, Title
-from library.services.common import LibrarySettings, get_kiosk, lock_copy, lock_patron, locked
-from library.services.patrons import check_may_hold
+from library.services.locks import lock_copy, lock_patron, locked
+from library.services.patrons import check_may_hold, patron_for_user
+from library.settings import LibrarySettings
 
 
 def _notify_patron(patron: Patron, kind: str, subject: str, body: str, now: datetime) -> None:
     user = db.session.get(User, patron.user_id) if patron.user_id else None
     if user is not None:
         notify(user, kind, subject, body, now=now)
+
+
+def open_hold_for_copy(copy_id: int) -> Hold | None:
+    """The hold a copy is set aside for (on its way, or ready in a slot), if any."""
+    return db.session.scalar(
+        select(Hold).where(Hold.copy_id == copy_id, Hold.status.in_(("in_transit", "ready")))
+    )
 
 
 def next_waiting_hold(title_id: int, kiosk_id: int | None = None) -> Hold | None:
@@ -77,7 +86,7 @@ def place_hold(
 ) -> Hold:
     patron = lock_patron(patron.id)  # one request at a time per patron: no double holds
     check_may_hold(patron, now=now, settings=settings)
-    kiosk = get_kiosk(kiosk_id, field="kiosk_id")
+    kiosk = lookup.get(Kiosk, kiosk_id, field="kiosk_id")
     if kiosk.key_revoked_at is not None or not kiosk.pickup_enabled:
         raise RuleViolation(
             f"Kiosk {kiosk.code} does not take holds for pickup",
@@ -128,6 +137,15 @@ def place_hold(
     return hold
 
 
+def place_hold_for_user(
+    user: User, title_id: int, kiosk_id: int, *, now: datetime, settings: LibrarySettings
+) -> Hold:
+    """A resident reserves a title for pickup with the library card linked to the account."""
+    patron = patron_for_user(user)
+    title = lookup.get(Title, title_id, field="title_id")
+    return place_hold(patron, title, kiosk_id, now=now, settings=settings)
+
+
 def _release(hold: Hold, now: datetime, settings: LibrarySettings) -> None:
     if hold.copy_id is None or hold.status not in ("in_transit", "ready"):
         return
@@ -147,6 +165,14 @@ def cancel_hold(patron: Patron, hold: Hold, *, now: datetime, settings: LibraryS
     hold.status, hold.closed_at = "cancelled", now
     db.session.flush()
     return hold
+
+
+def cancel_hold_for_user(
+    user: User, hold_id: int, *, now: datetime, settings: LibrarySettings
+) -> Hold:
+    """A resident cancels one of their own holds."""
+    patron = patron_for_user(user)
+    return cancel_hold(patron, lookup.get(Hold, hold_id), now=now, settings=settings)
 
 
 def missed_pickups(patron_id: int, now: datetime, settings: LibrarySettings) -> int:

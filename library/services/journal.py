@@ -11,16 +11,15 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, idempotency
+from core import idempotency
 from core.errors import Conflict, DomainError, RuleViolation, error_body
 from core.extensions import db
 from library.models import Conflict as ConflictItem
 from library.models import Kiosk, KioskTransaction
-from library.services import loans, patrons
-from library.services.common import LibrarySettings
+from library.settings import LibrarySettings
 
 SECRET_FIELDS = ("pin",)
 
@@ -36,6 +35,11 @@ def find(kiosk_id: int, transaction_id: str) -> KioskTransaction | None:
         .filter_by(kiosk_id=kiosk_id, transaction_id=transaction_id)
         .execution_options(populate_existing=True)
     )
+
+
+def conflict_id_for(entry: KioskTransaction) -> int | None:
+    """The librarians' conflict a journaled transaction went to, if it went to one."""
+    return db.session.scalar(select(ConflictItem.id).filter_by(journal_id=entry.id).limit(1))
 
 
 def answer(entry: KioskTransaction, kind: str, request: dict) -> tuple[dict, int]:
@@ -149,81 +153,4 @@ def record_refusal(
     )
     db.session.add(item)
     db.session.flush()
-    return item
-
-
-def conflicts_query(*, open_only: bool, kind: str | None = None, kiosk_id: int | None = None):
-    stmt = select(ConflictItem)
-    if open_only:
-        stmt = stmt.where(ConflictItem.resolved_at.is_(None))
-    if kind:
-        stmt = stmt.where(ConflictItem.kind == kind)
-    if kiosk_id:
-        stmt = stmt.where(ConflictItem.kiosk_id == kiosk_id)
-    return stmt.order_by(ConflictItem.created_at, ConflictItem.id)
-
-
-def count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-
-
-def _apply(item: ConflictItem, *, now: datetime, settings: LibrarySettings) -> dict:
-    """Apply a queued checkout or return as of when it happened, the librarian vouching for
-    the patron (borrowing rules are not checked again; the copy's state still is)."""
-    transaction, kind = item.details.get("transaction"), item.details.get("kind")
-    if item.kind != "replay" or kind not in ("checkout", "return") or not transaction:
-        raise RuleViolation(
-            "Only replayed checkouts and returns can be applied",
-            errors={"apply": ["Not a replayed checkout or return."]},
-        )
-    at = datetime.fromisoformat(transaction["occurred_at"])
-    if kind == "checkout":
-        patron = patrons.patron_by_card(transaction["card_number"])
-        loan = loans.checkout(
-            item.kiosk,
-            patron,
-            transaction["barcode"],
-            at=at,
-            now=now,
-            settings=settings,
-            replay=True,
-            forced=True,
-        )
-        return {"loan_id": loan.id, "due_at": loan.due_at.isoformat()}
-    result = loans.return_copy(
-        item.kiosk,
-        transaction["barcode"],
-        transaction.get("slot"),
-        at=at,
-        now=now,
-        settings=settings,
-        replay=True,
-    )
-    return {"loan_id": result["loan_id"], "overdue_days": result["overdue_days"]}
-
-
-def resolve_conflict(
-    actor,
-    item: ConflictItem,
-    resolution: str,
-    *,
-    now: datetime,
-    settings: LibrarySettings,
-    apply: bool = False,
-):
-    """Close a conflict; with ``apply``, first apply the queued transaction it holds."""
-    if item.resolved_at is not None:
-        raise Conflict("This conflict is already resolved", code="already_resolved")
-    applied = _apply(item, now=now, settings=settings) if apply else None
-    item.resolved_at, item.resolution = now, resolution.strip()
-    item.resolved_by_id = getattr(actor, "id", None)
-    audit.record(
-        actor,
-        "library.conflict.resolve",
-        "library_conflict",
-        item.id,
-        now=now,
-        before={"reason": item.reason},
-        after={"resolution": item.resolution, "applied": applied},
-    )
     return item

@@ -1,4 +1,5 @@
-"""The kiosk fleet: device keys, heartbeats and faults, slots, loading and unloading stock."""
+"""The kiosk fleet: device keys, heartbeats and faults, slots, loading and unloading stock,
+and how a kiosk is described to librarians."""
 
 from __future__ import annotations
 
@@ -8,43 +9,19 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from core import audit
-from core.errors import Conflict, RuleViolation, Unauthorized
+from core.device_keys import DeviceKind
+from core.errors import Conflict, RuleViolation
 from core.extensions import db
-from core.security import new_token, token_hash
-from library.models import KIOSK_FUNCTIONS, Copy, Kiosk
+from library.models import FAULT_EFFECTS, KIOSK_FUNCTIONS, Copy, Kiosk
 from library.services import holds as hold_rules
-from library.services.common import (
-    LibrarySettings,
-    check_slot_number,
-    copy_by_barcode,
-    lock_copy,
-    lock_kiosk,
-    open_hold_for_copy,
-    slot_taken,
-)
+from library.services.catalogue import copy_by_barcode
+from library.services.holds import open_hold_for_copy
+from library.services.locks import lock_copy, lock_kiosk
+from library.services.slots import check_slot_number, slot_taken
+from library.settings import LibrarySettings
 
-# Which functions each fault a kiosk can report takes out of service until it is cleared.
-FAULT_EFFECTS: dict[str, frozenset[str]] = {
-    "return_slot_jammed": frozenset({"return"}),
-    "dispenser_jammed": frozenset({"checkout", "pickup"}),
-    "rfid_reader_error": frozenset({"checkout", "return", "pickup"}),
-    "card_reader_error": frozenset({"checkout", "pickup"}),
-    "door_open": frozenset({"checkout", "return", "pickup"}),
-    "power_on_battery": frozenset(),
-    "printer_error": frozenset(),
-    "touchscreen_error": frozenset({"checkout", "return", "pickup"}),
-}
-
-
-def kiosk_by_key(raw_key: str, now: datetime) -> Kiosk:
-    kiosk = db.session.scalar(select(Kiosk).filter_by(key_hash=token_hash(raw_key)))
-    if kiosk is None or kiosk.key_revoked_at is not None:
-        raise Unauthorized(
-            "The kiosk key is invalid or revoked",
-            code="invalid_kiosk_key",
-            headers={"WWW-Authenticate": 'Kiosk realm="happyhub"'},
-        )
-    return kiosk
+# Kiosks call with their own key: ``Authorization: Kiosk <key>`` (the kioskKey scheme).
+KIOSK = DeviceKind(scheme="Kiosk", model=Kiosk, revoked_attribute="key_revoked_at")
 
 
 def _snapshot(kiosk: Kiosk) -> dict:
@@ -76,7 +53,7 @@ def create_kiosk(
         )
     if slot_count < 1:
         raise RuleViolation("A kiosk has at least one slot", errors={"slot_count": [">= 1"]})
-    raw = new_token()
+    raw, key_hash = KIOSK.new_key()
     kiosk = Kiosk(
         code=code,
         name=name.strip(),
@@ -84,7 +61,7 @@ def create_kiosk(
         latitude=latitude,
         longitude=longitude,
         slot_count=slot_count,
-        key_hash=token_hash(raw),
+        key_hash=key_hash,
         faults=[],
         created_at=now,
     )
@@ -99,8 +76,8 @@ def create_kiosk(
 def issue_key(actor, kiosk: Kiosk, *, now: datetime) -> str:
     """Replace the device key (the old one stops working at once)."""
     before = _snapshot(kiosk)
-    raw = new_token()
-    kiosk.key_hash, kiosk.key_revoked_at = token_hash(raw), None
+    raw, kiosk.key_hash = KIOSK.new_key()
+    kiosk.key_revoked_at = None
     _audit(actor, "library.kiosk.issue_key", kiosk, before, now)
     return raw
 
@@ -175,13 +152,19 @@ def require_function(kiosk: Kiosk, name: str) -> None:
         )
 
 
-def heartbeat(kiosk: Kiosk, faults: list[str], *, now: datetime) -> Kiosk:
-    """The machine reports the faults it has now; a fault no longer reported is cleared."""
+def heartbeat(kiosk: Kiosk, faults: list[str], *, now: datetime, settings: LibrarySettings):
+    """The machine reports the faults it has now; a fault no longer reported is cleared. The
+    answer tells it its state and what it may do."""
     kiosk = lock_kiosk(kiosk.id)
     kiosk.faults = sorted(set(faults))
     kiosk.last_heartbeat_at = now
     db.session.flush()
-    return kiosk
+    return {
+        "state": state(kiosk, now, settings),
+        "faults": kiosk.faults,
+        "functions": functions(kiosk),
+        "server_time": now,
+    }
 
 
 def occupancy(kiosk_ids: list[int]) -> dict[int, int]:
@@ -327,3 +310,52 @@ def unload(actor, kiosk: Kiosk, slot: int, *, now: datetime, settings: LibrarySe
         after={"status": copy.status, "kiosk_id": None, "slot": None},
     )
     return copy
+
+
+def describe(
+    kiosk: Kiosk,
+    now: datetime,
+    settings: LibrarySettings,
+    *,
+    occupied: int | None = None,
+    detail: bool = False,
+) -> dict:
+    """A kiosk as librarians see it: state, functions, fill rate (and its slots in detail)."""
+    if occupied is None:
+        occupied = occupancy([kiosk.id]).get(kiosk.id, 0)
+    view = {
+        "id": kiosk.id,
+        "code": kiosk.code,
+        "name": kiosk.name,
+        "location": kiosk.location,
+        "latitude": kiosk.latitude,
+        "longitude": kiosk.longitude,
+        "slot_count": kiosk.slot_count,
+        "state": state(kiosk, now, settings),
+        "online": is_online(kiosk, now, settings),
+        "last_heartbeat_at": kiosk.last_heartbeat_at,
+        "faults": list(kiosk.faults or []),
+        "functions": functions(kiosk),
+        "enabled_functions": enabled_functions(kiosk),
+        "occupied_slots": occupied,
+        "fill_rate": round(occupied / kiosk.slot_count, 3),
+    }
+    if detail:
+        view["slots"] = slots(kiosk)
+    return view
+
+
+def describe_fleet(now: datetime, settings: LibrarySettings) -> list[dict]:
+    """Every kiosk by code, each described as in ``describe`` (occupancy in one query)."""
+    kiosks = list(db.session.scalars(select(Kiosk).order_by(Kiosk.code)))
+    used = occupancy([k.id for k in kiosks])
+    return [describe(k, now, settings, occupied=used.get(k.id, 0)) for k in kiosks]
+
+
+def kiosk_by_code(code: str) -> Kiosk | None:
+    return db.session.scalar(select(Kiosk).filter_by(code=code.strip().upper()))
+
+
+def active_kiosks():
+    """Kiosks whose key is not revoked."""
+    return db.session.scalars(select(Kiosk).where(Kiosk.key_revoked_at.is_(None)))

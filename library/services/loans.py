@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core import lookup
 from core.errors import Conflict, Forbidden, RuleViolation
 from core.extensions import db
 from core.models import User
@@ -20,20 +21,19 @@ from library.models import Conflict as ConflictItem
 from library.models import Hold, Kiosk, Loan, Patron
 from library.services import holds as hold_rules
 from library.services import kiosks as kiosk_rules
-from library.services.common import (
-    LibrarySettings,
-    check_slot_number,
-    copy_by_barcode,
-    free_slots,
-    iso,
-    lock_copy,
-    lock_kiosk,
-    lock_patron,
-    open_hold_for_copy,
-    open_loan_for,
-    slot_taken,
-)
-from library.services.patrons import apply_overdue_suspension, check_may_borrow
+from library.services.catalogue import copy_by_barcode
+from library.services.holds import open_hold_for_copy
+from library.services.locks import lock_copy, lock_kiosk, lock_patron
+from library.services.patrons import apply_overdue_suspension, check_may_borrow, patron_for_user
+from library.services.slots import check_slot_number, free_slots, slot_taken
+from library.services.timestamps import iso
+from library.settings import LibrarySettings
+
+
+def open_loan_for(copy_id: int) -> Loan | None:
+    return db.session.scalar(
+        select(Loan).where(Loan.active_copy_id == copy_id).execution_options(populate_existing=True)
+    )
 
 
 def due_for(out_at: datetime, settings: LibrarySettings) -> datetime:
@@ -224,6 +224,12 @@ def renew(patron: Patron, loan: Loan, *, now: datetime, settings: LibrarySetting
     loan.renewals += 1
     db.session.flush()
     return loan
+
+
+def renew_for_user(user: User, loan_id: int, *, now: datetime, settings: LibrarySettings) -> Loan:
+    """A resident renews one of their own loans."""
+    patron = patron_for_user(user)
+    return renew(patron, lookup.get(Loan, loan_id), now=now, settings=settings)
 
 
 def overdue_loans(now: datetime):

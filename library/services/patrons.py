@@ -8,13 +8,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from core import audit
-from core.errors import Conflict, NotFound, RuleViolation, Unauthorized
+from core.errors import Conflict, DomainError, NotFound, RuleViolation, Unauthorized
 from core.extensions import db
 from core.models import User
 from library.models import Hold, Loan, Patron
-from library.services.common import LibrarySettings, Locked, iso, locked
+from library.services.locks import locked
+from library.services.timestamps import iso
+from library.settings import LibrarySettings
 
 PIN_RULE = "4 to 8 digits"
+
+
+class Locked(DomainError):
+    """The card is locked after too many wrong PINs."""
+
+    status, code = 423, "locked"
 
 
 def check_pin_format(pin: str, field: str = "pin") -> None:
@@ -87,6 +95,16 @@ def patron_by_card(card_number: str) -> Patron:
     return patron
 
 
+def patrons_query(*, card_number: str | None = None, name: str | None = None):
+    """Patrons by card number and/or a part of the name, by id."""
+    stmt = select(Patron)
+    if card_number:
+        stmt = stmt.where(Patron.card_number == card_number.strip())
+    if name:
+        stmt = stmt.where(Patron.name.contains(name.strip()))
+    return stmt.order_by(Patron.id)
+
+
 def patron_for_user(user: User) -> Patron:
     patron = db.session.scalar(select(Patron).filter_by(user_id=user.id))
     if patron is None:
@@ -122,9 +140,10 @@ def authenticate(
     settings: LibrarySettings,
     checked: PinCheck | None = None,
 ) -> Patron:
-    """The patron for a card and PIN, row-locked. A wrong PIN is counted and raises; the caller
-    must commit even then, so the count survives (five in a row lock the card). ``checked``
-    is an earlier ``check_pin`` result, used if the PIN hash has not changed since."""
+    """The patron for a card and PIN, row-locked. A wrong PIN is counted and raises; the use
+    case keeps the count even then (``keeping_changes()``, or by storing the refusal as its
+    answer), so five in a row lock the card. ``checked`` is an earlier ``check_pin`` result,
+    used if the PIN hash has not changed since."""
     patron = locked(select(Patron).filter_by(card_number=card_number.strip()))
     if patron is None:
         if checked is None:

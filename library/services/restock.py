@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from library.models import Copy, Hold, Kiosk, Loan, Title
-from library.services.common import free_slots, iso
+from library.services.slots import free_slots
+from library.services.timestamps import iso
 
 
 def restock_plan(kiosk: Kiosk, *, now: datetime, limit: int = 20) -> dict:

@@ -1,4 +1,5 @@
-"""What a patron sees: at the kiosk after logging in, and on the resident's own page."""
+"""What a patron sees: at the kiosk after logging in, and on the resident's own page; and the
+overdue list librarians work through."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core.extensions import db
+from core.models import User
 from library.models import OPEN_HOLD_STATUSES, Hold, Kiosk, Patron
-from library.services.common import LibrarySettings
-from library.services.patrons import is_suspended, loan_limit, open_loans
+from library.services.loans import overdue_days
+from library.services.patrons import is_suspended, loan_limit, open_loans, patron_for_user
+from library.settings import LibrarySettings
 
 
 def loan_view(loan, now: datetime) -> dict:
@@ -80,3 +83,21 @@ def resident_summary(patron: Patron, now: datetime, settings: LibrarySettings) -
         "holds": [hold_view(h) for h in holds],
         "holds_barred_until": barred if barred and barred > now else None,
     }
+
+
+def resident_summary_for_user(user: User, now: datetime, settings: LibrarySettings) -> dict:
+    """The resident's own page: the summary of the library card linked to the account."""
+    return resident_summary(patron_for_user(user), now, settings)
+
+
+def overdue_view(loans, now: datetime, settings: LibrarySettings) -> list[dict]:
+    """Overdue loans (``loans.overdue_loans``) with their borrower and days overdue."""
+    return [
+        loan_view(loan, now)
+        | {
+            "patron_id": loan.patron_id,
+            "card_number": loan.patron.card_number,
+            "days_overdue": overdue_days(loan, now, settings),
+        }
+        for loan in loans
+    ]

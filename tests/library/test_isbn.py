@@ -1,6 +1,6 @@
 import pytest
 
-from library.isbn import InvalidIsbn, normalize
+from library.services.isbn import InvalidIsbn, normalize
 
 
 @pytest.mark.parametrize(

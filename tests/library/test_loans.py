@@ -6,8 +6,10 @@ import pytest
 
 from core.errors import Conflict, Forbidden, RuleViolation
 from core.extensions import db
+from core.services import AccountSettings
+from core.settings import settings_of
 from library.services import holds, loans
-from library.services.common import LibrarySettings
+from library.settings import LibrarySettings
 from tests.fixtures.library import create_copy, create_patron
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 10:00 in Seoul
@@ -206,7 +208,7 @@ def test_lost_or_withdrawn_copies_are_not_lent(dummy_kiosk, dummy_title, dummy_p
 
 
 def test_kiosk_settings_come_from_config(app):
-    settings = app.extensions["library_settings"]
+    settings = settings_of(LibrarySettings)
     assert (settings.loan_limit, settings.loan_days, settings.renewal_days) == (5, 14, 7)
     assert settings.pin_max_failures == 5 and settings.pin_lock_minutes == 15
     assert settings.kiosk_offline_seconds == 300 and settings.hold_pickup_days == 3
@@ -215,4 +217,4 @@ def test_kiosk_settings_come_from_config(app):
 def test_unknown_suspension_mode_is_refused(app):
     config = dict(app.config, LIBRARY_SUSPENSION_MODE="forever")
     with pytest.raises(RuntimeError):
-        LibrarySettings.from_config(config, app.extensions["account_settings"].passwords)
+        LibrarySettings.from_config(config, settings_of(AccountSettings).passwords)

@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import AuditLog
+from core.settings import settings_of
 from library.models import Patron, Title
+from library.settings import LibrarySettings
 from tests.fixtures.library import (
     checkout_body,
     create_copy,
@@ -354,7 +356,7 @@ def test_restock_plan_ranks_titles_in_demand(client, clock, librarian, dummy_kio
     create_copy(stocked)
     from library.services import holds
 
-    settings = client.application.extensions["library_settings"]
+    settings = settings_of(LibrarySettings)
     holds.place_hold(
         create_patron(), popular, create_kiosk().id, now=clock.now(), settings=settings
     )

@@ -7,7 +7,8 @@ class InvalidIsbn(ValueError):
     pass
 
 
-def _isbn13_check(first12: str) -> str:
+def isbn13_check_digit(first12: str) -> str:
+    """The check digit completing the first 12 digits of an ISBN-13."""
     total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(first12))
     return str((10 - total % 10) % 10)
 
@@ -32,13 +33,13 @@ def normalize(raw: str) -> str:
         if not _isbn10_valid(isbn):
             raise InvalidIsbn("ISBN-10 check digit does not match")
         first12 = "978" + isbn[:9]
-        return first12 + _isbn13_check(first12)
+        return first12 + isbn13_check_digit(first12)
     if len(isbn) == 13:
         if not isbn.isdigit():
             raise InvalidIsbn("An ISBN-13 has only digits")
         if not isbn.startswith(("978", "979")):
             raise InvalidIsbn("An ISBN-13 starts with 978 or 979")
-        if _isbn13_check(isbn[:12]) != isbn[12]:
+        if isbn13_check_digit(isbn[:12]) != isbn[12]:
             raise InvalidIsbn("ISBN-13 check digit does not match")
         return isbn
     raise InvalidIsbn("An ISBN has 10 or 13 digits")
