@@ -90,9 +90,9 @@ def seed(residents: int, past_days: int) -> dict:
     from core.models import ApiToken, User, UserRole
     from core.security import Passwords, new_token, token_hash
     from facilities.models import Booking, Slot
-    from facilities.rules import local_date, local_to_utc
     from facilities.services import catalog, slots
     from facilities.services.catalog import parse_time
+    from facilities.services.local_time import local_date, local_to_utc
 
     rng = random.Random(SEED)
     app = create_app({"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST_KIB": 1024})

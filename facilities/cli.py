@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 
 from core import clock
 from core.cli import commit_or_fail
-from core.extensions import db
 from facilities import jobs
 from facilities.services import catalog, gates, slots
 
@@ -22,24 +21,21 @@ facilities_cli = AppGroup("facilities", help="Ice rink and curling centre.")
 @click.option("--facility-id", type=int, default=None)
 def generate_slots(days, facility_id):
     """Materialize slots from the templates for the next DAYS days (safe to repeat)."""
-    created = slots.generate(days, clock.now(), facility_id)
-    db.session.commit()
+    created = commit_or_fail(lambda: slots.generate(days, clock.now(), facility_id))
     click.echo(json.dumps({"created": created}, ensure_ascii=False))
 
 
 @facilities_cli.command("expire-holds")
 def expire_holds():
     """Expire unpaid holds now."""
-    count = jobs.expire_holds_now()
-    db.session.commit()
+    count = commit_or_fail(jobs.expire_holds_now)
     click.echo(f"expired {count}")
 
 
 @facilities_cli.command("mark-no-shows")
 def mark_no_shows():
     """Mark bookings not checked in as no-shows now."""
-    count = jobs.mark_no_shows_now()
-    db.session.commit()
+    count = commit_or_fail(jobs.mark_no_shows_now)
     click.echo(f"marked {count}")
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
-from sqlalchemy import select
-
 from core import clock
-from core.extensions import db
 from core.jobs import crontab, periodic
-from facilities.models import Slot, WaitlistEntry
+from core.settings import settings_of
 from facilities.services import booking, checkin, slots, waitlist
-from facilities.services.capacity import lock_slot
+from facilities.settings import FacilitySettings
 
 log = logging.getLogger("happyhub.facilities")
 
@@ -28,22 +24,11 @@ def mark_no_shows_now() -> int:
 
 def sweep_waitlists_now() -> int:
     """Offer places that are free while people wait (e.g. after a failed offer)."""
-    now = clock.now()
-    slot_ids = db.session.scalars(
-        select(WaitlistEntry.slot_id)
-        .join(Slot, Slot.id == WaitlistEntry.slot_id)
-        .where(WaitlistEntry.status == "waiting", Slot.starts_at > now, Slot.booked < Slot.capacity)
-        .distinct()
-        .limit(500)
-    ).all()
-    offers = 0
-    for slot_id in slot_ids:
-        offers += waitlist.offer_next(lock_slot(slot_id), now) is not None
-    return offers
+    return waitlist.sweep(clock.now())
 
 
 def generate_slots_now() -> dict[str, int]:
-    return slots.generate(current_app.config["FACILITIES_SLOT_DAYS_AHEAD"], clock.now())
+    return slots.generate(settings_of(FacilitySettings).slot_days_ahead, clock.now())
 
 
 @periodic(crontab(minute="*"))

@@ -5,14 +5,10 @@ residents' standing."""
 from __future__ import annotations
 
 from flask import Response, g, request
-from sqlalchemy import select
 
 from core.clock import now
-from core.errors import NotFound
-from core.extensions import db
 from core.http import Blueprint
 from core.services import get_user
-from facilities.models import Closure, SlotTemplate, WaitlistEntry
 from facilities.schemas import (
     BookingSchema,
     ClosureCreateSchema,
@@ -48,7 +44,6 @@ from facilities.services import (
     slots,
     waitlist,
 )
-from facilities.services.ids import in_range
 
 blp = Blueprint(
     "facilities_manager", __name__, url_prefix="/api", description="Facility management (staff)"
@@ -63,9 +58,7 @@ MANAGER = "facility_manager"
 @blp.errors(409)
 def create_facility(data):
     """Create a facility (rules default to the city's standard rules)."""
-    facility = catalog.create_facility(g.user, data, now())
-    db.session.commit()
-    return facility
+    return catalog.describe(catalog.create_facility(g.user, data, now()))
 
 
 @blp.patch("/facilities/<int:facility_id>/rules")
@@ -76,8 +69,7 @@ def create_facility(data):
 def update_rules(data, facility_id):
     """Change some of a facility's booking rules."""
     facility = catalog.update_rules(g.user, catalog.get_facility(facility_id), data, now())
-    db.session.commit()
-    return facility
+    return catalog.describe(facility)
 
 
 @blp.post("/facilities/<int:facility_id>/resources")
@@ -87,9 +79,7 @@ def update_rules(data, facility_id):
 @blp.errors(404, 409, 422)
 def add_resource(data, facility_id):
     """Add the rink or a curling sheet."""
-    resource = catalog.add_resource(g.user, catalog.get_facility(facility_id), data, now())
-    db.session.commit()
-    return resource
+    return catalog.add_resource(g.user, catalog.get_facility(facility_id), data, now())
 
 
 @blp.get("/facilities/<int:facility_id>/slot-templates")
@@ -98,11 +88,7 @@ def add_resource(data, facility_id):
 @blp.errors(404)
 def list_templates(facility_id):
     """The facility's weekly session patterns."""
-    facility = catalog.get_facility(facility_id)
-    ids = [r.id for r in facility.resources]
-    return db.session.scalars(
-        select(SlotTemplate).where(SlotTemplate.resource_id.in_(ids)).order_by(SlotTemplate.id)
-    ).all()
+    return catalog.list_templates(catalog.get_facility(facility_id))
 
 
 @blp.post("/facilities/<int:facility_id>/slot-templates")
@@ -113,11 +99,8 @@ def list_templates(facility_id):
 def create_template(data, facility_id):
     """Add a weekly pattern: weekdays (Mon=0), start times, duration, break after, capacity,
     base price."""
-    facility = catalog.get_facility(facility_id)
-    resource = catalog.get_resource(data.pop("resource_id"), facility)
-    template = catalog.create_template(g.user, resource, data, now())
-    db.session.commit()
-    return template
+    resource = catalog.get_resource(data.pop("resource_id"), catalog.get_facility(facility_id))
+    return catalog.create_template(g.user, resource, data, now())
 
 
 @blp.patch("/slot-templates/<int:template_id>")
@@ -127,9 +110,7 @@ def create_template(data, facility_id):
 @blp.errors(404, 422)
 def update_template(data, template_id):
     """Change a pattern; slots already generated keep their terms."""
-    template = catalog.update_template(g.user, catalog.get_template(template_id), data, now())
-    db.session.commit()
-    return template
+    return catalog.update_template(g.user, catalog.get_template(template_id), data, now())
 
 
 @blp.post("/facilities/<int:facility_id>/generate-slots")
@@ -139,9 +120,7 @@ def update_template(data, template_id):
 @blp.errors(404)
 def generate_slots(data, facility_id):
     """Materialize slots from the templates (safe to repeat)."""
-    facility = catalog.get_facility(facility_id)
-    created = slots.generate_for_facility(facility, data["days"], now())
-    db.session.commit()
+    created = slots.generate_for_facility(catalog.get_facility(facility_id), data["days"], now())
     return {"created": created}
 
 
@@ -151,10 +130,7 @@ def generate_slots(data, facility_id):
 @blp.errors(404)
 def list_closures(facility_id):
     """Closures of a facility, newest first."""
-    catalog.get_facility(facility_id)
-    return db.session.scalars(
-        select(Closure).filter_by(facility_id=facility_id).order_by(Closure.id.desc())
-    ).all()
+    return closures.list_closures(catalog.get_facility(facility_id))
 
 
 @blp.post("/facilities/<int:facility_id>/closures")
@@ -165,9 +141,7 @@ def list_closures(facility_id):
 def create_closure(data, facility_id):
     """Close a resource (or the whole facility) for a period: overlapping slots close, their
     bookings are cancelled with a full refund and the residents are notified."""
-    closure = closures.create(g.user, catalog.get_facility(facility_id), now=now(), **data)
-    db.session.commit()
-    return closure
+    return closures.create(g.user, catalog.get_facility(facility_id), now=now(), **data)
 
 
 @blp.post("/closures/<int:closure_id>/lift")
@@ -178,9 +152,7 @@ def lift_closure(closure_id):
     """Lift a closure early (the ice is fixed): its slots not started yet reopen for booking,
     unless another closure still covers them; `slots_reopened` counts them. Bookings it
     cancelled stay cancelled. Lifted already → 409 `closure_lifted`."""
-    closure = closures.lift(g.user, closures.get_closure(closure_id), now())
-    db.session.commit()
-    return closure
+    return closures.lift(g.user, closures.get_closure(closure_id), now())
 
 
 @blp.get("/facilities/<int:facility_id>/gates")
@@ -201,7 +173,6 @@ def create_gate(data, facility_id):
     """Register a check-in gate. Its key is in this answer only: the gate sends
     `Authorization: Gate <key>` to `POST /api/check-ins`."""
     gate, key = gates.create_gate(g.user, catalog.get_facility(facility_id), data["name"], now())
-    db.session.commit()
     return {
         "id": gate.id,
         "facility_id": gate.facility_id,
@@ -217,9 +188,7 @@ def create_gate(data, facility_id):
 @blp.errors(404, 409)
 def revoke_gate(gate_id):
     """Revoke a gate's key: it is refused (401) from now on. Revoked already → 409."""
-    gate = gates.revoke(g.user, gates.get_gate(gate_id), now())
-    db.session.commit()
-    return gate
+    return gates.revoke(g.user, gates.get_gate(gate_id), now())
 
 
 @blp.post("/manager/bookings")
@@ -230,7 +199,7 @@ def revoke_gate(gate_id):
 def staff_booking(data):
     """Book for a resident at the counter (no opening time or per-person limits; capacity
     still holds). Confirmed at once unless `confirm` is false."""
-    booking = bookings.create_booking(
+    return bookings.create_booking(
         g.user,
         data["slot_id"],
         data["party"],
@@ -238,8 +207,6 @@ def staff_booking(data):
         for_user=get_user(data["user_id"]),
         confirm=data["confirm"],
     )
-    db.session.commit()
-    return booking
 
 
 @blp.post("/manager/bookings/<int:booking_id>/confirm")
@@ -249,14 +216,12 @@ def staff_booking(data):
 @blp.errors(404, 409)
 def confirm_at_counter(data, booking_id):
     """Confirm a held booking paid at the counter (never after its hold expired)."""
-    booking = bookings.confirm(
+    return bookings.confirm(
         bookings.find(booking_id),
         now(),
         actor=g.user,
         payment_reference=data.get("payment_reference"),
     )
-    db.session.commit()
-    return booking
 
 
 @blp.get("/facilities/<int:facility_id>/reports/occupancy")
@@ -289,11 +254,7 @@ def occupancy_report(query, facility_id):
 @blp.errors(404)
 def slot_waitlist(slot_id):
     """Everyone on a slot's waitlist, in order, with positions and offers."""
-    slot = capacity.find_slot(slot_id)
-    entries = db.session.scalars(
-        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id).order_by(WaitlistEntry.id)
-    )
-    return [waitlist.describe(entry) for entry in entries]
+    return waitlist.slot_entries(capacity.find_slot(slot_id))
 
 
 @blp.get("/users/<int:user_id>/facility-standing")
@@ -302,6 +263,4 @@ def slot_waitlist(slot_id):
 @blp.errors(404)
 def user_standing(user_id):
     """A resident's no-show strikes and suspension."""
-    if not in_range(user_id):
-        raise NotFound(f"User {user_id} not found")
     return checkin.standing(get_user(user_id).id, now())

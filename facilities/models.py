@@ -8,8 +8,10 @@ second active booking of an exclusive resource (curling sheet) in one slot (part
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime, time
 
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -26,7 +28,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime
 from core.extensions import db
 from core.models import User
-from facilities.rules import Rules
 
 FACILITY_KINDS = ("ice_rink", "curling_centre")
 RESOURCE_KINDS = ("rink", "sheet")
@@ -37,6 +38,62 @@ ACTIVE_STATUSES = ("held", "confirmed", "checked_in")
 WAITLIST_STATUSES = ("waiting", "offered", "accepted", "expired", "skipped", "left", "cancelled")
 
 _ACTIVE_SQL = "status IN ('held', 'confirmed', 'checked_in')"
+# Check-in codes are signed with the app's secret under this salt (services.checkin reads them).
+CHECK_IN_SALT = "facilities.check-in"
+
+# Per-facility booking rules live in the facility row as JSON so each facility can differ;
+# everything missing falls back to the defaults below (the city's standard rules).
+CATEGORIES = ("adult", "youth", "child", "senior", "disabled", "veteran")
+HOLIDAY_RULES = ("weekend", "closed")
+
+
+def _default_discounts() -> dict[str, int]:
+    return {"adult": 0, "youth": 20, "child": 50, "senior": 50, "disabled": 50, "veteran": 30}
+
+
+def _default_refunds() -> list[list[int]]:
+    # [minimum days of notice, refund percent], most generous first.
+    return [[7, 100], [2, 80], [1, 50], [0, 0]]
+
+
+@dataclass(frozen=True)
+class Rules:
+    opens_days_before: int = 14
+    opens_at: str = "10:00"
+    hold_minutes: int = 15
+    offer_minutes: int = 30
+    max_active_bookings: int = 4
+    max_bookings_per_day: int = 1
+    min_party: int = 1
+    max_party: int = 10
+    holiday_rule: str = "weekend"
+    checkin_before_minutes: int = 30
+    checkin_after_minutes: int = 15
+    strike_limit: int = 3
+    strike_window_days: int = 90
+    suspension_days: int = 30
+    resident_discount: int = 10
+    category_discounts: dict = field(default_factory=_default_discounts)
+    refund_tiers: list = field(default_factory=_default_refunds)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Rules:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @property
+    def opens_at_time(self) -> time:
+        hour, minute = self.opens_at.split(":")
+        return time(int(hour), int(minute))
+
+    def refund_percent(self, days_of_notice: int) -> int:
+        for min_days, percent in sorted(self.refund_tiers, key=lambda t: -t[0]):
+            if days_of_notice >= min_days:
+                return int(percent)
+        return 0
 
 
 def _in(values) -> str:
@@ -230,6 +287,12 @@ class Booking(db.Model):
     @property
     def resource_id(self) -> int:
         return self.slot.resource_id
+
+    def check_in_code(self, secret: str) -> str | None:
+        """The signed token shown as a QR code at the door, once the booking is confirmed."""
+        if self.status not in ("confirmed", "checked_in"):
+            return None
+        return URLSafeSerializer(secret, salt=CHECK_IN_SALT).dumps({"b": self.id})
 
 
 class WaitlistEntry(db.Model):

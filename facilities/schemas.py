@@ -1,15 +1,23 @@
-"""Request and response schemas for facilities, slots, bookings, waitlists and reports."""
+"""Request and response schemas for facilities, slots, bookings, waitlists and reports.
+
+They never query: what an answer shows beyond an object's own columns (a facility's prices, a
+waitlist position) is worked out by the services and handed over in the object or dict."""
 
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
 from marshmallow import validate
 
 from core.http import ID_RANGE as ID
-from facilities.models import BOOKING_STATUSES, FACILITY_KINDS, RESOURCE_KINDS
-from facilities.rules import CATEGORIES, HOLIDAY_RULES
-from facilities.services import catalog, checkin
+from core.settings import settings_of
+from facilities.models import (
+    BOOKING_STATUSES,
+    CATEGORIES,
+    FACILITY_KINDS,
+    HOLIDAY_RULES,
+    RESOURCE_KINDS,
+)
+from facilities.settings import FacilitySettings
 
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (24-hour).")
 PARTY_EXAMPLE = {"adult": 2, "child": 1}
@@ -79,15 +87,17 @@ class ResourceCreateSchema(ma.Schema):
 
 
 class FacilitySchema(ma.Schema):
+    """Dumps ``catalog.describe(facility)``."""
+
     id = ma.fields.Integer(metadata={"example": 1})
     name = ma.fields.String(metadata={"example": "해피시티 아이스링크"})
     kind = ma.fields.String(metadata={"example": "ice_rink"})
     timezone = ma.fields.String(metadata={"example": "Asia/Seoul"})
     address = ma.fields.String(metadata={"example": "해피시 중앙로 100"})
-    rules = ma.fields.Method("_rules")
+    rules = ma.fields.Dict()
     resources = ma.fields.List(ma.fields.Nested(ResourceSchema))
-    prices = ma.fields.Method(
-        "_prices",
+    prices = ma.fields.List(
+        ma.fields.Dict(),
         metadata={
             "description": "Base prices of the weekly sessions (per person on the rink, per "
             "sheet for curling); discounts are in rules.category_discounts and "
@@ -103,21 +113,6 @@ class FacilitySchema(ma.Schema):
             ],
         },
     )
-
-    def _rules(self, facility):
-        return facility.rules.to_json()
-
-    def _prices(self, facility):
-        return [
-            {
-                "resource_id": t.resource_id,
-                "name": t.name,
-                "weekdays": t.weekdays,
-                "start_times": t.start_times,
-                "base_price": t.base_price,
-            }
-            for t in catalog.active_templates(facility)
-        ]
 
 
 class FacilityCreateSchema(ma.Schema):
@@ -270,7 +265,7 @@ class BookingSchema(ma.Schema):
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
     cancel_reason = ma.fields.String(allow_none=True)
     check_in_code = ma.fields.Function(
-        lambda booking: checkin.code_for(booking, current_app.config["SECRET_KEY"]),
+        lambda booking: booking.check_in_code(settings_of(FacilitySettings).checkin_secret),
         allow_none=True,
         metadata={"description": "Signed token to show as a QR code (confirmed bookings)"},
     )

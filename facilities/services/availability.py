@@ -13,7 +13,8 @@ from sqlalchemy import select
 from core.db import execute_plain
 from core.errors import RuleViolation
 from facilities.models import Facility, Slot
-from facilities.rules import bookable_from
+from facilities.services import catalog
+from facilities.services.local_time import bookable_from, local_date
 
 MAX_DAYS = 31
 
@@ -84,3 +85,19 @@ def availability(
 
 def default_range(now_local_day: date) -> tuple[date, date]:
     return now_local_day, now_local_day + timedelta(days=13)
+
+
+def of_facility(
+    facility_id: int,
+    now: datetime,
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    resource_id: int | None = None,
+) -> list[dict]:
+    """The facility's slots between two local dates (default: today and the next 13 days),
+    as plain JSON values."""
+    facility = catalog.get_facility(facility_id)
+    first = first or local_date(now, facility.timezone)
+    last = last or default_range(first)[1]
+    return availability(facility, first, last, now, resource_id)

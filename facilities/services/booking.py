@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.exc import IntegrityError
 
-from core import audit
-from core.db import execute_plain
+from core import audit, lookup
+from core.db import execute_plain, intent
 from core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from core.extensions import db
+from core.idempotency import answered, run_once
 from core.models import User
-from facilities import notices
-from facilities.models import Booking, Facility, Resource, Slot, WaitlistEntry
-from facilities.rules import Rules, bookable_from, local_date
-from facilities.services import capacity, pricing, user_rules, waitlist
-from facilities.services.ids import in_range, lookup
+from facilities.models import Booking, Facility, Resource, Rules, Slot, WaitlistEntry
+from facilities.services import capacity, notices, pricing, user_rules, waitlist
+from facilities.services.local_time import bookable_from, local_date
 
 STAFF_ROLES = ("facility_manager",)
 
@@ -25,10 +26,107 @@ def is_staff(user: User) -> bool:
 
 
 def get_booking(booking_id: int, actor: User) -> Booking:
-    booking = lookup(Booking, booking_id)
+    booking = lookup.find(Booking, booking_id)
     if booking is None or (booking.user_id != actor.id and not is_staff(actor)):
         raise NotFound(f"Booking {booking_id} not found")
     return booking
+
+
+BOOKING_SCOPE = "booking.create"
+
+
+def book(
+    user: User,
+    slot_id: int,
+    party: dict,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+    render: Callable[[Booking], dict],
+) -> tuple[dict, int]:
+    """A resident books places in a slot: the whole use case, with its transaction's shape.
+    Answers ``(body, status)``: 201 and ``render(booking)``, or the first answer again for a
+    retry with the same ``idempotency_key``.
+
+    Call it in a read-only snapshot (``core.db.intent(writes=False)``). In a rush most
+    requests lose: the retry lookup and the "visibly full" check read that snapshot, so on
+    SQLite they run side by side instead of queueing for the single writer, and only requests
+    that may win go on to a short write transaction, committed here with the retry's record
+    (``run_once``). A retry is replayed, never refused: its first answer and the slot are read
+    in one snapshot, so a booking counted in the slot has its answer found here.
+
+    ``render`` turns the new booking into the answer a door sends and ``run_once`` stores for
+    replays: the door keeps its own representation (the JSON door passes its schema's dump),
+    and it runs inside the write transaction, on the booking just inserted, without loading
+    anything again."""
+    payload = {"slot_id": slot_id, "party": party}
+    owner = f"user:{user.id}"
+    replayed = answered(scope=BOOKING_SCOPE, owner=owner, key=idempotency_key, payload=payload)
+    if replayed is not None:
+        return replayed
+    refuse_if_visibly_full(user.id, slot_id, party, now)
+    _end_snapshot(keep=user)
+    # Retries racing each other queue on the person's lock in create_booking (SQLite queues
+    # every writer anyway), so each later one finds the first one's booking, breaks a rule,
+    # and is replayed by run_once.
+    try:
+        with intent(writes=True):
+            return run_once(
+                scope=BOOKING_SCOPE,
+                owner=owner,
+                key=idempotency_key,
+                payload=payload,
+                now=now,
+                looked_up=True,
+                action=lambda: (
+                    render(create_booking(user, slot_id, party, now=now, suspension_checked=True)),
+                    201,
+                ),
+            )
+    except IntegrityError:
+        # The database's capacity guards caught what the row lock should already have.
+        db.session.rollback()
+        raise Conflict("This slot is full", code="slot_full") from None
+
+
+def _end_snapshot(keep: User) -> None:
+    """End the read-only snapshot so the booking gets a fresh (write) transaction.
+
+    A rollback expires every loaded object; ``keep`` (the person, read a moment ago) is set
+    aside meanwhile, so the write transaction does not spend its lock time reloading it."""
+    db.session.expunge(keep)
+    db.session.rollback()
+    db.session.add(keep)
+
+
+def query_bookings(
+    actor: User,
+    now: datetime,
+    *,
+    user_id: int | None = None,
+    status: str | None = None,
+    facility_id: int | None = None,
+    slot_id: int | None = None,
+    upcoming: bool = False,
+) -> Select:
+    """The actor's bookings, newest slot first; staff see everyone's and may pick a person
+    (``user_id``). ``upcoming``: only those not started yet."""
+    stmt = select(Booking)
+    if is_staff(actor):
+        if user_id is not None:
+            stmt = stmt.where(Booking.user_id == user_id)
+    else:
+        stmt = stmt.where(Booking.user_id == actor.id)
+    for column, value in (
+        (Booking.status, status),
+        (Booking.facility_id, facility_id),
+        (Booking.slot_id, slot_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if upcoming:
+        stmt = stmt.where(Booking.starts_at > now)
+    return stmt.order_by(Booking.starts_at.desc(), Booking.id.desc())
 
 
 # Built once: this check runs for every request of a rush, and building a statement costs
@@ -64,7 +162,7 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
     so ``create_booking`` may skip that check in the same request (``suspension_checked``).
     """
     row = None
-    if in_range(slot_id):
+    if lookup.in_range(slot_id):
         row = execute_plain(
             _SNAPSHOT_SLOT, {"slot_id": slot_id, "user_id": user_id, "now": now}
         ).first()
@@ -302,7 +400,4 @@ def expire_holds(now: datetime, limit: int = 500) -> int:
 
 
 def find(booking_id: int) -> Booking:
-    booking = lookup(Booking, booking_id)
-    if booking is None:
-        raise NotFound(f"Booking {booking_id} not found")
-    return booking
+    return lookup.get(Booking, booking_id)

@@ -1,5 +1,5 @@
-"""iCalendar output: one booking, or a person's private feed (cancelled bookings included as
-cancelled events so calendar apps remove them). Times carry the facility's TZID."""
+"""Bookings as iCalendar: one booking, or a person's private feed (cancelled bookings included
+as cancelled events so calendar apps remove them). Times carry the facility's TZID."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from datetime import datetime
 
 import icalendar
 
+from core.models import User
 from facilities.models import Booking
-from facilities.rules import zone
+from facilities.services import booking as bookings
+from facilities.services import feeds
+from facilities.services.local_time import zone
 
 PRODID = "-//HAPPY-HUB//Facilities//KO"
 STATUS = {
@@ -54,3 +57,15 @@ def render(
         cal.add_component(_event(booking, now, domain))
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def booking_calendar(booking_id: int, actor: User, now: datetime, *, domain: str) -> bytes:
+    """One of the actor's bookings (staff: any) as an event."""
+    booking = bookings.get_booking(booking_id, actor)
+    return render([booking], now, name="해피허브 예약", domain=domain)
+
+
+def feed_calendar(token: str, now: datetime, *, domain: str) -> bytes:
+    """The private feed behind ``token``: its person's bookings of the last days and ahead."""
+    user = feeds.user_for_token(token)
+    return render(feeds.feed_bookings(user, now), now, name="해피허브 시설 예약", domain=domain)

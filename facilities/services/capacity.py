@@ -18,9 +18,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.db import execute_plain
 from core.errors import NotFound
 from core.extensions import db
+from core.lookup import get, in_range
 from core.models import User
 from facilities.models import Booking, Slot, WaitlistEntry
-from facilities.services.ids import in_range, lookup
 
 # Statements on the booking path are built once: under a rush building them costs more than
 # running them, and on SQLite that time is spent holding the single write lock.
@@ -52,10 +52,7 @@ def lock_slot(slot_id: int) -> Slot:
 
 
 def find_slot(slot_id: int) -> Slot:
-    slot = lookup(Slot, slot_id)
-    if slot is None:
-        raise NotFound(f"Slot {slot_id} not found")
-    return slot
+    return get(Slot, slot_id)
 
 
 def lock_user(user_id: int) -> None:

@@ -5,35 +5,100 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
+from core.lookup import find, get
 from core.models import User
-from facilities.models import Facility, Resource, SlotTemplate
-from facilities.rules import Rules
-from facilities.services.ids import lookup
+from facilities.models import Facility, Resource, Rules, SlotTemplate
 
 
 def get_facility(facility_id: int) -> Facility:
-    facility = lookup(Facility, facility_id)
-    if facility is None:
-        raise NotFound(f"Facility {facility_id} not found")
-    return facility
+    return get(Facility, facility_id)
 
 
 def get_resource(resource_id: int, facility: Facility | None = None) -> Resource:
-    resource = lookup(Resource, resource_id)
+    resource = find(Resource, resource_id)
     if resource is None or (facility is not None and resource.facility_id != facility.id):
         raise NotFound(f"Resource {resource_id} not found", errors={"resource_id": ["Unknown."]})
     return resource
 
 
 def get_template(template_id: int) -> SlotTemplate:
-    template = lookup(SlotTemplate, template_id)
-    if template is None:
-        raise NotFound(f"Slot template {template_id} not found")
-    return template
+    return get(SlotTemplate, template_id, label="Slot template")
+
+
+def describe_all(facilities: list[Facility]) -> list[dict]:
+    """Facilities as residents see them: their resources, rules and the base prices of their
+    active weekly sessions. The prices of all of them are read in one query."""
+    prices: dict[int, list[dict]] = {facility.id: [] for facility in facilities}
+    if prices:
+        rows = db.session.execute(
+            select(
+                Resource.facility_id,
+                SlotTemplate.resource_id,
+                SlotTemplate.name,
+                SlotTemplate.weekdays,
+                SlotTemplate.start_times,
+                SlotTemplate.base_price,
+            )
+            .join(Resource, Resource.id == SlotTemplate.resource_id)
+            .where(
+                Resource.facility_id.in_(prices),
+                Resource.active.is_(True),
+                SlotTemplate.active.is_(True),
+            )
+            .order_by(Resource.position, SlotTemplate.id)
+        )
+        for row in rows:
+            prices[row.facility_id].append(
+                {
+                    "resource_id": row.resource_id,
+                    "name": row.name,
+                    "weekdays": row.weekdays,
+                    "start_times": row.start_times,
+                    "base_price": row.base_price,
+                }
+            )
+    return [
+        {
+            "id": facility.id,
+            "name": facility.name,
+            "kind": facility.kind,
+            "timezone": facility.timezone,
+            "address": facility.address,
+            "rules": facility.rules.to_json(),
+            "resources": list(facility.resources),
+            "prices": prices[facility.id],
+        }
+        for facility in facilities
+    ]
+
+
+def describe(facility: Facility) -> dict:
+    return describe_all([facility])[0]
+
+
+def list_facilities() -> list[dict]:
+    """Every facility, described (``describe_all``)."""
+    facilities = db.session.scalars(
+        select(Facility).options(selectinload(Facility.resources)).order_by(Facility.id)
+    ).all()
+    return describe_all(facilities)
+
+
+def facility_details(facility_id: int) -> dict:
+    return describe(get_facility(facility_id))
+
+
+def list_templates(facility: Facility) -> list[SlotTemplate]:
+    """The facility's weekly session patterns, active or not."""
+    ids = [r.id for r in facility.resources]
+    return db.session.scalars(
+        select(SlotTemplate).where(SlotTemplate.resource_id.in_(ids)).order_by(SlotTemplate.id)
+    ).all()
 
 
 def active_templates(facility: Facility) -> list[SlotTemplate]:

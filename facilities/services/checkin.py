@@ -10,23 +10,18 @@ from sqlalchemy import func, select
 from core import audit
 from core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from core.extensions import db
+from core.lookup import find
 from core.models import User
-from facilities import notices
-from facilities.models import Booking, Strike, Suspension
-from facilities.services import user_rules
-from facilities.services.ids import lookup
-
-SALT = "facilities.check-in"
+from facilities.models import CHECK_IN_SALT, Booking, Gate, Strike, Suspension
+from facilities.services import gates, notices, user_rules
 
 
 def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt=SALT)
+    return URLSafeSerializer(secret, salt=CHECK_IN_SALT)
 
 
 def code_for(booking: Booking, secret: str) -> str | None:
-    if booking.status not in ("confirmed", "checked_in"):
-        return None
-    return _serializer(secret).dumps({"b": booking.id})
+    return booking.check_in_code(secret)
 
 
 def booking_for_code(code: str, secret: str) -> Booking:
@@ -37,17 +32,25 @@ def booking_for_code(code: str, secret: str) -> Booking:
             "This check-in code is not valid", code="invalid_code", errors={"code": ["Invalid."]}
         ) from None
     booking_id = data.get("b") if isinstance(data, dict) else None
-    booking = lookup(Booking, booking_id)
+    booking = find(Booking, booking_id)
     if booking is None:
         raise NotFound("No booking for this code", errors={"code": ["Unknown booking."]})
     return booking
 
 
 def check_in(
-    actor: User | str, code: str, now: datetime, secret: str, *, facility_id: int | None = None
+    actor: User | Gate | str,
+    code: str,
+    now: datetime,
+    secret: str,
+    *,
+    facility_id: int | None = None,
 ) -> Booking:
-    """Check the code's booking in. ``facility_id`` limits it to one facility's bookings: a
-    gate stands at one facility's door, and a code shown at another's must not pass."""
+    """Check the code's booking in, for staff or a gate. ``facility_id`` limits it to one
+    facility's bookings: a gate stands at one facility's door, and a code shown at another's
+    must not pass, so a gate is limited to its own facility."""
+    if isinstance(actor, Gate):
+        facility_id, actor = actor.facility_id, gates.actor_label(actor)
     booking = booking_for_code(code, secret)
     if facility_id is not None and booking.facility_id != facility_id:
         raise Forbidden("This booking is for another facility", code="gate_wrong_facility")

@@ -11,14 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core import audit
-from core.errors import Conflict, NotFound, RuleViolation
+from core.errors import Conflict, RuleViolation
 from core.extensions import db
+from core.lookup import get
 from core.models import User
-from facilities import notices
 from facilities.models import ACTIVE_STATUSES, Booking, Closure, Facility, Slot, WaitlistEntry
-from facilities.services import capacity
+from facilities.services import capacity, notices
 from facilities.services.catalog import get_resource
-from facilities.services.ids import lookup
 
 
 def active_overlapping(facility_id: int, starts: datetime, ends: datetime) -> list[Closure]:
@@ -53,10 +52,14 @@ def lock_facility(facility_id: int) -> None:
 
 
 def get_closure(closure_id: int) -> Closure:
-    closure = lookup(Closure, closure_id)
-    if closure is None:
-        raise NotFound(f"Closure {closure_id} not found")
-    return closure
+    return get(Closure, closure_id)
+
+
+def list_closures(facility: Facility) -> list[Closure]:
+    """The facility's closures, newest first."""
+    return db.session.scalars(
+        select(Closure).filter_by(facility_id=facility.id).order_by(Closure.id.desc())
+    ).all()
 
 
 def create(

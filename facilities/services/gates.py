@@ -1,4 +1,6 @@
-"""Check-in gates: device keys issued by facility managers, looked up by hash, revocable."""
+"""Check-in gates: device keys issued by facility managers, looked up by hash, revocable.
+
+A gate calls with ``Authorization: Gate <key>`` (``GATE``, a core device kind)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core import audit
-from core.errors import Conflict, NotFound, RuleViolation, Unauthorized
+from core.device_keys import DeviceKind
+from core.errors import Conflict, RuleViolation
 from core.extensions import db
+from core.lookup import get
 from core.models import User
-from core.security import new_token, token_hash
 from facilities.models import Facility, Gate
-from facilities.services.ids import lookup
 
-CHALLENGE = {"WWW-Authenticate": 'Gate realm="happyhub"'}
+GATE = DeviceKind(scheme="Gate", model=Gate)
 NAME_LENGTH = 100
 
 
@@ -40,11 +42,11 @@ def create_gate(
         raise RuleViolation(
             "A gate needs a name", errors={"name": [f"1 to {NAME_LENGTH} characters."]}
         )
-    raw = new_token()
+    raw, key_hash = GATE.new_key()
     gate = Gate(
         facility_id=facility.id,
         name=name,
-        key_hash=token_hash(raw),
+        key_hash=key_hash,
         created_at=now,
         created_by_id=actor.id if isinstance(actor, User) else None,
     )
@@ -61,10 +63,7 @@ def list_gates(facility: Facility) -> list[Gate]:
 
 
 def get_gate(gate_id: int) -> Gate:
-    gate = lookup(Gate, gate_id)
-    if gate is None:
-        raise NotFound(f"Gate {gate_id} not found")
-    return gate
+    return get(Gate, gate_id)
 
 
 def revoke(actor: User | str, gate: Gate, now: datetime) -> Gate:
@@ -77,13 +76,4 @@ def revoke(actor: User | str, gate: Gate, now: datetime) -> Gate:
     audit.record(
         actor, "gate.revoke", "gate", gate.id, now=now, before=before, after=_snapshot(gate)
     )
-    return gate
-
-
-def gate_by_key(raw_key: str) -> Gate:
-    gate = db.session.scalar(select(Gate).filter_by(key_hash=token_hash(raw_key)))
-    if gate is None or gate.revoked_at is not None:
-        raise Unauthorized(
-            "The gate key is invalid or revoked", code="invalid_gate_key", headers=CHALLENGE
-        )
     return gate

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from core.notifications import notify
 from facilities.models import Booking, Closure, Slot, Suspension, WaitlistEntry
-from facilities.rules import zone
+from facilities.services.local_time import zone
 
 WEEKDAYS = "월화수목금토일"
 

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
+from core.lookup import find
 from facilities.models import Booking
 from facilities.services import booking as bookings
 from facilities.services import capacity, waitlist
-from facilities.services.ids import lookup
 
 
 def handle_callback(payload: dict, now: datetime) -> Booking:
@@ -19,7 +19,7 @@ def handle_callback(payload: dict, now: datetime) -> Booking:
 
     A replayed callback for the same payment answers with the booking again.
     """
-    booking = lookup(Booking, payload["booking_id"])
+    booking = find(Booking, payload["booking_id"])
     if booking is None:
         raise NotFound("Unknown booking", errors={"booking_id": ["Unknown."]})
     reference = payload["payment_id"]

@@ -7,7 +7,7 @@ resident discount when the booker is a verified city resident.
 from __future__ import annotations
 
 from core.errors import RuleViolation
-from facilities.rules import CATEGORIES, Rules
+from facilities.models import CATEGORIES, Rules
 
 
 def validate_party(party: dict, rules: Rules) -> int:

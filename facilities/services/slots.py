@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from core.extensions import db
 from facilities.models import Facility, Slot
-from facilities.rules import is_public_holiday, local_date, local_to_utc
 from facilities.services.catalog import active_templates, parse_time
 from facilities.services.closures import active_overlapping, covering, lock_facility
+from facilities.services.local_time import is_public_holiday, local_date, local_to_utc
 
 SUNDAY = 6
 

@@ -9,8 +9,7 @@ from sqlalchemy import bindparam, or_, select
 from core.db import execute_plain
 from core.errors import Forbidden, RuleViolation
 from core.extensions import db
-from facilities.models import ACTIVE_STATUSES, Booking, Slot, Suspension
-from facilities.rules import Rules
+from facilities.models import ACTIVE_STATUSES, Booking, Rules, Slot, Suspension
 
 # Built once: checked on every booking request.
 _ACTIVE_SUSPENSION = (

@@ -13,12 +13,11 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from core.db import execute_plain
 from core.errors import Conflict, DomainError, NotFound, RuleViolation
 from core.extensions import db
+from core.lookup import in_range
 from core.models import User
-from facilities import notices
 from facilities.models import Booking, Slot, WaitlistEntry
-from facilities.rules import bookable_from
-from facilities.services import capacity, pricing, user_rules
-from facilities.services.ids import in_range
+from facilities.services import capacity, notices, pricing, user_rules
+from facilities.services.local_time import bookable_from
 
 OPEN = ("waiting", "offered")
 
@@ -53,6 +52,39 @@ def describe(entry: WaitlistEntry) -> dict:
         "created_at": entry.created_at,
         "offered_at": entry.offered_at,
     }
+
+
+def my_entry(user: User, slot_id: int) -> dict:
+    """The person's latest entry on this slot's waitlist, described."""
+    entry = None
+    if in_range(slot_id):
+        entry = db.session.scalar(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.user_id == user.id)
+            .order_by(WaitlistEntry.id.desc())
+            .limit(1)
+        )
+    if entry is None:
+        raise NotFound("You are not on this waitlist")
+    return describe(entry)
+
+
+def my_entries(user: User) -> list[dict]:
+    """The waitlists the person is on (waiting or offered), described."""
+    entries = db.session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.user_id == user.id, WaitlistEntry.status.in_(OPEN))
+        .order_by(WaitlistEntry.id)
+    )
+    return [describe(entry) for entry in entries]
+
+
+def slot_entries(slot: Slot) -> list[dict]:
+    """Everyone on the slot's waitlist, in order, described (for staff)."""
+    entries = db.session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id).order_by(WaitlistEntry.id)
+    )
+    return [describe(entry) for entry in entries]
 
 
 # Free places are promised to the waitlist: an offer is open, or someone waiting fits in the
@@ -210,3 +242,19 @@ def offer_next(slot: Slot, now: datetime) -> Booking | None:
         notices.waitlist_offer(entry, booking, now)
         return booking
     return None
+
+
+def sweep(now: datetime, limit: int = 500) -> int:
+    """Offer places that are free while people wait (e.g. after a failed offer); how many
+    offers were made."""
+    slot_ids = db.session.scalars(
+        select(WaitlistEntry.slot_id)
+        .join(Slot, Slot.id == WaitlistEntry.slot_id)
+        .where(WaitlistEntry.status == "waiting", Slot.starts_at > now, Slot.booked < Slot.capacity)
+        .distinct()
+        .limit(limit)
+    ).all()
+    offers = 0
+    for slot_id in slot_ids:
+        offers += offer_next(capacity.lock_slot(slot_id), now) is not None
+    return offers

@@ -2,7 +2,7 @@
 
 import pytest
 
-from facilities.rules import Rules
+from facilities.models import Rules
 from facilities.services.pricing import quote
 from tests.fixtures.facilities import book
 

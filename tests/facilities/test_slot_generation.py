@@ -1,5 +1,6 @@
 """Slot templates and generation: weekdays, resurfacing breaks, holidays, idempotence, CLI."""
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -7,8 +8,11 @@ from sqlalchemy import func, select
 
 from core.errors import RuleViolation
 from core.extensions import db
+from core.settings import register, settings_of
+from facilities import jobs
 from facilities.models import Slot
 from facilities.services import catalog, slots
+from facilities.settings import FacilitySettings
 from tests.fixtures.facilities import SEOUL, create_facility, create_resource, now
 from tests.fixtures.users import auth_headers
 
@@ -139,14 +143,13 @@ def test_manager_creates_templates_over_http(client, manager, dummy_rink):
 
 
 def test_daily_job_keeps_the_configured_days_ahead(app, dummy_rink):
-    from facilities import jobs
-
     template(dummy_rink, weekdays=list(range(7)), start_times=["18:00"])
-    app.config["FACILITIES_SLOT_DAYS_AHEAD"] = 3
+    configured = settings_of(FacilitySettings)
+    register(app, dataclasses.replace(configured, slot_days_ahead=3))
     try:
         created = jobs.generate_slots_now()
     finally:
-        app.config["FACILITIES_SLOT_DAYS_AHEAD"] = 60
+        register(app, configured)
     db.session.commit()
     # Today (2 March, a holiday on the Sunday schedule, which this template also runs) + 3 days.
     assert created[dummy_rink.facility.name] == 4
