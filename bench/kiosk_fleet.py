@@ -62,15 +62,17 @@ def seed(kiosk_count: int) -> list[dict]:
 
     from core.app import create_app
     from core.extensions import db
+    from core.settings import settings_of
     from library.models import Copy, Patron
     from library.services import catalogue, kiosks
+    from library.settings import LibrarySettings
 
     app = create_app()
     fleet = []
     with app.app_context():
         upgrade()
         now = datetime.now(UTC)
-        pin_hash = app.extensions["library_settings"].passwords.hash(PIN)
+        pin_hash = settings_of(LibrarySettings).passwords.hash(PIN)
         titles = []
         for n in range(80):
             first12 = f"97911{n + 1:07d}"
