@@ -61,8 +61,7 @@ def list_patrons(query, pagination_parameters):
 @blp.errors(404, 409)
 def create_patron(data):
     """Issue a library card, optionally linked to a resident account."""
-    patron = patrons.create_patron(g.user, **data, now=now(), settings=settings_of(LibrarySettings))
-    return patron
+    return patrons.create_patron(g.user, **data, now=now(), settings=settings_of(LibrarySettings))
 
 
 @blp.get("/patrons/<int:patron_id>")
@@ -92,14 +91,13 @@ def patron_summary(patron_id):
 @blp.errors(404)
 def reset_pin(data, patron_id):
     """Set a new PIN and unlock the card (audited)."""
-    patron = patrons.reset_pin(
+    return patrons.reset_pin(
         g.user,
         lookup.get(Patron, patron_id),
         data["pin"],
         now=now(),
         settings=settings_of(LibrarySettings),
     )
-    return patron
 
 
 @blp.post("/patrons/<int:patron_id>/lift-suspension")
@@ -109,10 +107,9 @@ def reset_pin(data, patron_id):
 @blp.errors(404, 409)
 def lift_suspension(data, patron_id):
     """End a borrowing suspension and any hold bar early, with a reason (audited)."""
-    patron = patrons.lift_suspension(
+    return patrons.lift_suspension(
         g.user, lookup.get(Patron, patron_id), reason=data["reason"], now=now()
     )
-    return patron
 
 
 @blp.get("/kiosks")
@@ -188,7 +185,7 @@ def revoke_kiosk(kiosk_id):
 @blp.errors(404, 409, 422)
 def load_slot(data, kiosk_id, slot):
     """Put a copy into a free slot; a copy for a hold here becomes ready (audited)."""
-    copy = kiosk_rules.load(
+    return kiosk_rules.load(
         g.user,
         lookup.get(Kiosk, kiosk_id),
         slot,
@@ -196,7 +193,6 @@ def load_slot(data, kiosk_id, slot):
         now=now(),
         settings=settings_of(LibrarySettings),
     )
-    return copy
 
 
 @blp.post("/kiosks/<int:kiosk_id>/slots/<int:slot>/unload")
@@ -205,10 +201,9 @@ def load_slot(data, kiosk_id, slot):
 @blp.errors(404, 409, 422)
 def unload_slot(kiosk_id, slot):
     """Take the copy out of a slot back to the library (audited)."""
-    copy = kiosk_rules.unload(
+    return kiosk_rules.unload(
         g.user, lookup.get(Kiosk, kiosk_id), slot, now=now(), settings=settings_of(LibrarySettings)
     )
-    return copy
 
 
 @blp.get("/restock-plan")
@@ -242,7 +237,7 @@ def list_conflicts(query, pagination_parameters):
 def resolve_conflict(data, conflict_id):
     """Close a conflict with what was done about it; ``apply`` first records the queued
     checkout or return it holds, as of when it happened (audited)."""
-    item = conflicts.resolve_conflict(
+    return conflicts.resolve_conflict(
         g.user,
         lookup.get(Conflict, conflict_id),
         data["resolution"],
@@ -250,7 +245,6 @@ def resolve_conflict(data, conflict_id):
         settings=settings_of(LibrarySettings),
         apply=data["apply"],
     )
-    return item
 
 
 @blp.get("/overdue")
