@@ -1,9 +1,26 @@
 """Local-culture archive: records, scanned media, OCR and Korean full-text search."""
 
+import sys
 
-def init_app(app, api):
-    """Register blueprints, CLI commands, jobs, ready checks and demo data."""
-    from archive import search, web
+from archive import api, cli, demo, health, imports_api, search_api
+from archive import jobs as _jobs  # noqa: F401  (binds the jobs the services queue)
+from archive.search import analysis
+from archive.settings import ArchiveSettings
+from core import settings
+from core.health import register_check
 
-    web.init_app(app, api)
-    search.init_app(app, api)
+
+def init_app(app, api_docs):
+    """Register settings, blueprints, CLI commands, jobs, ready checks and demo data."""
+    settings.register(app, ArchiveSettings.from_config(app.config))
+    api_docs.register_blueprint(api.blp)
+    api_docs.register_blueprint(imports_api.blp)
+    api_docs.register_blueprint(search_api.blp)
+    app.cli.add_command(cli.archive_cli)
+    register_check(app, "ocr", health.ocr_check, critical=False)
+    register_check(app, "search_index", health.search_index_check, critical=False)
+    app.extensions.setdefault("demo_seeders", []).append(demo.seed_demo_records)
+    if "gunicorn" in sys.modules:
+        # ``gunicorn --preload`` builds the app in the master: load the morphology model
+        # there, once, so every forked worker shares its memory instead of loading a copy.
+        analysis.warm_up(for_fork=True)

@@ -3,12 +3,9 @@ records and their images."""
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, send_file
+from flask import g, send_file
 
-from archive import media as media_service
-from archive import records as record_service
-from archive import storage
-from archive.models import Media, Record
+from archive.models import Media
 from archive.schemas import (
     MediaSchema,
     MediaUpdateSchema,
@@ -18,12 +15,13 @@ from archive.schemas import (
     RecordUpdateSchema,
     UploadSchema,
 )
+from archive.services import media as media_service
+from archive.services import records as record_service
 from archive.settings import ArchiveSettings
 from core.auth import current_user
 from core.clock import now
-from core.errors import NotFound
-from core.extensions import db
-from core.http import Blueprint
+from core.http import Blueprint, paginated
+from core.settings import settings_of
 
 blp = Blueprint(
     "archive", __name__, url_prefix="/api/archive", description="Local-culture archive records"
@@ -31,39 +29,9 @@ blp = Blueprint(
 STAFF = ("archivist",)
 
 
-def settings() -> ArchiveSettings:
-    return ArchiveSettings.from_config(current_app.config)
-
-
 def is_archivist() -> bool:
     user = current_user()
     return user is not None and user.has_any_role(STAFF)
-
-
-class PublicView:
-    """A published record as the public sees it: only media that are ready, no staff ids."""
-
-    def __init__(self, record: Record):
-        self._record = record
-
-    def __getattr__(self, name):
-        return getattr(self._record, name)
-
-    @property
-    def media(self):
-        return [item for item in self._record.media if item.status == "ready"]
-
-    # Which staff account wrote a record is internal.
-    created_by_id = None
-    updated_by_id = None
-
-
-def _shown(record: Record):
-    return record if is_archivist() else PublicView(record)
-
-
-def _readable_record(record_id: int) -> Record:
-    return record_service.visible_record(record_id, is_archivist())
 
 
 # --- records -----------------------------------------------------------------------------
@@ -76,13 +44,10 @@ def _readable_record(record_id: int) -> Record:
 def list_records(query, pagination_parameters):
     """Records, newest first. The public sees published records; archivists see all and may
     filter by visibility, unreadable dates or media status."""
-    if not is_archivist():
-        query = {**query, "visibility": "published", "date_unparsed": None, "media_status": None}
-    stmt = record_service.list_records(query)
-    pagination_parameters.item_count = record_service.count(stmt)
-    p = pagination_parameters
-    found = db.session.scalars(stmt.offset(p.first_item).limit(p.page_size)).all()
-    return [_shown(record) for record in found]
+    staff = is_archivist()
+    stmt = record_service.list_records(query, may_see_unpublished=staff)
+    found = paginated(stmt, pagination_parameters)
+    return [record_service.as_seen(record, staff) for record in found]
 
 
 @blp.post("/records")
@@ -92,9 +57,7 @@ def list_records(query, pagination_parameters):
 @blp.errors(409)
 def create_record(data):
     """Describe a new record (a draft until published)."""
-    record = record_service.create_record(g.user, data, now=now())
-    db.session.commit()
-    return record
+    return record_service.create_record(g.user, data, now=now())
 
 
 @blp.get("/records/<int:record_id>")
@@ -102,7 +65,8 @@ def create_record(data):
 @blp.errors(404)
 def get_record(record_id):
     """One record: published for everyone, any for archivists."""
-    return _shown(_readable_record(record_id))
+    staff = is_archivist()
+    return record_service.as_seen(record_service.visible_record(record_id, staff), staff)
 
 
 @blp.patch("/records/<int:record_id>")
@@ -116,7 +80,6 @@ def update_record(data, record_id):
     record = record_service.get_record(record_id)
     expected = data.pop("version", None)
     record_service.update_record(g.user, record, data, now=now(), expected_version=expected)
-    db.session.commit()
     return record
 
 
@@ -127,8 +90,8 @@ def update_record(data, record_id):
 def delete_record(record_id):
     """Delete a record with its media files."""
     record = record_service.get_record(record_id)
-    record_service.delete_record(g.user, record, now=now(), media_dir=settings().media_dir)
-    db.session.commit()
+    media_dir = settings_of(ArchiveSettings).media_dir
+    record_service.delete_record(g.user, record, now=now(), media_dir=media_dir)
 
 
 @blp.post("/records/<int:record_id>/publish")
@@ -137,9 +100,7 @@ def delete_record(record_id):
 @blp.errors(404, 409)
 def publish_record(record_id):
     """Make a draft or withdrawn record public."""
-    record = record_service.publish(g.user, record_service.get_record(record_id), now=now())
-    db.session.commit()
-    return record
+    return record_service.publish(g.user, record_service.get_record(record_id), now=now())
 
 
 @blp.post("/records/<int:record_id>/withdraw")
@@ -148,9 +109,7 @@ def publish_record(record_id):
 @blp.errors(404, 409)
 def withdraw_record(record_id):
     """Take a published record out of public view."""
-    record = record_service.withdraw(g.user, record_service.get_record(record_id), now=now())
-    db.session.commit()
-    return record
+    return record_service.withdraw(g.user, record_service.get_record(record_id), now=now())
 
 
 # --- media -------------------------------------------------------------------------------
@@ -161,7 +120,8 @@ def withdraw_record(record_id):
 @blp.errors(404)
 def list_media(record_id):
     """The record's media (the public sees those ready)."""
-    return _shown(_readable_record(record_id)).media
+    staff = is_archivist()
+    return record_service.as_seen(record_service.visible_record(record_id, staff), staff).media
 
 
 @blp.post("/records/<int:record_id>/media")
@@ -173,31 +133,20 @@ def upload_media(files, record_id):
     """Add a scan (multipart field ``file``: JPEG, PNG, TIFF incl. multi-page, WebP).
     Answers 202 with status ``processing``; thumbnails and OCR follow in the background.
     Refused: larger than the limit (413), not an accepted image (415), damaged or a
-    decompression bomb (422). A refused file is not kept."""
-    record = record_service.get_record(record_id)
+    decompression bomb (422). A refused file is not kept.
+
+    The answer shows the state at acceptance: it is written before the unit of work commits,
+    so before the job runs (at once, with an immediate queue); the client learns the
+    outcome by reading the media again."""
     upload = files["file"]
-    config = settings()
-    staged = media_service.stage_upload(upload.stream, config)
-    media = media_service.ingest(
-        g.user, record, staged, upload.filename, now=now(), settings=config
+    return media_service.upload(
+        g.user,
+        record_service.get_record(record_id),
+        upload.stream,
+        upload.filename,
+        now=now(),
+        settings=settings_of(ArchiveSettings),
     )
-    return _accepted(media)
-
-
-def _accepted(media: Media):
-    """202 with the state at acceptance: the job may finish before the answer is sent
-    (immediate queue), but the client learns the outcome by reading the media again."""
-    body = MediaSchema().dump(media)
-    db.session.commit()
-    return jsonify(body), 202
-
-
-def _readable_media(record_id: int, media_id: int) -> Media:
-    record = _readable_record(record_id)
-    media = media_service.get_media(record, media_id)
-    if media.status != "ready" and not is_archivist():
-        raise NotFound(f"Media {media_id} of record {record_id} not found")
-    return media
 
 
 @blp.get("/records/<int:record_id>/media/<int:media_id>")
@@ -205,7 +154,7 @@ def _readable_media(record_id: int, media_id: int) -> Media:
 @blp.errors(404)
 def get_media(record_id, media_id):
     """One media item with its processing state and text."""
-    return _readable_media(record_id, media_id)
+    return media_service.visible_media(record_id, media_id, is_archivist())
 
 
 @blp.patch("/records/<int:record_id>/media/<int:media_id>")
@@ -215,10 +164,8 @@ def get_media(record_id, media_id):
 @blp.errors(404)
 def correct_media_text(data, record_id, media_id):
     """Correct the OCR text (the corrected text is what search indexes); null clears it."""
-    media = media_service.get_media(record_service.get_record(record_id), media_id)
-    media_service.correct_text(g.user, media, data["corrected_text"], now=now())
-    db.session.commit()
-    return media
+    media = media_service.get_media(record_id, media_id)
+    return media_service.correct_text(g.user, media, data["corrected_text"], now=now())
 
 
 @blp.delete("/records/<int:record_id>/media/<int:media_id>")
@@ -227,9 +174,8 @@ def correct_media_text(data, record_id, media_id):
 @blp.errors(404)
 def delete_media(record_id, media_id):
     """Remove a media item (its files go once no other item shares the same bytes)."""
-    media = media_service.get_media(record_service.get_record(record_id), media_id)
-    media_service.delete_media(g.user, media, now=now(), settings=settings())
-    db.session.commit()
+    media = media_service.get_media(record_id, media_id)
+    media_service.delete_media(g.user, media, now=now(), settings=settings_of(ArchiveSettings))
 
 
 @blp.post("/records/<int:record_id>/media/<int:media_id>/retry")
@@ -237,18 +183,13 @@ def delete_media(record_id, media_id):
 @blp.response(202, MediaSchema)
 @blp.errors(404, 409)
 def retry_media(record_id, media_id):
-    """Process a failed media item again (derivatives and OCR)."""
-    media = media_service.get_media(record_service.get_record(record_id), media_id)
-    media_service.retry(g.user, media, now=now())
-    return _accepted(media)
+    """Process a failed media item again (derivatives and OCR). Answers with the state at
+    acceptance, as an upload does."""
+    return media_service.retry(g.user, media_service.get_media(record_id, media_id), now=now())
 
 
-def _send(media: Media, relpath: str | None, mimetype: str, **kwargs):
-    if not relpath:
-        raise NotFound(f"Media {media.id} has no such file (yet)")
-    path = storage.absolute(settings().media_dir, relpath)
-    if not path.is_file():
-        raise NotFound(f"The file of media {media.id} is missing")
+def _send(media: Media, kind: str, mimetype: str, **kwargs):
+    path = media_service.media_file(media, kind, settings_of(ArchiveSettings).media_dir)
     response = send_file(path, mimetype=mimetype, conditional=True, etag=True, **kwargs)
     response.headers["X-Content-Type-Options"] = "nosniff"
     if not media.record.is_published:  # shared caches must not keep unpublished images
@@ -261,8 +202,8 @@ def _send(media: Media, relpath: str | None, mimetype: str, **kwargs):
 @blp.errors(404)
 def thumbnail(record_id, media_id):
     """Thumbnail (public when the record is published)."""
-    media = _readable_media(record_id, media_id)
-    return _send(media, media.thumbnail_path, "image/jpeg", max_age=3600)
+    media = media_service.visible_media(record_id, media_id, is_archivist())
+    return _send(media, "thumbnail", "image/jpeg", max_age=3600)
 
 
 @blp.get("/records/<int:record_id>/media/<int:media_id>/display")
@@ -270,8 +211,8 @@ def thumbnail(record_id, media_id):
 @blp.errors(404)
 def display(record_id, media_id):
     """Display image (public when the record is published)."""
-    media = _readable_media(record_id, media_id)
-    return _send(media, media.display_path, "image/jpeg", max_age=3600)
+    media = media_service.visible_media(record_id, media_id, is_archivist())
+    return _send(media, "display", "image/jpeg", max_age=3600)
 
 
 @blp.get("/records/<int:record_id>/media/<int:media_id>/original")
@@ -280,10 +221,10 @@ def display(record_id, media_id):
 @blp.errors(404)
 def original(record_id, media_id):
     """The original as uploaded (archivists; it may carry EXIF and GPS data)."""
-    media = media_service.get_media(record_service.get_record(record_id), media_id)
+    media = media_service.get_media(record_id, media_id)
     return _send(
         media,
-        media.original_path,
+        "original",
         media.mime,
         download_name=media.original_filename or f"{media.sha256}",
         as_attachment=True,

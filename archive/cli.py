@@ -8,36 +8,15 @@ import time
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from archive import exporter, importer, storage
-from archive import media as media_service
-from archive.models import Media
+from archive.services import exports, imports, indexing, media_files
 from archive.settings import ArchiveSettings
 from core import clock
-from core.cli import user_or_fail
-from core.extensions import db
+from core.cli import commit_or_fail, user_or_fail
+from core.settings import settings_of
 
 archive_cli = AppGroup("archive", help="Local-culture archive: import, export, media, index.")
-
-
-def _settings() -> ArchiveSettings:
-    return ArchiveSettings.from_config(current_app.config)
-
-
-def _media_batches(query, size: int = 200):
-    """Media in id order, a batch at a time (the session is emptied between batches)."""
-    last_id = 0
-    while True:
-        batch = db.session.scalars(query.where(Media.id > last_id).order_by(Media.id).limit(size))
-        items = batch.all()
-        if not items:
-            return
-        yield items
-        last_id = items[-1].id
-        db.session.expunge_all()
 
 
 @archive_cli.command("import")
@@ -55,18 +34,18 @@ def import_command(csv_file, publish, files_dir, email):
     actor = user_or_fail(email) if email else "cli"
     started = time.monotonic()
     try:
-        report = importer.import_csv(
-            actor,
-            csv_file,
-            files_dir=files_dir,
-            publish=publish,
-            now=clock.now(),
-            settings=_settings(),
-            commit=db.session.commit,
-            progress=lambda done: click.echo(f"  {done} rows ...", err=True),
+        report = commit_or_fail(
+            lambda: imports.import_csv(
+                actor,
+                csv_file,
+                files_dir=files_dir,
+                publish=publish,
+                now=clock.now(),
+                settings=settings_of(ArchiveSettings),
+                progress=lambda done: click.echo(f"  {done} rows ...", err=True),
+            )
         )
-    except importer.ImportFileError as error:
-        db.session.rollback()
+    except imports.ImportFileError as error:
         raise click.ClickException(str(error)) from error
     for item in report.errors:
         detail = f" [{item['identifier']}]" if item["identifier"] else ""
@@ -98,13 +77,13 @@ def export_command(csv_file, files_dir, all_columns, published_only):
         "all_columns": all_columns,
         "visibility": "published" if published_only else None,
         "files_dir": files_dir,
-        "media_dir": _settings().media_dir,
+        "media_dir": settings_of(ArchiveSettings).media_dir,
     }
     if csv_file is None:
-        count = exporter.write_csv(sys.stdout, **options)
+        count = exports.write_csv(sys.stdout, **options)
     else:
         with open(csv_file, "w", encoding="utf-8", newline="") as stream:
-            count = exporter.write_csv(stream, **options)
+            count = exports.write_csv(stream, **options)
     click.echo(f"{count} records exported", err=True)
 
 
@@ -112,20 +91,15 @@ def export_command(csv_file, files_dir, all_columns, published_only):
 @click.option("--record", "record_id", type=int, help="Only this record's media.")
 def regenerate_derivatives(record_id):
     """Rebuild every thumbnail and display image from the originals."""
-    settings = _settings()
-    query = select(Media)
-    if record_id is not None:
-        query = query.where(Media.record_id == record_id)
-    done = failed = 0
-    for batch in _media_batches(query):
-        for media in batch:
-            try:
-                media_service.build_derivatives(media, settings)
-                done += 1
-            except Exception as error:
-                failed += 1
-                click.echo(f"media {media.id}: {type(error).__name__}: {error}", err=True)
-        db.session.commit()
+
+    def report(media, error):
+        click.echo(f"media {media.id}: {type(error).__name__}: {error}", err=True)
+
+    done, failed = commit_or_fail(
+        lambda: media_files.regenerate_derivatives(
+            settings_of(ArchiveSettings), record_id=record_id, on_failure=report
+        )
+    )
     click.echo(f"{done} rebuilt, {failed} failed")
     if failed:
         sys.exit(1)
@@ -136,21 +110,12 @@ def regenerate_derivatives(record_id):
 def verify_fixity(as_json):
     """Re-hash every original and compare with the SHA-256 recorded at ingest. Exits with 1
     when a file is missing or changed."""
-    media_dir = _settings().media_dir
-    checked, missing, mismatched = 0, [], []
-    for batch in _media_batches(select(Media)):
-        for media in batch:
-            checked += 1
-            path = storage.absolute(media_dir, media.original_path)
-            entry = {"media_id": media.id, "record_id": media.record_id, "path": str(path)}
-            if not path.is_file():
-                missing.append(entry)
-                continue
-            actual = storage.sha256_of(path)
-            if actual != media.sha256:
-                mismatched.append({**entry, "expected": media.sha256, "actual": actual})
+    result = commit_or_fail(
+        lambda: media_files.verify_fixity(settings_of(ArchiveSettings).media_dir)
+    )
+    checked, missing, mismatched = result["checked"], result["missing"], result["mismatched"]
     if as_json:
-        click.echo(json.dumps({"checked": checked, "missing": missing, "mismatched": mismatched}))
+        click.echo(json.dumps(result))
     else:
         for entry in missing:
             click.echo(
@@ -162,6 +127,18 @@ def verify_fixity(as_json):
                 f"{entry['path']} sha256 {entry['actual']} != {entry['expected']}"
             )
         click.echo(f"{checked} checked, {len(missing)} missing, {len(mismatched)} changed")
-    db.session.rollback()
     if missing or mismatched:
         sys.exit(1)
+
+
+@archive_cli.command("reindex")
+def reindex_command():
+    """Rebuild the search index from the database (a fresh copy, swapped in when complete)."""
+    settings = settings_of(ArchiveSettings)
+    summary = commit_or_fail(
+        lambda: indexing.reindex_all(settings.index_dir, limitmb=settings.search_index_limitmb)
+    )
+    click.echo(
+        f"indexed {summary['records']} records in {summary['seconds']} s "
+        f"(caught up {summary['caught_up']}, removed {summary['removed']})"
+    )

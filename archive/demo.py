@@ -5,15 +5,15 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import current_app
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from archive import media as media_service
-from archive import records as record_service
+from archive.services import media as media_service
+from archive.services import records as record_service
 from archive.settings import ArchiveSettings
 from core.extensions import db
 from core.models import User
+from core.settings import settings_of
 
 # Debian's fonts-nanum; without it the images fall back to Pillow's built-in font.
 KOREAN_FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
@@ -105,7 +105,7 @@ def render_scan(lines: list[str], *, size=(1240, 900), font_size=40) -> bytes:
 
 
 def seed_demo_records(now) -> list[str]:
-    settings = ArchiveSettings.from_config(current_app.config)
+    settings = settings_of(ArchiveSettings)
     actor = db.session.scalar(select(User).filter_by(email="archivist@demo.happyhub.kr"))
     actor = actor or "seed"
     lines = ["Archive records:"]
@@ -115,9 +115,13 @@ def seed_demo_records(now) -> list[str]:
             lines.append(f"  {data['identifier']} (exists)")
             continue
         record = record_service.create_record(actor, data, now=now, visibility="published")
-        staged = media_service.stage_upload(io.BytesIO(render_scan(spec["scan"])), settings)
-        media_service.ingest(
-            actor, record, staged, f"{data['identifier']}.jpg", now=now, settings=settings
+        media_service.upload(
+            actor,
+            record,
+            io.BytesIO(render_scan(spec["scan"])),
+            f"{data['identifier']}.jpg",
+            now=now,
+            settings=settings,
         )
         lines.append(f"  {data['identifier']} {data['title']} (published, scan queued)")
     return lines

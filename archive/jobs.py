@@ -1,23 +1,35 @@
-"""Media processing on the job queue: derivatives and OCR of one media item."""
+"""The archive's jobs: media processing, uploaded imports, search index writes.
+
+Each job runs one use case from ``archive.services`` in its own unit of work; the services ask
+for these jobs through ``archive.services.background``, to which each is bound here.
+"""
 
 from __future__ import annotations
 
-from flask import current_app
-
-from archive import media as media_service
-from archive.models import Media
+from archive.services import background, imports, indexing
+from archive.services import media as media_service
 from archive.settings import ArchiveSettings
 from core import clock, jobs
-from core.extensions import db
+from core.settings import settings_of
 
 
+@background.process_media.bind
 @jobs.task()
 def process_media(media_id: int) -> None:
-    media = db.session.get(Media, media_id)
-    if media is None or media.status != "processing":
-        return  # deleted meanwhile, or already handled by an earlier delivery
-    media_service.process(
-        media,
-        now=clock.now(),
-        settings=ArchiveSettings.from_config(current_app.config),
-    )
+    """Derivatives and OCR of one media item."""
+    media_service.process_waiting(media_id, now=clock.now(), settings=settings_of(ArchiveSettings))
+
+
+@background.run_import.bind
+@jobs.task()
+def run_import(import_id: int) -> None:
+    """An uploaded CSV import."""
+    imports.run_import(import_id, clock=clock.now, settings=settings_of(ArchiveSettings))
+
+
+@background.index_record.bind
+@jobs.task()
+def index_record(record_id: int) -> None:
+    """(Re)index one record, or remove it from the index when it no longer exists. Only the
+    job consumer (and the reindex command) writes the index, never a web worker."""
+    indexing.index_record(record_id, settings_of(ArchiveSettings).index_dir)

@@ -1,4 +1,4 @@
-"""Request and response schemas of records, media and imports."""
+"""Request and response schemas of records, media, imports and search."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
-from archive.models import IMPORT_STATUSES, MEDIA_STATUSES, RECORD_TYPES, VISIBILITIES
-from archive.vocab import IDENTIFIER_RE, RIGHTS_HELP, normalize_rights
+from archive.models import (
+    IDENTIFIER_RE,
+    IMPORT_STATUSES,
+    MEDIA_STATUSES,
+    RECORD_TYPES,
+    RIGHTS_HELP,
+    VISIBILITIES,
+    normalize_rights,
+)
+from archive.search.searcher import SORTS
 
 
 class Rights(ma.fields.String):
@@ -169,13 +177,8 @@ class RecordSchema(RecordFieldsSchema):
     updated_by_id = ma.fields.Integer(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
-    thumbnail_url = ma.fields.Method("_thumbnail_url", allow_none=True)
+    thumbnail_url = ma.fields.String(allow_none=True)
     media = ma.fields.List(ma.fields.Nested(MediaSchema))
-
-    def _thumbnail_url(self, record):
-        from archive.documents import thumbnail_url
-
-        return thumbnail_url(record)
 
 
 class RecordQuerySchema(ma.Schema):
@@ -229,3 +232,73 @@ class ImportSchema(ma.Schema):
     message = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     finished_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class SearchQuerySchema(ma.Schema):
+    q = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={"example": "의정부 회룡사", "description": "Words in Korean, Hanja or English"},
+    )
+    type = ma.fields.String(validate=validate.OneOf(RECORD_TYPES), metadata={"example": "photo"})
+    subject = ma.fields.String(validate=validate.Length(max=100), metadata={"example": "사찰"})
+    place = ma.fields.String(validate=validate.Length(max=200), metadata={"example": "호원동"})
+    collection = ma.fields.String(
+        validate=validate.Length(max=100), metadata={"example": "유리건판 사진"}
+    )
+    year_from = ma.fields.Integer(validate=validate.Range(-3000, 3000), metadata={"example": 1900})
+    year_to = ma.fields.Integer(validate=validate.Range(-3000, 3000), metadata={"example": 1959})
+    sort = ma.fields.String(
+        load_default="relevance",
+        validate=validate.OneOf(SORTS),
+        metadata={"example": "relevance"},
+    )
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=10000))
+    per_page = ma.fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1),
+        metadata={"description": "Capped at the configured maximum (100)"},
+    )
+    visibility = ma.fields.String(
+        validate=validate.OneOf([*VISIBILITIES, "all"]),
+        metadata={"description": "Archivists only; the public always sees published records"},
+    )
+
+    @ma.validates_schema
+    def _years_in_order(self, data, **kwargs):
+        low, high = data.get("year_from"), data.get("year_to")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("year_to must not be before year_from", "year_to")
+
+
+class FacetValueSchema(ma.Schema):
+    value = ma.fields.String(metadata={"example": "photo"})
+    count = ma.fields.Integer(metadata={"example": 12})
+
+
+class FacetsSchema(ma.Schema):
+    type = ma.fields.List(ma.fields.Nested(FacetValueSchema))
+    subject = ma.fields.List(ma.fields.Nested(FacetValueSchema))
+    place = ma.fields.List(ma.fields.Nested(FacetValueSchema))
+    decade = ma.fields.List(ma.fields.Nested(FacetValueSchema))
+
+
+class SearchHitSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 12})
+    identifier = ma.fields.String(metadata={"example": "UJB-2026-000123"})
+    title = ma.fields.String(metadata={"example": "회룡사 대웅전"})
+    date_text = ma.fields.String(allow_none=True, metadata={"example": "1950년대"})
+    type = ma.fields.String(metadata={"example": "photo"})
+    snippet = ma.fields.String(
+        metadata={"example": "<mark>회룡사</mark>는 도봉산 자락에 있는 절이다."}
+    )
+    thumbnail_url = ma.fields.String(allow_none=True)
+    score = ma.fields.Float(allow_none=True, metadata={"example": 12.5})
+
+
+class SearchResultSchema(ma.Schema):
+    total = ma.fields.Integer(metadata={"example": 1})
+    page = ma.fields.Integer(metadata={"example": 1})
+    per_page = ma.fields.Integer(metadata={"example": 20})
+    hits = ma.fields.List(ma.fields.Nested(SearchHitSchema))
+    facets = ma.fields.Nested(FacetsSchema)

@@ -1,4 +1,5 @@
-"""The archive's configuration, read once from the app config and passed to services."""
+"""The archive's configuration, read once from the app config when the app is built
+(``archive.init_app`` registers it); doors pass it to the services."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ class ArchiveSettings:
     ocr_psm: int
     ocr_timeout: int
     import_batch: int
+    index_dir: str
+    search_max_per_page: int
+    search_result_cache: int
+    search_index_limitmb: int
 
     @classmethod
     def from_config(cls, config) -> ArchiveSettings:
@@ -33,4 +38,8 @@ class ArchiveSettings:
             ocr_psm=int(config["ARCHIVE_OCR_PSM"]),
             ocr_timeout=int(config["ARCHIVE_OCR_TIMEOUT"]),
             import_batch=max(1, int(config["ARCHIVE_IMPORT_BATCH"])),
+            index_dir=config["INDEX_DIR"],
+            search_max_per_page=int(config["SEARCH_MAX_PER_PAGE"]),
+            search_result_cache=int(config["SEARCH_RESULT_CACHE"]),
+            search_index_limitmb=int(config["SEARCH_INDEX_LIMITMB"]),
         )

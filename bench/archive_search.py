@@ -243,7 +243,7 @@ def main() -> None:
         from flask_migrate import upgrade
 
         from archive.search import analysis, index
-        from archive.search.cli import reindex_all
+        from archive.services.indexing import reindex_all
         from core.app import create_app
 
         app = create_app()

@@ -57,7 +57,7 @@ def kiwi(*, threads: bool = True):
     if _kiwi is None:
         with _kiwi_lock:
             if _kiwi is None:
-                from kiwipiepy import Kiwi
+                from kiwipiepy import Kiwi  # heavy (the model): loaded when first used
 
                 workers = min(2, os.cpu_count() or 1) if threads else 0
                 with warnings.catch_warnings():

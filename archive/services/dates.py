@@ -12,7 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from archive.calendars import ERA_HANJA, ERAS, KINGS, PART_WORDS, PERIOD_PARTS, PERIODS
+from sqlalchemy import and_, true
+
+from archive.services.calendars import ERA_HANJA, ERAS, KINGS, PART_WORDS, PERIOD_PARTS, PERIODS
 
 
 @dataclass(frozen=True)
@@ -277,8 +279,6 @@ def overlaps(year_from, year_to, query_from: int | None, query_to: int | None) -
 
 def overlap_clause(year_from_column, year_to_column, query_from, query_to):
     """The same test as a SQL condition (for database-side filters)."""
-    from sqlalchemy import and_, true
-
     conditions = []
     if query_to is not None:
         conditions.append(year_from_column <= query_to)

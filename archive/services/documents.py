@@ -4,21 +4,17 @@ Contract between records/media and search:
 
 - ``record_document(record)`` below is the only view of a record the index uses.
 - Whenever a record or the text of its media changes (create, update, publish, withdraw,
-  delete, OCR finished, text corrected, CSV import), the change enqueues
-  ``archive.search.jobs.index_record(record_id)`` after commit (``queue_index`` below, through
-  ``core.jobs.after_commit``). That job re-reads the record and (re)indexes it, or removes it
-  from the index when the record no longer exists. Only the job consumer writes the index.
+  delete, OCR finished, text corrected, CSV import), the change enqueues the
+  ``index_record`` job (``archive.jobs``) after commit (``queue_index`` below, through
+  ``archive.services.background``). That job re-reads the record and (re)indexes it, or
+  removes it from the index when the record no longer exists. Only the job consumer writes
+  the index.
 - Visibility is part of the document: the index holds every record and search filters on it.
 """
 
 from __future__ import annotations
 
-
-def thumbnail_url(record) -> str | None:
-    for media in record.media:
-        if media.status == "ready" and media.thumbnail_path:
-            return f"/api/archive/records/{record.id}/media/{media.id}/thumbnail"
-    return None
+from archive.services import background
 
 
 def record_text(record) -> str:
@@ -49,18 +45,11 @@ def record_document(record) -> dict:
         "date_text": record.date_text,
         "visibility": record.visibility,
         "text": record_text(record),
-        "thumbnail_url": thumbnail_url(record),
+        "thumbnail_url": record.thumbnail_url,
         "updated_at": record.updated_at,
     }
 
 
 def queue_index(record_id: int) -> None:
     """Reindex the record once the current transaction commits (once per transaction)."""
-    from archive.search.jobs import index_record
-    from core.extensions import db
-    from core.jobs import after_commit
-
-    pending = db.session.info.get("after_commit", [])
-    if any(job is index_record and args == (record_id,) for job, args, _ in pending):
-        return
-    after_commit(index_record, record_id)
+    background.index_record.after_commit_once(record_id)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
 
-from archive import storage
-from archive.importer import COLUMNS, EXTRA_COLUMNS
 from archive.models import Media, Record
+from archive.services import storage
+from archive.services.imports import COLUMNS, EXTRA_COLUMNS
 from core.extensions import db
 
 
@@ -77,3 +78,19 @@ def write_csv(
         writer.writerow(row)
         count += 1
     return count
+
+
+def csv_chunks(*, chunk_size: int = 64 * 1024) -> Iterator[str]:
+    """The export as import CSV text in pieces of about ``chunk_size`` characters, starting
+    with a byte order mark so that spreadsheet programs read the Hangul as UTF-8."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in export_rows():
+        writer.writerow(row)
+        if buffer.tell() > chunk_size:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from archive.storage import write_atomic
+from archive.services.storage import write_atomic
 
 FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),

@@ -1,4 +1,4 @@
-"""CSV import and export of records.
+"""CSV import of records: from a file on the server (the CLI) or uploaded and run as a job.
 
 Columns: ``identifier,title,description,creator,date,type,subjects,place,rights,
 transcription,files`` (subjects and files separated by ``;``, files relative to the CSV or
@@ -6,6 +6,9 @@ the files directory); ``alt_title,contributor,collections,language,source`` are 
 UTF-8 (with or without BOM) and CP949 are read. The file is streamed row by row and
 committed in batches, so memory stays flat however long the file is. Each row runs in a
 savepoint: a bad row is reported with its line number and the good rows go in.
+
+A bulk load is the archive's one use case that commits by itself (in batches, see
+``import_csv``); every other one flushes and leaves the commit to the door's unit of work.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
+import shutil
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,14 +25,24 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from archive import media as media_service
-from archive import records as record_service
-from archive import storage
-from archive.models import Media, Record
+from archive.models import (
+    ImportRun,
+    Media,
+    Record,
+    check_identifier,
+    normalize_rights,
+    normalize_type,
+    split_list,
+)
+from archive.services import background, storage
+from archive.services import media as media_service
+from archive.services import records as record_service
+from archive.services.upload_errors import PayloadTooLarge
 from archive.settings import ArchiveSettings
-from archive.vocab import check_identifier, normalize_rights, normalize_type, split_list
-from core.errors import DomainError
+from core import audit, lookup
+from core.errors import DomainError, RuleViolation
 from core.extensions import db
+from core.models import User
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +291,13 @@ def import_csv(
     publish: bool,
     now: datetime,
     settings: ArchiveSettings,
-    commit: Callable[[], None],
+    commit: Callable[[], None] = db.session.commit,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a CSV file, committing every ``settings.import_batch`` rows through
-    ``commit`` (a bulk load is the one place that commits more than once)."""
+    """Import a CSV file, committing every ``settings.import_batch`` rows and at the end
+    through ``commit``: one transaction for a whole file would hold the database's write
+    lock (SQLite has only one) for as long as the file takes, and a crash would lose it all.
+    Raises ImportFileError when the file as a whole cannot be read."""
     report = ImportReport()
     base = Path(files_dir) if files_dir else path.parent
     session = db.session
@@ -323,8 +339,6 @@ def import_csv(
 
 def _reattach(actor, actor_id):
     """The acting user again after the session let go of every object."""
-    from core.models import User
-
     return db.session.get(User, actor_id) if isinstance(actor, User) else actor
 
 
@@ -334,3 +348,116 @@ def _restore(session, queued: list, created_files: list) -> None:
     new_files = [p for p in session.info.get("archive_new_files", []) if p not in created_files]
     storage.forget_new_files(session, new_files)
     session.info["after_commit"] = queued
+
+
+# --- imports uploaded over HTTP, run by the job queue --------------------------------------
+
+
+def import_dir(media_dir: str, import_id: int) -> Path:
+    """Where an uploaded import's CSV and files wait for its job."""
+    return Path(media_dir) / "imports" / str(import_id)
+
+
+def start_import(
+    actor, csv_upload, file_uploads, *, publish: bool, now: datetime, settings: ArchiveSettings
+) -> ImportRun:
+    """Accept an upload: keep the CSV (``csv_upload``: a file name and a binary ``stream``)
+    and the image files it names, and queue the import to run once this transaction
+    commits. The saved files are removed again if it rolls back or anything is refused."""
+    run = ImportRun(
+        status="queued",
+        filename=Path(csv_upload.filename or "import.csv").name[:255],
+        publish=publish,
+        created_by_id=getattr(actor, "id", None),
+        created_at=now,
+    )
+    db.session.add(run)
+    db.session.flush()
+    folder = import_dir(settings.media_dir, run.id)
+    storage.stage_new_folder(db.session, folder)
+    try:
+        _save(csv_upload, folder / "data.csv", settings.max_upload_bytes, "file")
+        for upload in file_uploads:
+            name = Path(upload.filename or "").name
+            if not name:
+                raise RuleViolation("Every image needs a file name", errors={"files": ["name"]})
+            _save(upload, folder / "files" / name, settings.max_upload_bytes, "files")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    audit.record(
+        actor,
+        "archive.import.create",
+        "archive_import",
+        run.id,
+        now=now,
+        after={"filename": run.filename, "publish": run.publish},
+    )
+    background.run_import.after_commit(run.id)
+    return run
+
+
+def _save(upload, target: Path, limit: int, field: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := upload.stream.read(storage.CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"{target.name} is larger than the limit of {limit} bytes",
+                    errors={field: [f"Larger than {limit} bytes."]},
+                )
+            out.write(chunk)
+
+
+def run_import(import_id: int, *, clock: Callable[[], datetime], settings: ArchiveSettings):
+    """Run a queued import (the job): mark it running, import in batches, then record the
+    outcome, or the reason it stopped, on the import. Its files are removed either way.
+    ``clock`` gives the time when it starts and when it ends."""
+    run = db.session.get(ImportRun, import_id)
+    if run is None or run.status != "queued":
+        return  # already taken by an earlier delivery of the job
+    now = clock()
+    folder = import_dir(settings.media_dir, import_id)
+    run.status = "running"
+    db.session.commit()  # visible as running while it runs, and never taken twice
+    actor = db.session.get(User, run.created_by_id) if run.created_by_id else "import"
+    try:
+        report = import_csv(
+            actor,
+            folder / "data.csv",
+            files_dir=folder / "files",
+            publish=run.publish,
+            now=now,
+            settings=settings,
+        )
+    except ImportFileError as error:
+        db.session.rollback()
+        run = db.session.get(ImportRun, import_id)
+        run.status, run.message = "failed", str(error)
+    except Exception as error:
+        log.exception("import %s failed", import_id)
+        db.session.rollback()
+        run = db.session.get(ImportRun, import_id)
+        run.status = "failed"
+        run.message = f"The import stopped: {type(error).__name__}. Rows before it were kept."
+    else:
+        run = db.session.get(ImportRun, import_id)
+        run.status = "done"
+        run.created, run.updated = report.created, report.updated
+        run.unchanged, run.failed, run.errors = report.unchanged, report.failed, report.errors
+        run.message = f"{report.created} created, {report.updated} updated, {report.failed} failed"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    run.finished_at = clock()
+    return run
+
+
+def imports_query():
+    """Every import, newest first."""
+    return select(ImportRun).order_by(ImportRun.id.desc())
+
+
+def get_import(import_id: int) -> ImportRun:
+    return lookup.get(ImportRun, import_id, label="Import")

@@ -1,24 +1,35 @@
-"""``flask --app wsgi archive reindex``: rebuild the search index from the database."""
+"""Writing the search index: one record after it changed, or every record at once.
+
+Only the job consumer (``index_record``) and the reindex command write the index, never a
+web worker; what the index sees of a record is ``documents.record_document``.
+"""
 
 from __future__ import annotations
 
 import time
 
-import click
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from archive.models import Record
+from archive.search import index
+from archive.services.documents import record_document
 from core.extensions import db
 
 BATCH = 256
 
 
+def index_record(record_id: int, index_dir: str) -> None:
+    """(Re)index one record, or remove it from the index when it no longer exists."""
+    record = db.session.get(Record, record_id)
+    if record is None:
+        index.update_documents(index_dir, [], delete_ids=[record_id])
+    else:
+        index.update_documents(index_dir, [record_document(record)])
+
+
 def all_documents(batch: int = BATCH):
     """Every record's document, read in id order a batch at a time (steady memory)."""
-    from archive.documents import record_document
-    from archive.models import Record
-
     last_id = 0
     while True:
         records = db.session.scalars(
@@ -39,10 +50,6 @@ def all_documents(batch: int = BATCH):
 def reindex_all(base: str, *, limitmb: int) -> dict:
     """Build a new index generation from the database, swap it in, then catch up with
     records changed or deleted while it was being built (their jobs wrote the old one)."""
-    from archive.documents import record_document
-    from archive.models import Record
-    from archive.search import index
-
     started = time.monotonic()
     since = db.session.scalar(select(db.func.max(Record.updated_at)))
     count = index.rebuild(base, all_documents(), limitmb=limitmb)
@@ -53,22 +60,9 @@ def reindex_all(base: str, *, limitmb: int) -> dict:
     gone = index.indexed_ids(base) - existing
     if changed or gone:
         index.update_documents(base, [record_document(r) for r in changed], delete_ids=gone)
-    db.session.rollback()
     return {
         "records": count,
         "caught_up": len(changed),
         "removed": len(gone),
         "seconds": round(time.monotonic() - started, 2),
     }
-
-
-@click.command("reindex")
-def reindex_command():
-    """Rebuild the search index from the database (a fresh copy, swapped in when complete)."""
-    summary = reindex_all(
-        current_app.config["INDEX_DIR"], limitmb=current_app.config["SEARCH_INDEX_LIMITMB"]
-    )
-    click.echo(
-        f"indexed {summary['records']} records in {summary['seconds']} s "
-        f"(caught up {summary['caught_up']}, removed {summary['removed']})"
-    )

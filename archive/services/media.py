@@ -7,14 +7,13 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from archive import imaging, ocr, storage
-from archive.documents import queue_index
-from archive.errors import PayloadTooLarge, UnsupportedMedia
 from archive.models import Media, Record
+from archive.services import background, imaging, ocr, records, storage
+from archive.services.documents import queue_index
+from archive.services.media_files import build_derivatives, forget_files
+from archive.services.upload_errors import PayloadTooLarge, UnsupportedMedia
 from archive.settings import ArchiveSettings
-from core import audit
+from core import audit, lookup
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 
@@ -34,11 +33,37 @@ def media_snapshot(media: Media) -> dict:
     }
 
 
-def get_media(record: Record, media_id: int) -> Media:
-    media = db.session.get(Media, media_id)
+def media_of(record: Record, media_id: int) -> Media:
+    media = lookup.find(Media, media_id)
     if media is None or media.record_id != record.id:
         raise NotFound(f"Media {media_id} of record {record.id} not found")
     return media
+
+
+def get_media(record_id: int, media_id: int) -> Media:
+    """A record's media item, whatever its state (for archivists), or 404."""
+    return media_of(records.get_record(record_id), media_id)
+
+
+def visible_media(record_id: int, media_id: int, may_see_unpublished: bool) -> Media:
+    """A media item as its reader may see it: the public sees the ready media of published
+    records; anything else does not exist for them (404)."""
+    media = media_of(records.visible_record(record_id, may_see_unpublished), media_id)
+    if media.status != "ready" and not may_see_unpublished:
+        raise NotFound(f"Media {media_id} of record {record_id} not found")
+    return media
+
+
+def media_file(media: Media, kind: str, media_dir: str) -> Path:
+    """The file of one of the media item's versions (``thumbnail``, ``display``,
+    ``original``) on disk, or 404 when it is not made yet or has gone missing."""
+    relpath = getattr(media, f"{kind}_path")
+    if not relpath:
+        raise NotFound(f"Media {media.id} has no such file (yet)")
+    path = storage.absolute(media_dir, relpath)
+    if not path.is_file():
+        raise NotFound(f"The file of media {media.id} is missing")
+    return path
 
 
 def stage_upload(stream, settings: ArchiveSettings) -> storage.Staged:
@@ -50,6 +75,15 @@ def stage_upload(stream, settings: ArchiveSettings) -> storage.Staged:
             errors={"file": [f"Larger than {error.limit} bytes."]},
             limit=error.limit,
         ) from error
+
+
+def upload(
+    actor, record: Record, stream, filename: str | None, *, now: datetime, settings: ArchiveSettings
+) -> Media:
+    """Add an uploaded file (a binary ``stream``) to a record: ``stage_upload``, then
+    ``ingest``."""
+    staged = stage_upload(stream, settings)
+    return ingest(actor, record, staged, filename, now=now, settings=settings)
 
 
 def check_image(path: Path, settings: ArchiveSettings) -> imaging.ImageInfo:
@@ -114,10 +148,7 @@ def ingest(
 
 
 def schedule_processing(media: Media) -> None:
-    from archive.jobs import process_media
-    from core.jobs import after_commit
-
-    after_commit(process_media, media.id)
+    background.process_media.after_commit(media.id)
 
 
 def correct_text(actor, media: Media, text: str | None, *, now: datetime) -> Media:
@@ -159,21 +190,6 @@ def retry(actor, media: Media, *, now: datetime) -> Media:
     return media
 
 
-def forget_files(media: Media, media_dir: str) -> None:
-    """Remove a deleted media item's files after commit (a shared original stays while
-    another media item still points at the same bytes)."""
-    for relpath in (media.thumbnail_path, media.display_path):
-        if relpath:
-            storage.remove_after_commit(db.session, storage.absolute(media_dir, relpath))
-    others = db.session.scalar(
-        select(func.count())
-        .select_from(Media)
-        .where(Media.sha256 == media.sha256, Media.id != media.id)
-    )
-    if not others:
-        storage.remove_after_commit(db.session, storage.absolute(media_dir, media.original_path))
-
-
 def delete_media(actor, media: Media, *, now: datetime, settings: ArchiveSettings) -> None:
     audit.record(
         actor,
@@ -191,20 +207,6 @@ def delete_media(actor, media: Media, *, now: datetime, settings: ArchiveSetting
 
 
 # --- processing (run by the media job) ---------------------------------------------------
-
-
-def build_derivatives(media: Media, settings: ArchiveSettings) -> None:
-    source = storage.absolute(settings.media_dir, media.original_path)
-    thumbnail = storage.derivative_relpath(media.id, "thumbnail")
-    display = storage.derivative_relpath(media.id, "display")
-    imaging.make_derivatives(
-        source,
-        storage.absolute(settings.media_dir, thumbnail),
-        storage.absolute(settings.media_dir, display),
-        thumbnail_px=settings.thumbnail_px,
-        display_px=settings.display_px,
-    )
-    media.thumbnail_path, media.display_path = thumbnail, display
 
 
 def run_ocr(media: Media, settings: ArchiveSettings) -> None:
@@ -226,6 +228,15 @@ def _fail(media: Media, reason: str, now: datetime) -> None:
     media.status = "failed"
     media.failure_reason = reason[:2000]
     media.updated_at = now
+
+
+def process_waiting(media_id: int, *, now: datetime, settings: ArchiveSettings) -> None:
+    """Process a media item waiting for it (the media job); nothing when it was deleted
+    meanwhile or an earlier delivery of the job already handled it."""
+    media = db.session.get(Media, media_id)
+    if media is None or media.status != "processing":
+        return
+    process(media, now=now, settings=settings)
 
 
 def process(media: Media, *, now: datetime, settings: ArchiveSettings) -> None:

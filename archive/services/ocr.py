@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytesseract
 
-from archive import imaging
+from archive.services import imaging
 
 
 class OcrUnavailable(Exception):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from archive.dates import overlap_clause, parse_date
-from archive.documents import queue_index
-from archive.models import Media, Record, RecordSubject
-from archive.vocab import clean_list
-from core import audit
+from archive.models import Media, Record, RecordSubject, clean_list
+from archive.services.dates import overlap_clause, parse_date
+from archive.services.documents import queue_index
+from archive.services.media_files import forget_files
+from core import audit, lookup
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 
@@ -57,18 +57,38 @@ def _actor_id(actor) -> int | None:
 
 
 def get_record(record_id: int) -> Record:
-    record = db.session.get(Record, record_id)
-    if record is None:
-        raise NotFound(f"Record {record_id} not found")
-    return record
+    return lookup.get(Record, record_id)
 
 
 def visible_record(record_id: int, may_see_unpublished: bool) -> Record:
     """Unpublished records do not exist for the public (404, not 403: no probing)."""
-    record = db.session.get(Record, record_id)
+    record = lookup.find(Record, record_id)
     if record is None or (not record.is_published and not may_see_unpublished):
         raise NotFound(f"Record {record_id} not found")
     return record
+
+
+class PublicView:
+    """A published record as the public sees it: only media that are ready, no staff ids."""
+
+    def __init__(self, record: Record):
+        self._record = record
+
+    def __getattr__(self, name):
+        return getattr(self._record, name)
+
+    @property
+    def media(self):
+        return [item for item in self._record.media if item.status == "ready"]
+
+    # Which staff account wrote a record is internal.
+    created_by_id = None
+    updated_by_id = None
+
+
+def as_seen(record: Record, may_see_unpublished: bool):
+    """The record itself for archivists, its public view for everyone else."""
+    return record if may_see_unpublished else PublicView(record)
 
 
 def find_by_identifier(identifier: str) -> Record | None:
@@ -218,8 +238,6 @@ def withdraw(actor, record: Record, *, now: datetime) -> Record:
 
 
 def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> None:
-    from archive.media import forget_files
-
     record_id = record.id
     audit.record(
         actor,
@@ -237,9 +255,15 @@ def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> No
     queue_index(record_id)
 
 
-def list_records(filters: dict):
-    """A select of records matching archivist filters (the public listing passes
-    visibility='published')."""
+# Filters only archivists may use: the public always lists published records.
+STAFF_FILTERS = {"visibility": "published", "date_unparsed": None, "media_status": None}
+
+
+def list_records(filters: dict, *, may_see_unpublished: bool = True):
+    """A select of records matching the filters, newest first; for the public, only
+    published records and without the archivists' filters."""
+    if not may_see_unpublished:
+        filters = {**filters, **STAFF_FILTERS}
     query = select(Record)
     if filters.get("visibility"):
         query = query.where(Record.visibility == filters["visibility"])
@@ -268,7 +292,3 @@ def list_records(filters: dict):
             Record.id.in_(select(Media.record_id).where(Media.status == filters["media_status"]))
         )
     return query.order_by(Record.id.desc())
-
-
-def count(query) -> int:
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

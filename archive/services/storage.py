@@ -1,14 +1,15 @@
 """Media files on disk: content-addressed originals, derivatives, atomic writes.
 
 Paths stored in the database are relative to MEDIA_DIR. A file written for a transaction
-that then rolls back is removed again (``stage_new_file``); files of deleted media are
-removed only once the deletion has committed (``remove_after_commit``).
+that then rolls back is removed again (``stage_new_file``, ``stage_new_folder``); files of
+deleted media are removed only once the deletion has committed (``remove_after_commit``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -118,6 +119,11 @@ def stage_new_file(session: Session, path: Path) -> None:
     session.info.setdefault("archive_new_files", []).append(path)
 
 
+def stage_new_folder(session: Session, path: Path) -> None:
+    """A folder written for this transaction: removed with its contents if it rolls back."""
+    session.info.setdefault("archive_new_folders", []).append(path)
+
+
 def forget_new_files(session: Session, paths) -> None:
     """Files a savepoint rolled back: remove them now (the outer transaction goes on)."""
     created = session.info.get("archive_new_files", [])
@@ -134,6 +140,7 @@ def remove_after_commit(session: Session, path: Path) -> None:
 @event.listens_for(Session, "after_commit")
 def _files_after_commit(session: Session) -> None:
     session.info.pop("archive_new_files", None)
+    session.info.pop("archive_new_folders", None)
     for path in session.info.pop("archive_doomed_files", []):
         Path(path).unlink(missing_ok=True)
 
@@ -144,4 +151,6 @@ def _files_after_rollback(session: Session, previous_transaction) -> None:
         return  # a savepoint: the caller cleans up what it wrote inside it
     for path in session.info.pop("archive_new_files", []):
         Path(path).unlink(missing_ok=True)
+    for path in session.info.pop("archive_new_folders", []):
+        shutil.rmtree(path, ignore_errors=True)
     session.info.pop("archive_doomed_files", None)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from archive.models import Media, Record
 from core.extensions import db
-from tests.fixtures.archive import create_record, image_bytes, upload
+from tests.fixtures.archive import create_record, image_bytes, upload, use_archive_settings
 
 
 def run(app, *args):
@@ -51,7 +51,7 @@ def test_regenerate_derivatives_rebuilds_them(
     thumbs = [Path(app.config["MEDIA_DIR"], m.thumbnail_path) for m in media]
     for path in thumbs:
         path.unlink()
-    monkeypatch.setitem(app.config, "ARCHIVE_THUMBNAIL_PX", 100)
+    use_archive_settings(monkeypatch, thumbnail_px=100)
     result = run(app, "regenerate-derivatives")
     assert result.exit_code == 0, result.output
     assert "2 rebuilt, 0 failed" in result.output

@@ -2,7 +2,7 @@
 
 import pytest
 
-from archive.dates import DateRange, overlaps, parse_date
+from archive.services.dates import DateRange, overlaps, parse_date
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import importer
+from archive.jobs import index_record
 from archive.models import Media, Record
-from archive.search.jobs import index_record
+from archive.services import imports as importer
 from core.extensions import db
 from core.models import AuditLog
-from tests.fixtures.archive import archive_settings, image_bytes, now
+from tests.fixtures.archive import archive_settings, image_bytes, now, use_archive_settings
 from tests.fixtures.users import auth_headers, create_user
 
 HEADER = "identifier,title,description,creator,date,type,subjects,place,rights,transcription,files"
@@ -176,7 +176,7 @@ def test_neither_utf8_nor_cp949_is_refused(app, tmp_path):
 
 
 def test_many_rows_in_batches_keep_every_index_job(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "ARCHIVE_IMPORT_BATCH", 50)
+    use_archive_settings(monkeypatch, import_batch=50)
     rows = [
         f"UJB-B{i:04d},기록 {i},설명 {i},,19{i % 100:02d},photo,주제{i % 7},,,," for i in range(400)
     ]

@@ -20,6 +20,7 @@ from tests.fixtures.archive import (
     image_bytes,
     multipage_tiff,
     upload,
+    use_archive_settings,
 )
 from tests.fixtures.users import auth_headers, create_user
 
@@ -144,7 +145,7 @@ def test_refused_files_leave_nothing_behind(
 
 
 def test_oversize_upload_is_413(app, client, archivist_headers, dummy_record, monkeypatch):
-    monkeypatch.setitem(app.config, "ARCHIVE_MAX_UPLOAD_BYTES", 10_000)
+    use_archive_settings(monkeypatch, max_upload_bytes=10_000)
     response = upload(
         client,
         dummy_record.id,
@@ -183,7 +184,7 @@ def test_same_bytes_twice_share_one_original(app, client, archivist_headers, dum
 
 
 def test_failed_transaction_removes_the_new_original(app, dummy_record):
-    from archive import media as media_service
+    from archive.services import media as media_service
     from tests.fixtures.archive import archive_settings, now
 
     settings = archive_settings()
@@ -284,7 +285,7 @@ def test_public_does_not_see_unfinished_media(client, archivist, archivist_heade
 def test_pixel_limit_refuses_before_decoding(
     app, client, archivist_headers, dummy_record, monkeypatch
 ):
-    monkeypatch.setitem(app.config, "ARCHIVE_MAX_IMAGE_PIXELS", 100_000)
+    use_archive_settings(monkeypatch, max_image_pixels=100_000)
     response = upload(
         client, dummy_record.id, image_bytes("PNG", size=(500, 500)), archivist_headers
     )
@@ -295,7 +296,7 @@ def test_pixel_limit_refuses_before_decoding(
 
 
 def test_too_many_pages_are_refused(app, client, archivist_headers, dummy_record, monkeypatch):
-    monkeypatch.setitem(app.config, "ARCHIVE_MAX_PAGES", 2)
+    use_archive_settings(monkeypatch, max_pages=2)
     pages = [Image.new("L", (50, 50), 255) for _ in range(3)]
     response = upload(client, dummy_record.id, multipage_tiff(pages), archivist_headers)
     assert response.status_code == 422

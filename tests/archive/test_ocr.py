@@ -6,11 +6,18 @@ import io
 import pytest
 from sqlalchemy import select
 
-from archive.documents import record_document
 from archive.models import Media, Record
+from archive.services.documents import record_document
 from core.extensions import db
 from core.models import AuditLog
-from tests.fixtures.archive import create_record, korean_page, korean_png, multipage_tiff, upload
+from tests.fixtures.archive import (
+    create_record,
+    korean_page,
+    korean_png,
+    multipage_tiff,
+    upload,
+    use_archive_settings,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +68,7 @@ def test_every_tiff_page_is_read_and_corrections_win(client, archivist, archivis
 def test_without_tesseract_the_archive_still_works(
     app, client, archivist, archivist_headers, monkeypatch
 ):
-    monkeypatch.setitem(app.config, "ARCHIVE_TESSERACT_CMD", "/nonexistent/tesseract")
+    use_archive_settings(monkeypatch, tesseract_cmd="/nonexistent/tesseract")
     ready = client.get("/api/ready")
     assert ready.status_code == 200
     assert ready.json["checks"]["ocr"] == "unavailable"
@@ -77,7 +84,7 @@ def test_without_tesseract_the_archive_still_works(
     assert client.get(url + "/thumbnail", headers=archivist_headers).status_code == 200
 
     # once Tesseract is back, the archivist retries and the text is read
-    monkeypatch.setitem(app.config, "ARCHIVE_TESSERACT_CMD", "tesseract")
+    use_archive_settings(monkeypatch, tesseract_cmd="tesseract")
     assert client.post(url + "/retry", headers=archivist_headers).status_code == 202
     shown = client.get(url, headers=archivist_headers).json
     assert shown["ocr_status"] == "done"
@@ -86,7 +93,7 @@ def test_without_tesseract_the_archive_still_works(
 
 
 def test_ocr_error_fails_visibly(app, client, archivist, archivist_headers, monkeypatch):
-    monkeypatch.setitem(app.config, "ARCHIVE_OCR_PSM", 99)  # Tesseract refuses this mode
+    use_archive_settings(monkeypatch, ocr_psm=99)  # Tesseract refuses this mode
     record = create_record(archivist)
     buffer = io.BytesIO()
     korean_page(["의정부"]).save(buffer, "PNG")

@@ -196,7 +196,7 @@ def test_unknown_record_is_404(client, archivist_headers):
 
 def test_a_concurrent_change_is_refused_not_overwritten(dummy_record):
     """Another transaction commits a change between our read and our write."""
-    from archive import records as record_service
+    from archive.services import records as record_service
     from core.errors import Conflict
     from tests.fixtures.archive import now
 

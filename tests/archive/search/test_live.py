@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fixtures.archive_search import create_search_record
+from tests.fixtures.archive_search import create_search_record, use_index_dir
 
 WORD = "라이브검색시험"
 
@@ -28,7 +28,7 @@ def _memory(pid: int) -> dict:
 @pytest.mark.slow
 def test_workers_see_new_records_and_share_the_model(app, test_settings, live_server):
     # The server indexes into the suite's index directory: write there too.
-    app.config["INDEX_DIR"] = test_settings["INDEX_DIR"]
+    use_index_dir(test_settings["INDEX_DIR"])
     first = create_search_record(title=f"{WORD} 첫 사진")
     for _ in range(8):  # every worker opens its searcher
         assert first.id in _search(live_server)

@@ -4,8 +4,8 @@ visibility, parameters, and the reindex command."""
 import pytest
 from flask import current_app
 
-from archive import records as record_service
 from archive.search import index
+from archive.services import records as record_service
 from core.extensions import db
 from tests.fixtures.archive_search import create_search_record
 from tests.fixtures.users import auth_headers, create_user
@@ -147,7 +147,7 @@ def test_reindex_command_rebuilds_from_the_database(app, client, fresh_index):
 
 
 def test_index_job_removes_records_that_no_longer_exist(fresh_index):
-    from archive.search.jobs import index_record
+    from archive.jobs import index_record
 
     record = create_search_record(title="쌍암사 석불")
     record_id = record.id

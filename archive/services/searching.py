@@ -1,0 +1,32 @@
+"""Searching the archive: who may search what, and the query handed to the search engine
+(``archive.search``)."""
+
+from __future__ import annotations
+
+from archive.search import searcher
+from archive.settings import ArchiveSettings
+from core.errors import Forbidden
+
+# ``visibility`` value for every record whatever its state (archivists only; the search
+# door's schema offers it next to the states).
+ALL = "all"
+
+
+def search_records(
+    query: dict, *, may_see_unpublished: bool, settings: ArchiveSettings
+) -> searcher.SearchResult:
+    """Search with the query's words and filters. The public searches published records;
+    archivists may ask for another ``visibility`` (a state, or ``all``). ``per_page`` is
+    capped at the configured maximum."""
+    query = dict(query)
+    visibility = query.pop("visibility", None)
+    if visibility not in (None, "published") and not may_see_unpublished:
+        raise Forbidden(
+            "Only archivists may search unpublished records",
+            errors={"visibility": ["Only archivists may use this filter"]},
+        )
+    if visibility is None:
+        visibility = "published"
+    query["per_page"] = min(query["per_page"], settings.search_max_per_page)
+    params = searcher.SearchParams(**query, visibility=None if visibility == ALL else visibility)
+    return searcher.search(settings.index_dir, params, cache_size=settings.search_result_cache)
