@@ -28,10 +28,16 @@ STAFF = ("librarian", "archivist", "facility_manager")
 @blp.post("/auth/register")
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
-@blp.errors(409)
+@blp.errors(409, 429)
 def register(data):
     """Create a resident account."""
-    user = services.register(now=now(), settings=settings_of(services.AccountSettings), **data)
+    user = services.register(
+        address=request.remote_addr or "?",
+        now=now(),
+        settings=settings_of(services.AccountSettings),
+        guard=settings_of(services.LoginGuard),
+        **data,
+    )
     return user
 
 

@@ -97,6 +97,14 @@ def _apply_config(app: Flask, overrides: dict | None) -> None:
     )
 
 
+def _has_body() -> bool:
+    """A body is coming: a length, or chunks (no length known until they are read)."""
+    return (
+        bool(request.content_length)
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
+
+
 def _register_request_hooks(app: Flask) -> None:
     log = logging.getLogger("happyhub.request")
 
@@ -109,7 +117,7 @@ def _register_request_hooks(app: Flask) -> None:
         for key in ("auth_loaded", "user", "token"):
             g.pop(key, None)
         write_intent.set(request.method not in SAFE_METHODS)
-        if request.method in SAFE_METHODS or not request.content_length:
+        if request.method in SAFE_METHODS or not _has_body():
             return
         mimetype = request.mimetype
         if mimetype not in BODY_TYPES:
@@ -117,10 +125,12 @@ def _register_request_hooks(app: Flask) -> None:
                 f"Send the body as application/json (or multipart/form-data for uploads), "
                 f"not {mimetype or 'an unlabelled body'}"
             )
-        if mimetype == "application/json" and request.content_length > app.config["MAX_JSON_BYTES"]:
-            raise RequestEntityTooLarge(
-                f"JSON bodies are limited to {app.config['MAX_JSON_BYTES']} bytes"
-            )
+        if mimetype == "application/json":
+            limit = app.config["MAX_JSON_BYTES"]
+            if (request.content_length or 0) > limit:
+                raise RequestEntityTooLarge(f"JSON bodies are limited to {limit} bytes")
+            # A chunked body has no length to check first: reading stops at the limit.
+            request.max_content_length = limit
 
     @app.teardown_request
     def _restore_write_intent(_error):
@@ -181,13 +191,17 @@ def create_app(config: dict | None = None) -> Flask:
                 app.config["ARGON2_PARALLELISM"],
             ),
             password_min_length=app.config["PASSWORD_MIN_LENGTH"],
+            password_min_strength=app.config["PASSWORD_MIN_STRENGTH"],
             token_ttl_seconds=app.config["TOKEN_TTL_SECONDS"],
         ),
     )
     settings.register(
         app,
         LoginGuard(
-            limiter, app.config["LOGIN_LIMIT_PER_ACCOUNT"], app.config["LOGIN_LIMIT_PER_ADDRESS"]
+            limiter,
+            app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+            app.config["LOGIN_LIMIT_PER_ADDRESS"],
+            app.config["REGISTER_LIMIT_PER_ADDRESS"],
         ),
     )
 

@@ -6,19 +6,17 @@ declares its kind (``core.device_keys.DeviceKind``) and ``device_from_request`` 
 
 from __future__ import annotations
 
-import contextlib
-
 from flask import g, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
 from core import clock
-from core.db import intent
 from core.device_keys import DeviceKind
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User
 from core.security import token_hash
+from core.transactions import snapshot
 
 
 def credentials(scheme: str) -> str | None:
@@ -42,24 +40,12 @@ def device_from_request(kind: DeviceKind):
         return None
     if not raw:
         raise kind.key_required()
-    with read_only():
+    with snapshot():
         return kind.by_key(raw)
 
 
 def bearer_token() -> str | None:
     return credentials("bearer") or None
-
-
-@contextlib.contextmanager
-def read_only():
-    """Read without taking the write lock (SQLite takes it at BEGIN IMMEDIATE on POST) and end
-    the read transaction after, so a device with a wrong key is refused without queueing for
-    the single writer, and slow work in between (Argon2) holds no lock."""
-    with intent(writes=False):
-        try:
-            yield
-        finally:
-            db.session.rollback()
 
 
 # One query for the person and their token's state, built once: this runs on every

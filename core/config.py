@@ -33,12 +33,17 @@ DEFAULTS: dict[str, object] = {
     # Accounts
     "TOKEN_TTL_SECONDS": 12 * 3600,
     "PASSWORD_MIN_LENGTH": 10,
+    # zxcvbn's score (0-4) a new password must reach: 2 refuses common and guessable ones.
+    "PASSWORD_MIN_STRENGTH": 2,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST_KIB": 65536,
     "ARGON2_PARALLELISM": 2,
-    # Login rate limits: "<count>/<seconds>". Failed attempts per account, all attempts per address.
+    # Rate limits, "<count>/<seconds>", shared by every worker (database, or Redis): failed
+    # logins to one account from one address (the owner elsewhere is never locked out), all
+    # login attempts from one address, registrations from one address.
     "LOGIN_LIMIT_PER_ACCOUNT": "5/900",
     "LOGIN_LIMIT_PER_ADDRESS": "30/300",
+    "REGISTER_LIMIT_PER_ADDRESS": "10/3600",
     # Notifications: "log" writes them to the log; "smtp" sends e-mail through SMTP_HOST.
     "NOTIFY_SENDER": "log",
     "SMTP_HOST": "",

@@ -17,6 +17,7 @@ from core.db import MAX_INTEGER_ID
 from core.device_keys import DeviceKind
 from core.errors import Unauthorized
 from core.extensions import db
+from core.input_guard import GuardedParser
 from core.roles import ROLES
 from core.transactions import in_unit_of_work
 
@@ -32,6 +33,10 @@ class Id(ma.fields.Integer):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    # Every argument (body, query string, form, pagination) passes core.input_guard first.
+    ARGUMENTS_PARSER = GuardedParser()
+    PAGINATION_ARGUMENTS_PARSER = GuardedParser()
+
     def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
         """Every view is one unit of work: committed once when it answers, rolled back when it
         raises. Views never commit by hand."""

@@ -149,3 +149,14 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int]
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateWindow(db.Model):
+    """A fixed rate-limit window (login and registration attempts) on the embedded setup: in
+    the database, so every worker counts the same attempts and a restart forgets none."""
+
+    __tablename__ = "core_rate_window"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    count: Mapped[int]

@@ -1,11 +1,20 @@
-"""Fixed-window rate limits: in memory on one machine, in Redis when ``REDIS_URL`` is set."""
+"""Fixed-window rate limits: in the database on the embedded setup, in Redis when
+``REDIS_URL`` is set. Either way every worker shares them and a restart keeps them."""
 
 from __future__ import annotations
 
-import threading
-import time
+import math
+from datetime import timedelta
 
 import redis
+from sqlalchemy import bindparam, case, delete, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core import clock, jobs
+from core.db import UTCDateTime
+from core.extensions import db
+from core.models import RateWindow
 
 
 def parse_limit(spec: str) -> tuple[int, int]:
@@ -13,32 +22,51 @@ def parse_limit(spec: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
-class MemoryLimiter:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[float, int]] = {}
+class DatabaseLimiter:
+    """Windows kept in the database (``core_rate_window``), written in the caller's
+    transaction: every worker and process of the embedded setup counts the same attempts, and
+    a restart forgets none. A refusal that must count is raised ``keeping_changes()``."""
 
     def retry_after(self, key: str, limit: int, window: int) -> int:
-        """Seconds to wait if ``key`` is over its limit, else 0 (does not count a hit)."""
-        with self._lock:
-            started, count = self._windows.get(key, (0.0, 0))
-            remaining = started + window - time.monotonic()
-            return max(1, int(remaining + 0.999)) if remaining > 0 and count >= limit else 0
+        row = db.session.execute(_WINDOW, {"key": key}).first()
+        if row is None or row.count < limit:
+            return 0
+        remaining = (row.started_at + timedelta(seconds=window) - clock.now()).total_seconds()
+        return max(1, math.ceil(remaining)) if remaining > 0 else 0
 
     def hit(self, key: str, window: int) -> None:
-        with self._lock:
-            now = time.monotonic()
-            started, count = self._windows.get(key, (now, 0))
-            if now >= started + window:
-                started, count = now, 0
-            self._windows[key] = (started, count + 1)
+        now = clock.now()
+        started = literal(now, UTCDateTime())
+        lapsed = RateWindow.started_at <= now - timedelta(seconds=window)
+        dialect = db.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(RateWindow).values(key=key, started_at=started, count=1)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[RateWindow.key],
+                set_={
+                    "count": case((lapsed, 1), else_=RateWindow.count + 1),
+                    "started_at": case((lapsed, started), else_=RateWindow.started_at),
+                },
+            )
+        )
 
     def reset(self, key: str) -> None:
-        with self._lock:
-            self._windows.pop(key, None)
+        db.session.execute(delete(RateWindow).where(RateWindow.key == key))
 
     def ping(self) -> bool:
         return True
+
+
+_WINDOW = select(RateWindow.started_at, RateWindow.count).where(RateWindow.key == bindparam("key"))
+
+
+@jobs.periodic(jobs.crontab(minute="17"))
+def forget_old_windows() -> None:
+    """Windows last a quarter of an hour or so; a day-old one counts nothing any more."""
+    db.session.execute(
+        delete(RateWindow).where(RateWindow.started_at < clock.now() - timedelta(days=1))
+    )
 
 
 class RedisLimiter:
@@ -67,4 +95,4 @@ class RedisLimiter:
 
 
 def build_limiter(redis_url: str):
-    return RedisLimiter(redis_url) if redis_url else MemoryLimiter()
+    return RedisLimiter(redis_url) if redis_url else DatabaseLimiter()

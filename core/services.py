@@ -5,21 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from zxcvbn import zxcvbn
 
 from core import audit, lookup
-from core.errors import Conflict, RuleViolation, TooManyRequests, Unauthorized
+from core.errors import Conflict, DomainError, RuleViolation, TooManyRequests, Unauthorized
 from core.extensions import db
 from core.models import ApiToken, User, UserRole
 from core.ratelimit import parse_limit
 from core.roles import ROLES
 from core.security import Passwords, new_token, token_hash
+from core.transactions import snapshot
 
 
 @dataclass
 class AccountSettings:
     passwords: Passwords
     password_min_length: int = 10
+    # zxcvbn's score, 0-4: 2 stops the top-100k common passwords, keyboard runs, repeats and
+    # passwords made of the person's own email or name (about 10^6 guesses and more).
+    password_min_strength: int = 2
     token_ttl_seconds: int = 12 * 3600
 
 
@@ -45,11 +50,22 @@ def get_user(user_id: int) -> User:
     return lookup.get(User, user_id)
 
 
-def _check_password(password: str, settings: AccountSettings) -> None:
+def _check_password(password: str, settings: AccountSettings, *, email: str, name: str) -> None:
     if len(password) < settings.password_min_length:
         raise RuleViolation(
             f"Password must be at least {settings.password_min_length} characters",
             errors={"password": [f"Shorter than {settings.password_min_length} characters."]},
+        )
+    # zxcvbn's time grows with length; the first 100 characters decide well enough.
+    verdict = zxcvbn(password[:100], user_inputs=[email, email.split("@")[0], name])
+    if verdict["score"] < settings.password_min_strength:
+        feedback = verdict["feedback"]
+        hint = feedback["warning"] or "It is too easy to guess."
+        advice = " ".join(feedback["suggestions"]) or "Use a few unrelated words."
+        raise RuleViolation(
+            "Password is too easy to guess",
+            errors={"password": [f"{hint} {advice}".strip()]},
+            code="weak_password",
         )
 
 
@@ -63,7 +79,7 @@ def create_user(
     now: datetime,
     settings: AccountSettings,
 ) -> User:
-    _check_password(password, settings)
+    _check_password(password, settings, email=email, name=name)
     if find_user_by_email(email) is not None:
         raise Conflict(
             "An account with this email already exists",
@@ -83,46 +99,78 @@ def create_user(
     return user
 
 
-def register(*, email, password, name, phone, now, settings) -> User:
-    return create_user(
-        email=email,
-        password=password,
-        name=name,
-        phone=phone,
-        roles=["resident"],
-        now=now,
-        settings=settings,
-    )
+def register(*, email, password, name, phone, address, now, settings, guard) -> User:
+    """A resident's own account. Every attempt counts against the address's limit, refused
+    ones too: each costs a password hash or tells whether an email is registered."""
+    guard.check_registration(address)
+    try:
+        return create_user(
+            email=email,
+            password=password,
+            name=name,
+            phone=phone,
+            roles=["resident"],
+            now=now,
+            settings=settings,
+        )
+    except DomainError as refusal:
+        raise refusal.keeping_changes() from None
 
 
 def set_password(user: User, password: str, settings: AccountSettings) -> None:
-    _check_password(password, settings)
+    _check_password(password, settings, email=user.email, name=user.name)
     user.password_hash = settings.passwords.hash(password)
 
 
 class LoginGuard:
-    """Login throttling: failed attempts per account, all attempts per address."""
+    """Throttles guessing without letting anyone lock an account's owner out.
 
-    def __init__(self, limiter, per_account: str, per_address: str):
+    Failed logins are counted per account *and address*: a stranger who fails five times is
+    stopped for a quarter of an hour at their own address, while the owner, elsewhere, still
+    logs in. Every attempt also counts per address, so one address cannot try many accounts;
+    guessing from many addresses meets strong passwords (``_check_password``) and Argon2id.
+    Registrations count per address too: each costs a 64 MiB hash."""
+
+    def __init__(self, limiter, per_account: str, per_address: str, registrations: str):
         self.limiter = limiter
         self.per_account = parse_limit(per_account)
         self.per_address = parse_limit(per_address)
+        self.registrations = parse_limit(registrations)
 
-    def check(self, email: str, address: str) -> None:
-        account_key, address_key = f"login:acct:{email}", f"login:addr:{address}"
+    @staticmethod
+    def _failures_key(email: str, address: str) -> str:
+        return f"login:fail:{address}:{email}"
+
+    def refuse_if_over(self, email: str, address: str) -> None:
+        """Only reads: a 429 when this account at this address, or this address, has used
+        its attempts."""
         wait = max(
-            self.limiter.retry_after(account_key, *self.per_account),
-            self.limiter.retry_after(address_key, *self.per_address),
+            self.limiter.retry_after(self._failures_key(email, address), *self.per_account),
+            self.limiter.retry_after(f"login:addr:{address}", *self.per_address),
         )
         if wait:
             raise TooManyRequests("Too many login attempts; try again later", retry_after=wait)
-        self.limiter.hit(address_key, self.per_address[1])
 
-    def failed(self, email: str) -> None:
-        self.limiter.hit(f"login:acct:{email}", self.per_account[1])
+    def attempted(self, address: str) -> None:
+        self.limiter.hit(f"login:addr:{address}", self.per_address[1])
 
-    def succeeded(self, email: str) -> None:
-        self.limiter.reset(f"login:acct:{email}")
+    def failed(self, email: str, address: str) -> None:
+        self.limiter.hit(self._failures_key(email, address), self.per_account[1])
+
+    def succeeded(self, email: str, address: str) -> None:
+        self.limiter.reset(self._failures_key(email, address))
+
+    def check_registration(self, address: str) -> None:
+        key = f"register:addr:{address}"
+        wait = self.limiter.retry_after(key, *self.registrations)
+        if wait:
+            raise TooManyRequests("Too many registrations from here; try later", retry_after=wait)
+        self.limiter.hit(key, self.registrations[1])
+
+
+_ACCOUNT = select(User.id, User.password_hash, User.is_active).where(
+    User.email == bindparam("email")
+)
 
 
 def issue_token(
@@ -135,18 +183,24 @@ def issue_token(
     guard: LoginGuard,
 ) -> tuple[str, ApiToken]:
     email = normalize_email(email)
-    guard.check(email, address)
-    user = find_user_by_email(email)
-    valid = settings.passwords.verify(user.password_hash if user else None, password)
-    if not valid or user is None or not user.is_active:
-        guard.failed(email)
+    # Limits and the stored hash are read on a snapshot, and the hash (Argon2id, 64 MiB) is
+    # checked with no transaction open: on SQLite a write transaction holds the database's
+    # one write lock, and every booking would wait out each login's hashing. Attempts racing
+    # past the read may overrun a window by a few; each is still counted below.
+    with snapshot():
+        guard.refuse_if_over(email, address)
+        account = db.session.execute(_ACCOUNT, {"email": email}).first()
+    valid = settings.passwords.verify(account.password_hash if account else None, password)
+    guard.attempted(address)
+    if not valid or account is None or not account.is_active:
+        guard.failed(email, address)
         raise Unauthorized(
             "Email or password is wrong, or the account is deactivated", code="invalid_credentials"
-        )
-    guard.succeeded(email)
+        ).keeping_changes()  # the attempts counted above must stand
+    guard.succeeded(email, address)
     raw = new_token()
     token = ApiToken(
-        user=user,
+        user_id=account.id,
         token_hash=token_hash(raw),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.token_ttl_seconds),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 
+from core.db import intent
 from core.errors import DomainError
 from core.extensions import db
 
@@ -63,3 +64,16 @@ def in_unit_of_work(fn):
             return fn(*args, **kwargs)
 
     return run
+
+
+@contextlib.contextmanager
+def snapshot():
+    """Read without taking the write lock (SQLite takes it at BEGIN IMMEDIATE), and end the
+    read after. For the part of a use case that only looks (a device's key, a password's
+    hash, whether a slot is visibly full) before slow work or before deciding to write: a
+    refusal then never queues for the single writer, and slow work (Argon2) holds no lock."""
+    with intent(writes=False):
+        try:
+            yield
+        finally:
+            db.session.rollback()

@@ -14,13 +14,11 @@ snapshot ends with a rollback, undoing nothing only because nothing was written 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from core.db import intent
 from core.errors import DomainError
-from core.extensions import db
+from core.transactions import snapshot
 from library.models import Kiosk, Loan, Patron
 from library.services import journal, loans, patrons, summaries
 from library.settings import LibrarySettings
@@ -28,18 +26,8 @@ from library.settings import LibrarySettings
 KINDS = ("checkout", "return")
 
 
-@contextlib.contextmanager
-def _snapshot():
-    """Read without taking the write lock, and end the read transaction after."""
-    with intent(writes=False):
-        try:
-            yield
-        finally:
-            db.session.rollback()
-
-
 def _pin_checked(card_number: str, pin: str, settings: LibrarySettings) -> patrons.PinCheck:
-    with _snapshot():
+    with snapshot():
         return patrons.check_pin(card_number, pin, settings=settings)
 
 

@@ -125,14 +125,16 @@ def test_successful_login_clears_the_account_counter(client):
     )
 
 
-@pytest.mark.parametrize("limiter_kind", ["memory", "redis"])
-def test_limiters_count_and_expire(limiter_kind):
+@pytest.mark.parametrize("limiter_kind", ["database", "redis"])
+def test_limiters_count_and_expire(limiter_kind, clock):
     import uuid
 
-    from core.ratelimit import MemoryLimiter, RedisLimiter
+    from core.ratelimit import DatabaseLimiter, RedisLimiter
 
     limiter = (
-        MemoryLimiter() if limiter_kind == "memory" else RedisLimiter("redis://127.0.0.1:6379/0")
+        DatabaseLimiter()
+        if limiter_kind == "database"
+        else RedisLimiter("redis://127.0.0.1:6379/0")
     )
     key = f"test:{uuid.uuid4().hex}"
     assert limiter.retry_after(key, 2, 60) == 0
@@ -141,6 +143,23 @@ def test_limiters_count_and_expire(limiter_kind):
     assert 0 < limiter.retry_after(key, 2, 60) <= 60
     limiter.reset(key)
     assert limiter.retry_after(key, 2, 60) == 0
+
+
+def test_a_database_window_ends_and_a_new_one_counts_from_one(clock):
+    from core.ratelimit import DatabaseLimiter
+
+    limiter = DatabaseLimiter()
+    limiter.hit("test:window", 60)
+    limiter.hit("test:window", 60)
+    assert limiter.retry_after("test:window", 2, 60) == 60
+    clock.advance(seconds=45)
+    assert limiter.retry_after("test:window", 2, 60) == 15
+    clock.advance(seconds=15)
+    assert limiter.retry_after("test:window", 2, 60) == 0
+    limiter.hit("test:window", 60)  # the lapsed window starts again at one
+    assert limiter.retry_after("test:window", 2, 60) == 0
+    limiter.hit("test:window", 60)
+    assert limiter.retry_after("test:window", 2, 60) == 60
 
 
 def test_ids_beyond_the_integer_column_are_404(client, admin):
