@@ -133,11 +133,10 @@ def upload_media(files, record_id):
     """Add a scan (multipart field ``file``: JPEG, PNG, TIFF incl. multi-page, WebP).
     Answers 202 with status ``processing``; thumbnails and OCR follow in the background.
     Refused: larger than the limit (413), not an accepted image (415), damaged or a
-    decompression bomb (422). A refused file is not kept.
-
-    The answer shows the state at acceptance: it is written before the unit of work commits,
-    so before the job runs (at once, with an immediate queue); the client learns the
-    outcome by reading the media again."""
+    decompression bomb (422). A refused file is not kept."""
+    # The answer is the state at acceptance: it is serialized before the unit of work
+    # commits, so before the job runs (at once, with an immediate queue); the client learns
+    # the outcome by reading the media again.
     upload = files["file"]
     return media_service.upload(
         g.user,
@@ -183,8 +182,7 @@ def delete_media(record_id, media_id):
 @blp.response(202, MediaSchema)
 @blp.errors(404, 409)
 def retry_media(record_id, media_id):
-    """Process a failed media item again (derivatives and OCR). Answers with the state at
-    acceptance, as an upload does."""
+    """Process a failed media item again (derivatives and OCR)."""
     return media_service.retry(g.user, media_service.get_media(record_id, media_id), now=now())
 
 
