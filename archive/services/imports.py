@@ -421,7 +421,7 @@ def run_import(import_id: int, *, clock: Callable[[], datetime], settings: Archi
     now = clock()
     folder = import_dir(settings.media_dir, import_id)
     run.status = "running"
-    db.session.commit()  # visible as running while it runs, and never taken twice
+    db.session.commit()  # shown as running meanwhile; a later delivery of the job skips it
     actor = db.session.get(User, run.created_by_id) if run.created_by_id else "import"
     try:
         report = import_csv(

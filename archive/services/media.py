@@ -1,5 +1,5 @@
-"""Media rules: ingest a file, correct its text, retry, delete; and the processing steps
-(derivatives, OCR) the job runs."""
+"""Media rules: find a media item as its reader may see it, ingest a file, correct its text,
+retry, delete; and the processing steps (derivatives, OCR) the job runs."""
 
 from __future__ import annotations
 
