@@ -8,6 +8,7 @@ from core import audit, jobs, services
 from core.auth import current_token
 from core.clock import now
 from core.http import Blueprint, paginated
+from core.roles import STAFF_ROLES
 from core.schemas import (
     AuditEntrySchema,
     AuditQuerySchema,
@@ -22,7 +23,6 @@ from core.schemas import (
 from core.settings import settings_of
 
 blp = Blueprint("accounts", __name__, url_prefix="/api", description="Accounts and tokens")
-STAFF = ("librarian", "archivist", "facility_manager")
 
 
 @blp.post("/auth/register")
@@ -75,7 +75,7 @@ def me():
 
 
 @blp.get("/users")
-@blp.auth("admin", *STAFF)
+@blp.auth(*STAFF_ROLES)
 @blp.arguments(UserQuerySchema, location="query")
 @blp.response(200, UserSchema(many=True))
 @blp.paginate()
@@ -136,7 +136,7 @@ def audit_log(query, pagination_parameters):
 
 
 @blp.get("/admin/jobs")
-@blp.auth("admin", *STAFF)
+@blp.auth(*STAFF_ROLES)
 @blp.response(200, JobStatusSchema)
 def job_status():
     """Job queue status: backend, pending and scheduled counts, periodic tasks."""

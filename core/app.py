@@ -105,6 +105,27 @@ def _has_body() -> bool:
     )
 
 
+# The API docs page runs Swagger UI's own inline start-up script and styles, from this app only.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+# Answers only the caller may see: logging in, and anything asked for with credentials.
+PERSONAL_PATHS = ("/api/auth/",)
+
+
+def _security_headers(response) -> None:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.path.rstrip("/") == "/api/docs":
+        headers.setdefault("Content-Security-Policy", DOCS_POLICY)
+    personal = "Authorization" in request.headers or request.path.startswith(PERSONAL_PATHS)
+    if personal and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+
+
 def _register_request_hooks(app: Flask) -> None:
     log = logging.getLogger("happyhub.request")
 
@@ -140,6 +161,7 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _after(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        _security_headers(response)
         log.info(
             "%s %s %s request_id=%s",
             request.method,

@@ -13,8 +13,10 @@ from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
 from core import jobs
+from core.auth import current_user
 from core.extensions import db
 from core.http import Blueprint
+from core.roles import STAFF_ROLES
 
 log = logging.getLogger(__name__)
 blp = Blueprint("health", __name__, url_prefix="/api", description="Service health")
@@ -69,7 +71,10 @@ def health():
 @blp.response(200, ReadySchema)
 @blp.alt_response(503, schema=ReadySchema, description="A critical check failed")
 def ready():
-    """Readiness: database, media and index directories, job queue; optional components report."""
+    """Readiness: database, media and index directories, job queue; optional components report.
+
+    The public answer is the status alone (503 when a critical check fails); staff (a bearer
+    token with any staff role) also get every check by name, which may name devices."""
     results, failing = {}, []
     for name, (check, critical) in current_app.extensions.get("ready_checks", {}).items():
         try:
@@ -81,7 +86,10 @@ def ready():
         if problem and critical:
             failing.append(name)
     db.session.rollback()
-    body = {"status": "fail" if failing else "ok", "checks": results, "failing": failing}
+    body = {"status": "fail" if failing else "ok"}
+    user = current_user()
+    if user is not None and user.has_any_role(STAFF_ROLES):
+        body |= {"checks": results, "failing": failing}
     return jsonify(body), 503 if failing else 200
 
 

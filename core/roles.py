@@ -3,3 +3,5 @@
 from __future__ import annotations
 
 ROLES = ("resident", "librarian", "archivist", "facility_manager", "admin")
+# Everyone who works for the city, as opposed to residents.
+STAFF_ROLES = ("librarian", "archivist", "facility_manager", "admin")

@@ -3,6 +3,7 @@
 import re
 
 from core.health import register_check
+from tests.fixtures.users import auth_headers
 
 
 def test_openapi_documents_schemas_errors_and_security(client):
@@ -46,9 +47,9 @@ def test_docs_page_uses_only_local_assets(client):
     assert "http://" not in html and "https://" not in html
 
 
-def test_health_and_ready(client):
+def test_health_and_ready(client, admin):
     assert client.get("/api/health").json == {"status": "ok"}
-    ready = client.get("/api/ready")
+    ready = client.get("/api/ready", headers=auth_headers(admin))
     assert ready.status_code == 200
     checks = ready.json["checks"]
     for name in ("database", "media_dir", "index_dir", "job_queue"):
@@ -56,24 +57,34 @@ def test_health_and_ready(client):
     assert ready.json["failing"] == []
 
 
-def test_ready_names_the_failing_check(app, client, tmp_path):
+def test_the_public_ready_answer_is_the_status_alone(client, resident):
+    assert client.get("/api/ready").json == {"status": "ok"}
+    assert client.get("/api/ready", headers=auth_headers(resident)).json == {"status": "ok"}
+
+
+def test_ready_names_the_failing_check(app, client, tmp_path, admin):
+    headers = auth_headers(admin)
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("x")
     original = app.config["MEDIA_DIR"]
     app.config["MEDIA_DIR"] = str(blocked / "media")
     try:
-        ready = client.get("/api/ready")
+        ready = client.get("/api/ready", headers=headers)
+        public = client.get("/api/ready")
     finally:
         app.config["MEDIA_DIR"] = original
+    assert public.status_code == 503
+    assert public.json == {"status": "fail"}
     assert ready.status_code == 503
     assert ready.json["failing"] == ["media_dir"]
     assert ready.json["checks"]["media_dir"].startswith("error")
 
 
-def test_non_critical_checks_only_report(app, client):
+def test_non_critical_checks_only_report(app, client, admin):
+    headers = auth_headers(admin)
     register_check(app, "optional_thing", lambda: "unavailable", critical=False)
     try:
-        ready = client.get("/api/ready")
+        ready = client.get("/api/ready", headers=headers)
     finally:
         del app.extensions["ready_checks"]["optional_thing"]
     assert ready.status_code == 200

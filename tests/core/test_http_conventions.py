@@ -184,3 +184,19 @@ def test_ids_in_bodies_and_query_strings_beyond_integer_are_422(client, libraria
     )
     _assert_error(copy, 422)
     assert "title_id" in copy.json["errors"]
+
+
+def test_security_headers(client, resident):
+    from tests.fixtures.users import auth_headers
+
+    health = client.get("/api/health")
+    assert health.headers["X-Content-Type-Options"] == "nosniff"
+    assert health.headers["X-Frame-Options"] == "DENY"
+    docs = client.get("/api/docs")
+    policy = docs.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    token = client.post("/api/auth/token", json={"email": "nobody@example.kr", "password": "x"})
+    assert token.headers["Cache-Control"] == "no-store"
+    me = client.get("/api/me", headers=auth_headers(resident))
+    assert me.headers["Cache-Control"] == "no-store"
+    assert "Cache-Control" not in health.headers

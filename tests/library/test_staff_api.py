@@ -384,11 +384,14 @@ def test_librarian_sees_a_patrons_summary(client, clock, librarian, dummy_kiosk,
     assert missing.status_code == 404
 
 
-def test_ready_reports_offline_and_faulty_kiosks(client, clock, dummy_kiosk):
+def test_ready_reports_offline_and_faulty_kiosks(client, clock, dummy_kiosk, librarian):
+    headers = auth_headers(librarian)
     create_kiosk("QUIET", heartbeat=False)
     client.post(
         "/api/kiosk/heartbeat", json={"faults": ["printer_error"]}, headers=dummy_kiosk.headers
     )
-    body = client.get("/api/ready").json
+    body = client.get("/api/ready", headers=headers).json
     assert body["checks"]["library_kiosks"] == "GN-01 fault, QUIET offline"
+    # The public answer names no kiosk.
+    assert client.get("/api/ready").json == {"status": "ok"}
     assert "library_kiosks" not in body["failing"]  # reported, not failing readiness
