@@ -1,4 +1,10 @@
-"""How gunicorn hands a finished connection back: close it at once when nothing is left unread.
+"""gunicorn, adapted: refusals in the API's JSON error shape, and a finished connection closed
+at once when nothing is left unread.
+
+gunicorn answers some requests itself, before the app sees them (a request line or headers
+too long, a malformed request): by default with an HTML page. Clients of this service read one
+JSON error shape everywhere, so ``write_json_error`` answers those in it too.
+
 
 gunicorn 27 ends every response of a sync worker with a *lingering close* (RFC 9112 §9.6): it
 half-closes, then waits up to 2 s, reading, until the client closes its side too. That keeps
@@ -20,6 +26,7 @@ close runs as before.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 
 from gunicorn import util
@@ -53,6 +60,18 @@ def close_promptly(sock: socket.socket, timeout: float = 2.0, max_drain: int = 6
         sock.close()  # sends FIN after the response: nothing unread, so no reset
 
 
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``write_error`` in the one JSON error shape (``core.errors``)."""
+    code = "_".join(reason.lower().replace("-", " ").split()) or "bad_request"
+    body = json.dumps({"code": code, "status": status_int, "message": mesg or reason}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def install() -> None:
-    """Used by gunicorn's workers from here on (they call ``util.close_graceful`` by name)."""
+    """Used by gunicorn's workers from here on (they call these ``util`` functions by name)."""
     util.close_graceful = close_promptly
+    util.write_error = write_json_error
