@@ -18,7 +18,15 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 
-migrate: install
+# The local setup's own settings, written once: development mode and a generated secret, so
+# every later command (.venv/bin/flask --app wsgi ...) runs as the server does.
+instance/settings.env:
+	@mkdir -p instance
+	@umask 077 && printf 'APP_ENV=development\nSECRET_KEY=%s\n' \
+	  "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
+	@echo "wrote $@ (development settings and a new secret)"
+
+migrate: install instance/settings.env
 	$(BIN)/flask --app wsgi db upgrade
 
 # Serve the API with gunicorn and run one job consumer beside it; Ctrl-C stops both.

@@ -3,8 +3,13 @@
 import gc
 
 from core.app import create_app
+from core.config import ConfigurationError
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigurationError as error:
+    # One clear line for whoever started the server or a command, not a traceback.
+    raise SystemExit(f"happyhub: {error}") from None
 
 # Everything built so far (the app, the ORM mappings, the Korean analyzer) lives as long as
 # the process. Freezing it keeps the garbage collector from walking those ~200k objects on

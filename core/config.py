@@ -3,15 +3,27 @@
 This is the only module that reads ``os.environ``. A key set in the environment under its
 own name (``DATABASE_URL``, ``SECRET_KEY`` ...) overrides the default; values are parsed by the
 type of the default. ``FLASK_*`` variables are applied afterwards by ``from_prefixed_env``.
+
+Between the two lies the instance's own settings file, ``instance/settings.env`` (``KEY=value``
+lines): ``make run`` writes it once with ``APP_ENV=development`` and a generated
+``SECRET_KEY``, so every later command (``flask --app wsgi users create ...``) runs as the
+server does without exporting anything.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+LOCAL_SETTINGS = INSTANCE_DIR / "settings.env"
+
+
+class ConfigurationError(RuntimeError):
+    """A configuration that must never serve: said in one line, not a traceback."""
+
 
 DEFAULTS: dict[str, object] = {
     # development | testing | production. Anything but development/testing needs SECRET_KEY.
@@ -130,10 +142,24 @@ def _parse(raw: str, default: object) -> object:
     return raw
 
 
+@functools.cache
+def local_settings() -> dict[str, str]:
+    """The instance's settings file, if there is one: known keys only."""
+    if not LOCAL_SETTINGS.is_file():
+        return {}
+    found = {}
+    for line in LOCAL_SETTINGS.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and not key.startswith("#") and key.strip() in DEFAULTS:
+            found[key.strip()] = value.strip()
+    return found
+
+
 def env(key: str) -> object:
-    """The value of one key: the environment if set there, else the default."""
+    """The value of one key: the environment if set there, else the instance's settings file,
+    else the default."""
     default = DEFAULTS[key]
-    raw = os.environ.get(key)
+    raw = os.environ.get(key) or local_settings().get(key)
     return default if raw is None or raw == "" else _parse(raw, default)
 
 
@@ -152,7 +178,7 @@ def normalize_database_url(url: str) -> str:
 def check(config: dict) -> None:
     """Refuse configurations that must never serve real traffic."""
     if config["APP_ENV"] not in {"development", "testing"} and not config["SECRET_KEY"]:
-        raise RuntimeError(
-            "SECRET_KEY is not set. Set it in the environment, "
-            "or set APP_ENV=development for a local run."
+        raise ConfigurationError(
+            f"SECRET_KEY is not set (APP_ENV={config['APP_ENV']}). Set it in the environment, "
+            f"or run `make run` once for a local setup ({LOCAL_SETTINGS})."
         )
