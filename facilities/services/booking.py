@@ -48,12 +48,13 @@ def book(
     Answers ``(body, status)``: 201 and ``render(booking)``, or the first answer again for a
     retry with the same ``idempotency_key``.
 
-    Call it in a read-only snapshot (``core.db.intent(writes=False)``). In a rush most
-    requests lose: the retry lookup and the "visibly full" check read that snapshot, so on
-    SQLite they run side by side instead of queueing for the single writer, and only requests
-    that may win go on to a short write transaction, committed here with the retry's record
-    (``run_once``). A retry is replayed, never refused: its first answer and the slot are read
-    in one snapshot, so a booking counted in the slot has its answer found here.
+    In a rush most requests lose: the retry lookup and the "visibly full" check read a
+    snapshot, so on SQLite they run side by side instead of queueing for the single writer,
+    and only requests that may win go on to a short write transaction, committed here with the
+    retry's record (``run_once``). A retry is replayed, never refused: its first answer and the
+    slot are read in one snapshot, so a booking counted in the slot has its answer found here.
+    A door begins its request in that snapshot too (``core.db.intent(writes=False)``), so that
+    authenticating the person does not queue for the writer either.
 
     ``render`` turns the new booking into the answer a door sends and ``run_once`` stores for
     replays: the door keeps its own representation (the JSON door passes its schema's dump),
@@ -61,10 +62,11 @@ def book(
     anything again."""
     payload = {"slot_id": slot_id, "party": party}
     owner = f"user:{user.id}"
-    replayed = answered(scope=BOOKING_SCOPE, owner=owner, key=idempotency_key, payload=payload)
-    if replayed is not None:
-        return replayed
-    refuse_if_visibly_full(user.id, slot_id, party, now)
+    with intent(writes=False):
+        replayed = answered(scope=BOOKING_SCOPE, owner=owner, key=idempotency_key, payload=payload)
+        if replayed is not None:
+            return replayed
+        refuse_if_visibly_full(user.id, slot_id, party, now)
     _end_snapshot(keep=user)
     # Retries racing each other queue on the person's lock in create_booking (SQLite queues
     # every writer anyway), so each later one finds the first one's booking, breaks a rule,
