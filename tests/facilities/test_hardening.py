@@ -10,10 +10,11 @@ from tests.fixtures.facilities import book, create_slot, kst, now
 from tests.fixtures.users import auth_headers, create_user
 
 
-def test_ready_reports_missing_slots(client, dummy_rink):
+def test_ready_reports_missing_slots(client, dummy_rink, manager):
     from facilities.services import catalog
 
-    assert client.get("/api/ready").json["checks"]["facility_slots"] == "ok"
+    staff = auth_headers(manager)
+    assert client.get("/api/ready", headers=staff).json["checks"]["facility_slots"] == "ok"
     catalog.create_template(
         "test",
         dummy_rink,
@@ -27,10 +28,10 @@ def test_ready_reports_missing_slots(client, dummy_rink):
         now(),
     )
     db.session.commit()
-    problem = client.get("/api/ready").json["checks"]["facility_slots"]
+    problem = client.get("/api/ready", headers=staff).json["checks"]["facility_slots"]
     assert "generate-slots" in problem
     create_slot(dummy_rink, kst("2026-03-04"))
-    assert client.get("/api/ready").json["checks"]["facility_slots"] == "ok"
+    assert client.get("/api/ready", headers=staff).json["checks"]["facility_slots"] == "ok"
 
 
 def test_openapi_documents_the_booking_api_with_examples(client):
