@@ -62,6 +62,14 @@ class RuleViolation(DomainError):
     status, code = 422, "rule_violation"
 
 
+class PayloadTooLarge(DomainError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMedia(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
 class TooManyRequests(DomainError):
     status, code = 429, "too_many_requests"
 

@@ -105,6 +105,35 @@ def after_commit(job, *args, **kwargs) -> None:
     db.session.info.setdefault("after_commit", []).append((job, args, kwargs))
 
 
+class Deferred:
+    """A job a use case asks for by name, bound later to the task that does it.
+
+    Jobs are doors: they import the services to run them, so services cannot import the
+    jobs. A services module names the job (``index_record = Deferred("index_record")``) and the
+    domain's ``jobs.py`` binds its task to it (``@index_record.bind``) when it is imported."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.task = None
+
+    def bind(self, task):
+        """Decorator for the task that does this work (returns it unchanged)."""
+        self.task = task
+        return task
+
+    def after_commit(self, *args) -> None:
+        """Queue the job with ``args`` once the current transaction commits."""
+        if self.task is None:
+            raise RuntimeError(f"No task is bound to the job {self.name}")
+        after_commit(self.task, *args)
+
+    def after_commit_once(self, *args) -> None:
+        """As ``after_commit``, unless this transaction already queued it with ``args``."""
+        pending = db.session.info.get("after_commit", [])
+        if not any(job is self.task and queued == args for job, queued, _ in pending):
+            self.after_commit(*args)
+
+
 class Coalesced:
     """A job without arguments that takes up whatever is waiting (say, every unsent
     notification), asked for after many commits but queued at most twice per ``window``

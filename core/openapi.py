@@ -14,9 +14,40 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"example": {"email": ["Not a valid email address."]}})
 
 
+_PAGE_NUMBER = {"type": "integer", "minimum": 1}
+
+# What X-Pagination carries: a JSON object in the header's text. flask-smorest documents the
+# header with the object's schema alone, which says the header *is* that object (OpenAPI's
+# "simple" style, comma-separated key,value pairs); ``content`` says it is JSON text.
+PAGINATION_HEADER = {
+    "description": "Pagination metadata, as a JSON object",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "total": {"type": "integer", "minimum": 0},
+                    "total_pages": {"type": "integer", "minimum": 0},
+                    "first_page": _PAGE_NUMBER,
+                    "last_page": _PAGE_NUMBER,
+                    "page": _PAGE_NUMBER,
+                    "previous_page": _PAGE_NUMBER,
+                    "next_page": _PAGE_NUMBER,
+                },
+                "required": ["total", "total_pages"],
+                "additionalProperties": False,
+            }
+        }
+    },
+}
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
         # core.errors registers the one error handler for the whole app.
         pass
+
+    def _register_pagination_header(self):
+        self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)

@@ -37,10 +37,9 @@ from archive.models import (
 from archive.services import background, storage
 from archive.services import media as media_service
 from archive.services import records as record_service
-from archive.services.upload_errors import PayloadTooLarge
 from archive.settings import ArchiveSettings
 from core import audit, lookup
-from core.errors import DomainError, RuleViolation
+from core.errors import DomainError, PayloadTooLarge, RuleViolation
 from core.extensions import db
 from core.models import User
 

@@ -11,10 +11,9 @@ from archive.models import Media, Record
 from archive.services import background, imaging, ocr, records, storage
 from archive.services.documents import queue_index
 from archive.services.media_files import build_derivatives, forget_files
-from archive.services.upload_errors import PayloadTooLarge, UnsupportedMedia
 from archive.settings import ArchiveSettings
 from core import audit, lookup
-from core.errors import Conflict, NotFound, RuleViolation
+from core.errors import Conflict, NotFound, PayloadTooLarge, RuleViolation, UnsupportedMedia
 from core.extensions import db
 
 log = logging.getLogger(__name__)
