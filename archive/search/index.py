@@ -7,6 +7,7 @@ next to it and swaps the link atomically, so a searcher never sees a half-built 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -260,10 +261,16 @@ def update_documents(base: str | Path, documents: list[dict], delete_ids: Iterab
                 writer.delete_by_term("id", str(record_id))
             for document in documents:
                 writer.update_document(**fields(document))
+            writer.commit()
         except BaseException:
-            writer.cancel()
+            # A commit that fails half-way still holds the index's write lock: let it go,
+            # or every later write in this process waits out the lock's timeout.
+            with contextlib.suppress(Exception):
+                writer.cancel()
+            if not writer.is_closed:  # cancelling failed too: the lock still goes
+                with contextlib.suppress(Exception):
+                    writer.writelock.release()
             raise
-        writer.commit()
     finally:
         analysis.clear_primed()
         ix.close()

@@ -1,6 +1,8 @@
 """The index and the searcher on plain documents: filters, sorting, paging, facets, snippets,
 updates, and the rebuild swap."""
 
+import pytest
+
 from archive.search import index, searcher
 from tests.fixtures.archive_search import build_index, document, hit_ids, search
 
@@ -145,6 +147,26 @@ def test_job_path_updates_replaces_and_deletes(fresh_index):
     index.update_documents(fresh_index, [], delete_ids=[1])
     assert hit_ids(search("망월사")) == []
     assert index.indexed_ids(fresh_index) == set()
+
+
+def test_a_commit_that_fails_lets_go_of_the_write_lock(fresh_index, monkeypatch):
+    from whoosh.writing import SegmentWriter
+
+    index.update_documents(fresh_index, [document(id=1, title="회룡사 대웅전")])
+
+    def broken_segment(self, *args):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SegmentWriter, "_finalize_segment", broken_segment)
+        # The failure is kept, as a job runner keeps it to report it, and with it the writer.
+        with pytest.raises(OSError) as failure:
+            index.update_documents(fresh_index, [document(id=2, title="망월사 전경")])
+    lock = index.open_for_writing(fresh_index).lock("WRITELOCK")
+    assert lock.acquire(blocking=False), failure.value  # free now, not after the lock timeout
+    lock.release()
+    index.update_documents(fresh_index, [document(id=2, title="망월사 전경")])
+    assert hit_ids(search("망월사")) == [2]
 
 
 def test_rebuild_swaps_in_a_complete_new_generation(fresh_index):
