@@ -12,6 +12,9 @@ class ErrorSchema(ma.Schema):
     status = ma.fields.Integer(metadata={"example": 404})
     message = ma.fields.String(metadata={"example": "Booking 42 not found"})
     errors = ma.fields.Dict(metadata={"example": {"email": ["Not a valid email address."]}})
+    request_id = ma.fields.String(
+        metadata={"description": "On a 500: the id to quote when reporting it"}
+    )
 
 
 _PAGE_NUMBER = {"type": "integer", "minimum": 1}
