@@ -190,8 +190,11 @@ def _send(media: Media, kind: str, mimetype: str, **kwargs):
     path = media_service.media_file(media, kind, settings_of(ArchiveSettings).media_dir)
     response = send_file(path, mimetype=mimetype, conditional=True, etag=True, **kwargs)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if not media.record.is_published:  # shared caches must not keep unpublished images
-        response.headers["Cache-Control"] = "private, no-cache"
+    # Caches keep an image but ask again (ETag, a cheap 304) before each use: the moment a
+    # record is withdrawn its images answer 404 everywhere, instead of living on for an hour
+    # in shared caches. Unpublished images stay out of shared caches altogether.
+    audience = "public" if media.record.is_published else "private"
+    response.headers["Cache-Control"] = f"{audience}, no-cache"
     return response
 
 
@@ -201,7 +204,7 @@ def _send(media: Media, kind: str, mimetype: str, **kwargs):
 def thumbnail(record_id, media_id):
     """Thumbnail (public when the record is published)."""
     media = media_service.visible_media(record_id, media_id, is_archivist())
-    return _send(media, "thumbnail", "image/jpeg", max_age=3600)
+    return _send(media, "thumbnail", "image/jpeg")
 
 
 @blp.get("/records/<int:record_id>/media/<int:media_id>/display")
@@ -210,7 +213,7 @@ def thumbnail(record_id, media_id):
 def display(record_id, media_id):
     """Display image (public when the record is published)."""
     media = media_service.visible_media(record_id, media_id, is_archivist())
-    return _send(media, "display", "image/jpeg", max_age=3600)
+    return _send(media, "display", "image/jpeg")
 
 
 @blp.get("/records/<int:record_id>/media/<int:media_id>/original")

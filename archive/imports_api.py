@@ -58,7 +58,11 @@ def get_import(import_id):
 @blp.auth("archivist")
 @blp.response(200, description="CSV (UTF-8 with BOM, so spreadsheet programs read Hangul)")
 def export_csv():
-    """All records as the import CSV (the ``files`` column names each record's originals)."""
+    """All records as the import CSV (the ``files`` column names each record's originals).
+
+    A cell starting with `=`, `+`, `-` or `@` is written with a leading apostrophe, so that a
+    spreadsheet shows it as text instead of running it as a formula; importing the file back
+    takes the apostrophe off."""
     return Response(
         stream_with_context(exports.csv_chunks()),
         mimetype="text/csv",

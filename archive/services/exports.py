@@ -1,4 +1,8 @@
-"""CSV export: every record as an import row, so an export imports back unchanged."""
+"""CSV export: every record as an import row, so an export imports back unchanged.
+
+Spreadsheet programs run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula
+(CSV injection). Such cells are written with a leading apostrophe, which Excel shows as text
+and hides; the importer takes that apostrophe off again (``imports.cell``)."""
 
 from __future__ import annotations
 
@@ -50,6 +54,17 @@ def export_rows(*, visibility: str | None = None) -> Iterator[dict]:
         db.session.expunge_all()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(row: dict) -> dict:
+    """The row with every text cell that a spreadsheet would run as a formula made inert."""
+    return {
+        key: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+        for key, value in row.items()
+    }
+
+
 def export_name(record: Record, media: Media) -> str:
     name = media.original_filename or f"{media.sha256}.{Path(media.original_path).suffix[1:]}"
     return f"{record.identifier}/{media.id}-{name.replace(';', '_')}"
@@ -75,7 +90,7 @@ def write_csv(
                 target = Path(files_dir) / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(storage.absolute(media_dir, item.original_path), target)
-        writer.writerow(row)
+        writer.writerow(spreadsheet_safe(row))
         count += 1
     return count
 
@@ -88,7 +103,7 @@ def csv_chunks(*, chunk_size: int = 64 * 1024) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in export_rows():
-        writer.writerow(row)
+        writer.writerow(spreadsheet_safe(row))
         if buffer.tell() > chunk_size:
             yield buffer.getvalue()
             buffer.seek(0)

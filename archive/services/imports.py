@@ -163,12 +163,28 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
             if len(cells) > len(names):
                 yield start, {"__error__": f"{len(cells)} cells but {len(names)} columns"}
                 continue
-            yield start, {name: cells[i] if i < len(cells) else "" for i, name in enumerate(names)}
+            yield (
+                start,
+                {
+                    name: _unescaped(cells[i]) if i < len(cells) else ""
+                    for i, name in enumerate(names)
+                },
+            )
 
 
 def _cell(row: dict, name: str) -> str | None:
     value = (row.get(name) or "").strip()
     return value or None
+
+
+def _unescaped(cell: str) -> str:
+    """The export writes a cell a spreadsheet would run as a formula with a leading
+    apostrophe (``exports.spreadsheet_safe``): take it off, so an export imports back
+    unchanged."""
+    stripped = cell.lstrip()
+    if stripped.startswith("'") and stripped[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        return stripped[1:]
+    return cell
 
 
 def row_data(row: dict) -> tuple[dict, list[str]]:

@@ -278,6 +278,22 @@ def test_export_writes_the_import_csv_and_round_trips(app, client, archivist, tm
     assert "회룡사 중수기" in text
 
 
+def test_export_makes_formula_cells_inert_and_imports_them_back(app, client, archivist, tmp_path):
+    rows = ['UJB-7,=HYPERLINK("http://x"),-3 도,@미상,+1911,photo,=합계;사찰,,,,']
+    assert run(app, "import", str(write(tmp_path / "in.csv", rows))).exit_code == 0
+    response = client.get("/api/archive/export", headers=auth_headers(archivist))
+    [row] = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert row["title"] == '\'=HYPERLINK("http://x")'
+    assert row["description"] == "'-3 도"
+    assert row["creator"] == "'@미상"
+    assert row["date"] == "'+1911"
+    assert row["subjects"] == "'=합계;사찰"
+    out = tmp_path / "out.csv"
+    out.write_bytes(response.data)
+    again = run(app, "import", str(out))
+    assert "0 created, 0 updated, 1 unchanged" in again.output, again.output
+
+
 def test_upload_import_with_a_bad_header_fails_visibly(client, archivist):
     headers = auth_headers(archivist)
     response = client.post(
