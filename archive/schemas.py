@@ -181,6 +181,13 @@ class RecordSchema(RecordFieldsSchema):
     media = ma.fields.List(ma.fields.Nested(MediaSchema))
 
 
+def _years_in_order(data: dict, message: str, field: str) -> None:
+    """A year range whose end comes before its start is refused, naming ``field``."""
+    low, high = data.get("year_from"), data.get("year_to")
+    if low is not None and high is not None and low > high:
+        raise ma.ValidationError(message, field)
+
+
 class RecordQuerySchema(ma.Schema):
     visibility = ma.fields.String(validate=validate.OneOf(VISIBILITIES))
     type = ma.fields.String(validate=validate.OneOf(RECORD_TYPES))
@@ -194,9 +201,7 @@ class RecordQuerySchema(ma.Schema):
 
     @ma.validates_schema
     def _years(self, data, **kwargs):
-        low, high = data.get("year_from"), data.get("year_to")
-        if low is not None and high is not None and low > high:
-            raise ma.ValidationError("year_from is after year_to", "year_from")
+        _years_in_order(data, "year_from is after year_to", "year_from")
 
 
 class ImportUploadSchema(ma.Schema):
@@ -265,10 +270,8 @@ class SearchQuerySchema(ma.Schema):
     )
 
     @ma.validates_schema
-    def _years_in_order(self, data, **kwargs):
-        low, high = data.get("year_from"), data.get("year_to")
-        if low is not None and high is not None and low > high:
-            raise ma.ValidationError("year_to must not be before year_from", "year_to")
+    def _years(self, data, **kwargs):
+        _years_in_order(data, "year_to must not be before year_from", "year_to")
 
 
 class FacetValueSchema(ma.Schema):

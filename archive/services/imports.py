@@ -108,30 +108,28 @@ class ImportReport:
         }
 
 
+def _decodes(stream, encoding: str) -> bool:
+    """Whether the whole stream, read from its start in chunks, is text in ``encoding``."""
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        while chunk := stream.read(storage.CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_encoding(path: Path) -> str:
     """utf-8-sig, utf-8 or cp949 — decided by reading the whole file (in chunks)."""
     with open(path, "rb") as stream:
-        head = stream.read(3)
-        if head == codecs.BOM_UTF8:
+        if stream.read(3) == codecs.BOM_UTF8:
             return "utf-8-sig"
-        stream.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := stream.read(storage.CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
-        stream.seek(0)
-        decoder = codecs.getincrementaldecoder("cp949")()
-        try:
-            while chunk := stream.read(storage.CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError as error:
-            raise ImportFileError("The file is neither UTF-8 nor CP949 text") from error
-    return "cp949"
+        for encoding in ("utf-8", "cp949"):
+            if _decodes(stream, encoding):
+                return encoding
+    raise ImportFileError("The file is neither UTF-8 nor CP949 text")
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict]]:

@@ -25,15 +25,19 @@ def _environment(instance: Path) -> dict[str, str]:
     return env
 
 
-def test_a_missing_secret_outside_development_is_one_clear_line(tmp_path):
-    run = subprocess.run(
+def _jobs_status(instance: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "status"],
         cwd=PROJECT_ROOT,
-        env=_environment(tmp_path),
+        env=_environment(instance),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_a_missing_secret_outside_development_is_one_clear_line(tmp_path):
+    run = _jobs_status(tmp_path)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     [line] = run.stderr.strip().splitlines()
@@ -63,13 +67,6 @@ def test_commands_run_with_the_settings_make_run_wrote(tmp_path):
     secret = next(line for line in settings.splitlines() if line.startswith("SECRET_KEY="))
     assert len(secret) > len("SECRET_KEY=") + 30
     assert oct((instance / "settings.env").stat().st_mode & 0o777) == "0o600"
-    run = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "status"],
-        cwd=PROJECT_ROOT,
-        env=_environment(instance),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _jobs_status(instance)
     assert run.returncode == 0, run.stderr
     assert "backend" in json.loads(run.stdout)
