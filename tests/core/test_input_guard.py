@@ -97,3 +97,31 @@ def test_a_body_that_is_not_utf8_is_400(client):
         "/api/auth/token", data=b'{"email": "\xff"}', headers={"Content-Type": "application/json"}
     )
     _assert_error(response, 400)
+
+
+def test_a_closure_at_the_end_of_time_is_422(client, manager):
+    response = client.post(
+        "/api/facilities/1/closures",
+        json={
+            "starts_at": "9999-12-31T00:00:00-12:00",
+            "ends_at": "9999-12-31T10:00:00-12:00",
+            "reason": "점검",
+        },
+        headers=auth_headers(manager),
+    )
+    _assert_error(response, 422, "starts_at")
+
+
+def test_an_import_file_named_dot_dot_is_taken_safely(client, archivist):
+    import io
+
+    headers = auth_headers(archivist)
+    response = client.post(
+        "/api/archive/imports",
+        data={"file": (io.BytesIO("identifier,title,type\nA-1,옛 사진,photo\n".encode()), "..")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202
+    run = client.get(f"/api/archive/imports/{response.json['id']}", headers=headers).json
+    assert (run["status"], run["created"]) == ("done", 1)
