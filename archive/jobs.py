@@ -27,6 +27,18 @@ def run_import(import_id: int) -> None:
     imports.run_import(import_id, clock=clock.now, settings=settings_of(ArchiveSettings))
 
 
+@jobs.periodic(jobs.crontab(minute="*"))
+def resume_stalled_imports() -> None:
+    """Take up again every import whose job died (its lease ran out) where it stopped."""
+    imports.resume_stalled(clock.now(), settings_of(ArchiveSettings))
+
+
+@jobs.huey.on_startup()
+def _resume_after_a_restart() -> None:
+    # A consumer that starts after a crash asks at once, not at the next minute.
+    resume_stalled_imports()
+
+
 @background.index_record.bind
 @jobs.task()
 def index_record(record_id: int) -> None:

@@ -273,3 +273,8 @@ class ImportRun(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Progress kept with each batch, in the batch's own transaction: the last CSV line done,
+    # and until when the job running it holds it. A job that dies leaves both behind; once
+    # the lease has run out the run is taken up again after that line (nothing twice).
+    resume_after_line: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -19,6 +19,7 @@ class ArchiveSettings:
     ocr_psm: int
     ocr_timeout: int
     import_batch: int
+    import_lease_seconds: int
     index_dir: str
     search_max_per_page: int
     search_result_cache: int
@@ -38,6 +39,7 @@ class ArchiveSettings:
             ocr_psm=int(config["ARCHIVE_OCR_PSM"]),
             ocr_timeout=int(config["ARCHIVE_OCR_TIMEOUT"]),
             import_batch=max(1, int(config["ARCHIVE_IMPORT_BATCH"])),
+            import_lease_seconds=max(1, int(config["ARCHIVE_IMPORT_LEASE_SECONDS"])),
             index_dir=config["INDEX_DIR"],
             search_max_per_page=int(config["SEARCH_MAX_PER_PAGE"]),
             search_result_cache=int(config["SEARCH_RESULT_CACHE"]),

@@ -128,6 +128,9 @@ DEFAULTS: dict[str, object] = {
     "ARCHIVE_OCR_PSM": 4,
     # CSV import: rows per commit.
     "ARCHIVE_IMPORT_BATCH": 200,
+    # An import job holds its run for this long, renewed at every batch; a run whose holder
+    # died (its lease ran out) is taken up again where its last batch ended.
+    "ARCHIVE_IMPORT_LEASE_SECONDS": 300,
     # --- end archive ---
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",

@@ -20,10 +20,10 @@ import shutil
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from archive.models import (
     ImportRun,
@@ -306,17 +306,28 @@ def import_csv(
     settings: ArchiveSettings,
     commit: Callable[[], None] = db.session.commit,
     progress: Callable[[int], None] | None = None,
+    report: ImportReport | None = None,
+    after_line: int = 0,
+    checkpoint: Callable[[int, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a CSV file, committing every ``settings.import_batch`` rows and at the end
     through ``commit``: one transaction for a whole file would hold the database's write
     lock (SQLite has only one) for as long as the file takes, and a crash would lose it all.
-    Raises ImportFileError when the file as a whole cannot be read."""
-    report = ImportReport()
+    Raises ImportFileError when the file as a whole cannot be read.
+
+    A resumed run passes the ``report`` so far and skips the rows up to ``after_line``;
+    ``checkpoint(last line, report)`` runs inside each batch's transaction, just before its
+    commit, so progress and rows are kept together."""
+    report = report or ImportReport()
     base = Path(files_dir) if files_dir else path.parent
     session = db.session
     actor_id = getattr(actor, "id", None)
     done = 0
+    last_line = after_line
     for line, row in read_rows(path):
+        if line <= after_line:
+            continue  # done by an earlier run of this import
+        last_line = line
         identifier = (row.get("identifier") or "").strip() or None
         queued = list(session.info.get("after_commit", []))
         created_files = list(session.info.get("archive_new_files", []))
@@ -341,11 +352,15 @@ def import_csv(
         setattr(report, outcome, getattr(report, outcome) + 1)
         done += 1
         if done % settings.import_batch == 0:
+            if checkpoint:
+                checkpoint(last_line, report)
             commit()
             session.expunge_all()
             actor = _reattach(actor, actor_id)
             if progress:
                 progress(done)
+    if checkpoint:
+        checkpoint(last_line, report)
     commit()
     return report
 
@@ -424,18 +439,50 @@ def _save(upload, target: Path, limit: int, field: str) -> None:
             out.write(chunk)
 
 
-def run_import(import_id: int, *, clock: Callable[[], datetime], settings: ArchiveSettings):
-    """Run a queued import (the job): mark it running, import in batches, then record the
-    outcome, or the reason it stopped, on the import. Its files are removed either way.
-    ``clock`` gives the time when it starts and when it ends."""
-    run = db.session.get(ImportRun, import_id)
-    if run is None or run.status != "queued":
-        return  # already taken by an earlier delivery of the job
-    now = clock()
-    folder = import_dir(settings.media_dir, import_id)
+def _claim(import_id: int, now: datetime, settings: ArchiveSettings) -> ImportRun | None:
+    """Take the run for this job, committed, unless it is finished or another job holds it
+    (its lease has not run out)."""
+    run = db.session.scalar(
+        select(ImportRun)
+        .where(ImportRun.id == import_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if run is None or run.status not in ("queued", "running"):
+        return None  # finished: a later delivery of the job has nothing to do
+    if run.status == "running" and run.lease_until and run.lease_until > now:
+        return None  # another job is running it
     run.status = "running"
-    db.session.commit()  # shown as running meanwhile; a later delivery of the job skips it
+    run.lease_until = now + timedelta(seconds=settings.import_lease_seconds)
+    db.session.commit()  # shown as running meanwhile
+    return run
+
+
+def run_import(import_id: int, *, clock: Callable[[], datetime], settings: ArchiveSettings):
+    """Run a queued import (the job), or take up one whose job died: import in batches,
+    each keeping the progress with its rows, then record the outcome, or the reason it
+    stopped, on the import. Its files are removed once it ends. ``clock`` gives the time."""
+    now = clock()
+    run = _claim(import_id, now, settings)
+    if run is None:
+        return None
+    folder = import_dir(settings.media_dir, import_id)
     actor = db.session.get(User, run.created_by_id) if run.created_by_id else "import"
+    so_far = ImportReport(
+        created=run.created,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        failed=run.failed,
+        errors=list(run.errors or []),
+    )
+
+    def checkpoint(line: int, report: ImportReport) -> None:
+        held = db.session.get(ImportRun, import_id)
+        held.resume_after_line = line
+        held.created, held.updated = report.created, report.updated
+        held.unchanged, held.failed, held.errors = report.unchanged, report.failed, report.errors
+        held.lease_until = clock() + timedelta(seconds=settings.import_lease_seconds)
+
     try:
         report = import_csv(
             actor,
@@ -444,6 +491,9 @@ def run_import(import_id: int, *, clock: Callable[[], datetime], settings: Archi
             publish=run.publish,
             now=now,
             settings=settings,
+            report=so_far,
+            after_line=run.resume_after_line,
+            checkpoint=checkpoint,
         )
     except ImportFileError as error:
         db.session.rollback()
@@ -458,13 +508,35 @@ def run_import(import_id: int, *, clock: Callable[[], datetime], settings: Archi
     else:
         run = db.session.get(ImportRun, import_id)
         run.status = "done"
-        run.created, run.updated = report.created, report.updated
-        run.unchanged, run.failed, run.errors = report.unchanged, report.failed, report.errors
         run.message = f"{report.created} created, {report.updated} updated, {report.failed} failed"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    run.lease_until = None
     run.finished_at = clock()
     return run
+
+
+def stalled_imports(now: datetime, settings: ArchiveSettings) -> list[int]:
+    """Runs whose job died: running with a lease that has run out, or queued for longer than
+    a lease without a job taking them (a queue lost with its consumer)."""
+    stale = now - timedelta(seconds=settings.import_lease_seconds)
+    return list(
+        db.session.scalars(
+            select(ImportRun.id).where(
+                or_(
+                    and_(ImportRun.status == "running", ImportRun.lease_until < now),
+                    and_(ImportRun.status == "queued", ImportRun.created_at < stale),
+                )
+            )
+        )
+    )
+
+
+def resume_stalled(now: datetime, settings: ArchiveSettings) -> list[int]:
+    """Queue every stalled run again, after this transaction commits."""
+    found = stalled_imports(now, settings)
+    for import_id in found:
+        background.run_import.after_commit(import_id)
+    return found
 
 
 def imports_query():
