@@ -28,15 +28,18 @@ def run_import(import_id: int) -> None:
 
 
 @jobs.periodic(jobs.crontab(minute="*"))
-def resume_stalled_imports() -> None:
-    """Take up again every import whose job died (its lease ran out) where it stopped."""
-    imports.resume_stalled(clock.now(), settings_of(ArchiveSettings))
+def resume_stalled_work() -> None:
+    """Take up again the work whose job died: imports (where their last batch ended, once
+    their lease ran out) and media processing (stuck for half an hour)."""
+    now = clock.now()
+    imports.resume_stalled(now, settings_of(ArchiveSettings))
+    media_service.resume_stalled(now)
 
 
 @jobs.huey.on_startup()
 def _resume_after_a_restart() -> None:
     # A consumer that starts after a crash asks at once, not at the next minute.
-    resume_stalled_imports()
+    resume_stalled_work()
 
 
 @background.index_record.bind

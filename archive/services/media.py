@@ -7,6 +7,8 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from archive.models import Media, Record
 from archive.services import background, imaging, ocr, records, storage
 from archive.services.documents import queue_index
@@ -148,6 +150,19 @@ def ingest(
 
 def schedule_processing(media: Media) -> None:
     background.process_media.after_commit(media.id)
+
+
+def resume_stalled(now: datetime) -> list[int]:
+    """Queue again the media whose processing job died: still processing, untouched for
+    ``STUCK_AFTER``. Each is marked as touched now, so the next sweep gives it as long again.
+    Processing is idempotent: an item taken up twice ends the same."""
+    stalled = db.session.scalars(
+        select(Media).where(Media.status == "processing", Media.updated_at <= now - STUCK_AFTER)
+    ).all()
+    for media in stalled:
+        media.updated_at = now
+        schedule_processing(media)
+    return [media.id for media in stalled]
 
 
 def correct_text(actor, media: Media, text: str | None, *, now: datetime) -> Media:

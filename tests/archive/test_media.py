@@ -295,6 +295,25 @@ def test_pixel_limit_refuses_before_decoding(
     assert media_files(app) == []
 
 
+def test_processing_lost_by_a_dead_worker_is_taken_up_by_the_sweep(
+    client, clock, archivist, dummy_record
+):
+    from archive.jobs import resume_stalled_work
+    from tests.fixtures.users import auth_headers
+
+    headers = auth_headers(archivist)
+    media_id = upload(client, dummy_record.id, image_bytes(), headers).json["id"]
+    media = db.session.get(Media, media_id)
+    media.status, media.updated_at = "processing", clock.now()  # the worker died half way
+    db.session.commit()
+    resume_stalled_work()
+    assert db.session.get(Media, media_id).status == "processing"  # may still be running
+    db.session.rollback()  # the sweep writes from a session of its own
+    clock.advance(minutes=31)
+    resume_stalled_work()
+    assert db.session.get(Media, media_id).status == "ready"
+
+
 def test_too_many_pages_are_refused(app, client, archivist_headers, dummy_record, monkeypatch):
     use_archive_settings(monkeypatch, max_pages=2)
     pages = [Image.new("L", (50, 50), 255) for _ in range(3)]
