@@ -13,6 +13,7 @@ from archive.schemas import (
     RecordQuerySchema,
     RecordSchema,
     RecordUpdateSchema,
+    StaleRecordErrorSchema,
     UploadSchema,
 )
 from archive.services import media as media_service
@@ -73,7 +74,7 @@ def get_record(record_id):
 @blp.auth(*STAFF)
 @blp.arguments(RecordUpdateSchema)
 @blp.response(200, RecordSchema)
-@blp.errors(404, 409)
+@blp.errors(404, 409, detailed={409: StaleRecordErrorSchema})
 def update_record(data, record_id):
     """Change a record; a real change makes a new version. Send ``version`` to refuse the
     change (409) when someone else changed the record meanwhile."""

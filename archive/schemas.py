@@ -16,6 +16,7 @@ from archive.models import (
     normalize_rights,
 )
 from archive.search.searcher import SORTS
+from core.openapi import error_with
 
 
 class Rights(ma.fields.String):
@@ -305,3 +306,11 @@ class SearchResultSchema(ma.Schema):
     per_page = ma.fields.Integer(metadata={"example": 20})
     hits = ma.fields.List(ma.fields.Nested(SearchHitSchema))
     facets = ma.fields.Nested(FacetsSchema)
+
+
+StaleRecordErrorSchema = error_with(
+    "StaleRecord",
+    current_version=ma.fields.Integer(
+        metadata={"description": "The record's version now: reload it, then apply the change"}
+    ),
+)

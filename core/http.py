@@ -51,12 +51,20 @@ class Blueprint(flask_smorest.Blueprint):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
 
-    def errors(self, *statuses: int):
-        """Document error responses (all share the one error shape)."""
+    def errors(self, *statuses: int, detailed: dict | None = None):
+        """Document error responses (all share the one error shape). ``detailed`` maps a
+        status to the error schema (``core.openapi.error_with``) of an answer that adds fields
+        of its own, such as a 409's ``current_version``."""
+        detailed = detailed or {}
 
         def decorator(func):
             for status in statuses:
-                func = self.alt_response(status, response=HTTPStatus(status).name)(func)
+                if status in detailed:
+                    func = self.alt_response(
+                        status, schema=detailed[status], description=HTTPStatus(status).phrase
+                    )(func)
+                else:
+                    func = self.alt_response(status, response=HTTPStatus(status).name)(func)
             return func
 
         return decorator

@@ -17,6 +17,12 @@ class ErrorSchema(ma.Schema):
     )
 
 
+def error_with(name: str, **fields: ma.fields.Field) -> type[ErrorSchema]:
+    """The error shape with the fields a particular answer adds (``current_version`` on a
+    stale record's 409): named ``<name>Error`` in the document."""
+    return type(f"{name}ErrorSchema", (ErrorSchema,), dict(fields))
+
+
 _PAGE_NUMBER = {"type": "integer", "minimum": 1}
 
 # What X-Pagination carries: a JSON object in the header's text. flask-smorest documents the

@@ -15,6 +15,7 @@ from library.schemas import (
     CopyQuerySchema,
     CopySchema,
     CopyUpdateSchema,
+    IsbnTakenErrorSchema,
     LibraryHoldCreateSchema,
     LibraryHoldSchema,
     LibraryLoanSchema,
@@ -57,7 +58,7 @@ def get_title_view(title_id):
 @blp.auth(*STAFF)
 @blp.arguments(TitleCreateSchema)
 @blp.response(201, TitleSchema)
-@blp.errors(409)
+@blp.errors(409, detailed={409: IsbnTakenErrorSchema})
 def create_title(data):
     """Catalogue a title (ISBN-13 checked; an ISBN-10 is converted)."""
     title = catalogue.create_title(g.user, data, now=now())

@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from core.http import Id
+from core.openapi import error_with
 from library.models import COPY_STATUSES
 
 PIN = dict(
@@ -400,3 +401,12 @@ class ConflictResolveSchema(ma.Schema):
             "happened, without the patron's borrowing rules)",
         },
     )
+
+
+IsbnTakenErrorSchema = error_with(
+    "IsbnTaken", title_id=ma.fields.Integer(metadata={"description": "The title with this ISBN"})
+)
+SlotOccupiedErrorSchema = error_with(
+    "SlotOccupied",
+    barcode=ma.fields.String(metadata={"description": "The copy already in the slot"}),
+)

@@ -29,6 +29,7 @@ from library.schemas import (
     RestockPlanSchema,
     RestockQuerySchema,
     SlotLoadSchema,
+    SlotOccupiedErrorSchema,
 )
 from library.services import conflicts, loans, patrons, restock, summaries
 from library.services import kiosks as kiosk_rules
@@ -182,7 +183,7 @@ def revoke_kiosk(kiosk_id):
 @blp.auth(*STAFF)
 @blp.arguments(SlotLoadSchema)
 @blp.response(200, CopySchema)
-@blp.errors(404, 409, 422)
+@blp.errors(404, 409, 422, detailed={409: SlotOccupiedErrorSchema})
 def load_slot(data, kiosk_id, slot):
     """Put a copy into a free slot; a copy for a hold here becomes ready (audited)."""
     return kiosk_rules.load(

@@ -89,3 +89,16 @@ def test_non_critical_checks_only_report(app, client, admin):
         del app.extensions["ready_checks"]["optional_thing"]
     assert ready.status_code == 200
     assert ready.json["checks"]["optional_thing"] == "unavailable"
+
+
+def test_conflicts_that_add_fields_document_them(client):
+    spec = client.get("/api/openapi.json").json
+    for path, method, extra in (
+        ("/api/archive/records/{record_id}", "patch", "current_version"),
+        ("/api/library/titles", "post", "title_id"),
+        ("/api/library/kiosks/{kiosk_id}/slots/{slot}/load", "post", "barcode"),
+    ):
+        conflict = spec["paths"][path][method]["responses"]["409"]
+        ref = conflict["content"]["application/json"]["schema"]["$ref"]
+        schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert {"code", "status", "message", extra} <= set(schema["properties"]), path
