@@ -11,6 +11,7 @@ with ``core.http.Blueprint`` goes through ``GuardedParser``.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -124,8 +125,20 @@ def _field_name(path: tuple) -> str:
     return ".".join(str(part) for part in path) or "_schema"
 
 
+# Per schema instance (the Blueprint builds each once): asked on every request.
+_INTEGER_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _integer_keys(schema) -> set[str]:
     """The keys of a schema whose fields take integers (alone or in a list)."""
+    if schema is None:
+        return set()
+    if schema not in _INTEGER_KEYS:
+        _INTEGER_KEYS[schema] = _find_integer_keys(schema)
+    return _INTEGER_KEYS[schema]
+
+
+def _find_integer_keys(schema) -> set[str]:
     keys = set()
     for name, field in getattr(schema, "fields", {}).items():
         inner = getattr(field, "inner", field)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import User
 from core.settings import settings_of
-from library.models import Copy, Kiosk, Patron
+from library.models import Copy, Patron
 from library.services import catalogue, holds, kiosks, patrons
 from library.services import isbn as isbn_rules
 from library.services.slots import free_slots
@@ -57,7 +57,7 @@ def seed_demo(now: datetime) -> list[str]:
     lines = ["Library kiosks:"]
     fleet = []
     for code, name, location, lat, lon, slots in KIOSKS:
-        kiosk = db.session.scalar(select(Kiosk).filter_by(code=code))
+        kiosk = kiosks.kiosk_by_code(code)
         if kiosk is None:
             kiosk, key = kiosks.create_kiosk(
                 ACTOR,

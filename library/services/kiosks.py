@@ -47,7 +47,7 @@ def create_kiosk(
 ) -> tuple[Kiosk, str]:
     """A new kiosk and its device key (returned once; only its hash is stored)."""
     code = code.strip().upper()
-    if db.session.scalar(select(Kiosk).filter_by(code=code)) is not None:
+    if kiosk_by_code(code) is not None:
         raise Conflict(
             f"Kiosk {code} exists", errors={"code": ["Already used."]}, code="kiosk_exists"
         )
