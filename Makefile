@@ -15,8 +15,13 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
-install-test: $(BIN)/python
+install-test: $(BIN)/python tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/pip install --quiet -e ".[test]"
+
+# axe-core, the accessibility engine the browser tests run on every page (pinned in its lock).
+tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # The local setup's own settings, written once: development mode and a generated secret, so
 # every later command (.venv/bin/flask --app wsgi ...) runs as the server does.

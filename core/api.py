@@ -13,6 +13,7 @@ from core.schemas import (
     AuditEntrySchema,
     AuditQuerySchema,
     JobStatusSchema,
+    ProfileSchema,
     RegisterSchema,
     RolesSchema,
     TokenRequestSchema,
@@ -72,6 +73,15 @@ def revoke_token():
 def me():
     """The calling user, with roles."""
     return g.user
+
+
+@blp.patch("/me")
+@blp.auth()
+@blp.arguments(ProfileSchema(partial=True))
+@blp.response(200, UserSchema)
+def update_me(data):
+    """Change your own name and phone (the fields sent; a null phone removes it)."""
+    return services.update_profile(g.user, now=now(), **data)
 
 
 @blp.get("/users")

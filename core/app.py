@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core import api as accounts_api
-from core import cli, health, jobs, settings
+from core import cli, health, jobs, pages, settings, web
 from core import config as config_module
 from core.clock import SystemClock
 from core.db import configure_sqlite, render_migration_type, write_intent
@@ -71,6 +71,14 @@ def _apply_config(app: Flask, overrides: dict | None) -> None:
         else {"pool_pre_ping": True},
     )
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
+    # Pages' cookie session (core.web): it carries the API token, so it lives as long.
+    app.config.update(
+        SESSION_COOKIE_NAME="happyhub_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["APP_ENV"] not in {"development", "testing"},
+        PERMANENT_SESSION_LIFETIME=app.config["TOKEN_TTL_SECONDS"],
+    )
     app.config.update(
         API_TITLE="HAPPY-HUB",
         API_VERSION="1.0",
@@ -124,6 +132,7 @@ def _security_headers(response) -> None:
     personal = "Authorization" in request.headers or request.path.startswith(PERSONAL_PATHS)
     if personal and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
+    web.page_headers(response)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -134,13 +143,19 @@ def _register_request_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         valid = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
         g.request_id = incoming if valid else uuid.uuid4().hex
-        # g outlives a request when an app context was already pushed (CLI, tests).
-        for key in ("auth_loaded", "user", "token"):
+        # g outlives a request when an app context was already pushed (CLI, tests); the
+        # caller, the page flag and the page's CSRF token (Flask-WTF keeps it in g) are the
+        # request's own.
+        for key in ("auth_loaded", "user", "token", "page", "csrf_token"):
             g.pop(key, None)
         write_intent.set(request.method not in SAFE_METHODS)
         if request.method in SAFE_METHODS or not _has_body():
             return
         mimetype = request.mimetype
+        if web.is_page_request():
+            if mimetype not in web.FORM_TYPES:
+                raise UnsupportedMediaType("Pages take forms")
+            return
         if mimetype not in BODY_TYPES:
             raise UnsupportedMediaType(
                 f"Send the body as application/json (or multipart/form-data for uploads), "
@@ -233,6 +248,8 @@ def create_app(config: dict | None = None) -> Flask:
     health.register_docs_assets(app)
     api.register_blueprint(health.blp)
     api.register_blueprint(accounts_api.blp)
+    web.init_app(app)
+    app.register_blueprint(pages.blp)
     cli.register(app)
     _register_domains(app)
     return app

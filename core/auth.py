@@ -6,7 +6,7 @@ declares its kind (``core.device_keys.DeviceKind``) and ``device_from_request`` 
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g, request, session
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
@@ -64,6 +64,10 @@ def _load() -> tuple[User | None, int | None]:
         return g.user, g.token_id
     g.auth_loaded, g.user, g.token_id = True, None, None
     raw = bearer_token()
+    if raw is None and g.get("page"):
+        # Pages (core.web) keep the same token in their signed session cookie; the JSON API
+        # never reads the cookie, so no API request acts on a browser's ambient credential.
+        raw = session.get("token")
     if raw:
         found = db.session.execute(_TOKEN, {"token_hash": token_hash(raw)}).first()
         if (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, g, jsonify
+from flask import Flask, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,17 @@ def _flatten_validation(messages: dict) -> dict:
     return messages
 
 
+def _page(status: int, message: str | None, headers=None, code: str | None = None):
+    """The error as a page, when a person's browser asked (``core.web`` says which)."""
+    render = current_app.extensions.get("error_page")
+    if render is not None and current_app.extensions["is_page_request"]():
+        return render(status, message, headers, code)
+    return None
+
+
 def handle_domain_error(error: DomainError):
+    if (page := _page(error.status, error.message, error.headers, error.code)) is not None:
+        return page
     body = error_body(error.status, error.code, error.message, error.errors, **error.details)
     return jsonify(body), error.status, error.headers
 
@@ -121,6 +131,8 @@ def handle_http_exception(error: HTTPException):
     headers = dict(data.get("headers") or {})
     # Keep protocol headers the exception carries (405's Allow, 503's Retry-After).
     headers.update({k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")})
+    if (page := _page(status, message if errors is None else None, headers)) is not None:
+        return page
     return jsonify(error_body(status, code, message, errors)), status, headers
 
 
@@ -128,6 +140,8 @@ def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
     log.exception("unhandled error (request %s)", g.get("request_id"))
+    if (page := _page(500, None)) is not None:
+        return page
     body = error_body(500, "internal_error", "An unexpected error occurred. It has been logged.")
     body["request_id"] = g.get("request_id")
     return jsonify(body), 500

@@ -27,6 +27,13 @@ class RegisterSchema(ma.Schema):
     )
 
 
+class ProfileSchema(ma.Schema):
+    """What a person may change of their own account."""
+
+    name = RegisterSchema._declared_fields["name"]
+    phone = RegisterSchema._declared_fields["phone"]
+
+
 class TokenRequestSchema(ma.Schema):
     email = ma.fields.String(
         required=True,

@@ -198,9 +198,19 @@ def issue_token(
             "Email or password is wrong, or the account is deactivated", code="invalid_credentials"
         ).keeping_changes()  # the attempts counted above must stand
     guard.succeeded(email, address)
+    return _new_token(account.id, now, settings)
+
+
+def token_for_new_account(user: User, *, now: datetime, settings: AccountSettings):
+    """A token for an account created in this same transaction (a page signs the person in
+    as they register): its password was just set, so there is nothing to check again."""
+    return _new_token(user.id, now, settings)
+
+
+def _new_token(user_id: int, now: datetime, settings: AccountSettings) -> tuple[str, ApiToken]:
     raw = new_token()
     token = ApiToken(
-        user_id=account.id,
+        user_id=user_id,
         token_hash=token_hash(raw),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.token_ttl_seconds),
@@ -208,6 +218,19 @@ def issue_token(
     db.session.add(token)
     db.session.flush()
     return raw, token
+
+
+def update_profile(user: User, *, now: datetime, **changes) -> User:
+    """A person's own name and phone: those given are changed (audited as staff changes are)."""
+    before = {"name": user.name, "phone": user.phone}
+    if "name" in changes:
+        user.name = changes["name"].strip()
+    if "phone" in changes:
+        user.phone = changes["phone"]
+    after = {"name": user.name, "phone": user.phone}
+    audit.record(user, "user.profile_updated", "user", user.id, now=now, before=before, after=after)
+    db.session.flush()
+    return user
 
 
 def revoke_token(token: ApiToken, now: datetime) -> None:

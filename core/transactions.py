@@ -33,7 +33,7 @@ def unit_of_work():
         yield
     except DomainError as refusal:
         if depth == 0:
-            _end(commit=refusal.keeps_changes)
+            settle_refusal(refusal)
         raise
     except BaseException:
         if depth == 0:
@@ -53,6 +53,13 @@ def _end(*, commit: bool) -> None:
         db.session.commit()
     else:
         db.session.rollback()
+
+
+def settle_refusal(refusal: DomainError) -> None:
+    """End the transaction of a refused use case as a refused request's is: rolled back, or
+    committed when the refusal keeps its changes. For a door that shows the refusal itself (a
+    page renders the form again) instead of letting it end the unit."""
+    _end(commit=refusal.keeps_changes)
 
 
 def in_unit_of_work(fn):
