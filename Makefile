@@ -6,7 +6,7 @@ PORT   ?= 8000
 WORKERS ?= 2
 export APP_ENV ?= development
 
-.PHONY: run test lint format bench migrate install install-test clean
+.PHONY: run test lint format bench migrate install install-test clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ format: install-test
 
 bench: install-test
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Pictures of the main pages for docs/screenshots/ (a fresh demo instance, headless Chromium).
+screenshots: install-test
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,124 @@
+"""Take the screenshots in docs/screenshots/ of what residents see: `make screenshots`.
+
+Starts the service on a fresh instance folder with the demo data (as `make run` does), signs a
+new resident up through the registration page, walks through the main pages in headless
+Chromium at a phone's width and saves one PNG per page. Run it again whenever pages change.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+PHONE = (412, 915)
+PASSWORD = "푸른 하늘 은하수 하얀 쪽배"
+
+# (file name, path, what it shows). Paths that need data find it on the page before them.
+PAGES = [
+    ("home", "/", "첫 화면"),
+    ("register", "/register", "회원가입"),
+    ("login", "/login", "로그인"),
+    ("profile", "/profile", "내 정보"),
+    ("not-found", "/no-such-page", "없는 페이지"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(instance: Path) -> tuple[subprocess.Popen, str]:
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "SECRET_KEY": "screenshots",
+        "INSTANCE_DIR": str(instance),
+        "JOBS_IMMEDIATE": "1",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", "2", "--bind",
+         f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if requests.get(url + "/api/health", timeout=5).ok:
+                return server, url
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def _browser() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--lang=ko-KR",
+        "--hide-scrollbars",
+        f"--window-size={PHONE[0]},{PHONE[1]}",
+    ):
+        options.add_argument(argument)  # fmt: skip
+    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+
+
+def _sign_up(driver, url: str) -> None:
+    driver.get(url + "/register")
+    for name, value in (("name", "김민지"), ("email", "minji@example.kr"), ("password", PASSWORD)):
+        driver.find_element(By.NAME, name).send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+
+
+def _save(driver, name: str) -> Path:
+    # The whole page, not only the first screen: as tall as its content.
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(PHONE[0], max(PHONE[1], min(height, 4000)))
+    path = OUT / f"{name}.png"
+    driver.save_screenshot(str(path))
+    driver.set_window_size(*PHONE)
+    return path
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as instance:
+        server, url = _start(Path(instance))
+        driver = _browser()
+        try:
+            for name, path, _title in PAGES[:3]:  # signed out
+                driver.get(url + path)
+                print(_save(driver, name).relative_to(ROOT))
+            _sign_up(driver, url)
+            for name, path, _title in PAGES[3:]:
+                driver.get(url + path)
+                print(_save(driver, name).relative_to(ROOT))
+        finally:
+            driver.quit()
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
