@@ -14,7 +14,9 @@ from archive.schemas import (
     RecordSchema,
     RecordUpdateSchema,
     StaleRecordErrorSchema,
+    UnsupportedUploadErrorSchema,
     UploadSchema,
+    UploadTooLargeErrorSchema,
 )
 from archive.services import media as media_service
 from archive.services import records as record_service
@@ -129,7 +131,12 @@ def list_media(record_id):
 @blp.auth(*STAFF)
 @blp.arguments(UploadSchema, location="files")
 @blp.response(202, MediaSchema)
-@blp.errors(404, 413, 415)
+@blp.errors(
+    404,
+    413,
+    415,
+    detailed={413: UploadTooLargeErrorSchema, 415: UnsupportedUploadErrorSchema},
+)
 def upload_media(files, record_id):
     """Add a scan (multipart field ``file``: JPEG, PNG, TIFF incl. multi-page, WebP).
     Answers 202 with status ``processing``; thumbnails and OCR follow in the background.

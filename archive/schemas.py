@@ -314,3 +314,13 @@ StaleRecordErrorSchema = error_with(
         metadata={"description": "The record's version now: reload it, then apply the change"}
     ),
 )
+UploadTooLargeErrorSchema = error_with(
+    "UploadTooLarge",
+    limit=ma.fields.Integer(metadata={"description": "The largest file accepted, in bytes"}),
+)
+UnsupportedUploadErrorSchema = error_with(
+    "UnsupportedUpload",
+    reason=ma.fields.String(
+        metadata={"example": "unsupported", "description": "Why the file was not taken"}
+    ),
+)

@@ -54,7 +54,8 @@ class Blueprint(flask_smorest.Blueprint):
     def errors(self, *statuses: int, detailed: dict | None = None):
         """Document error responses (all share the one error shape). ``detailed`` maps a
         status to the error schema (``core.openapi.error_with``) of an answer that adds fields
-        of its own, such as a 409's ``current_version``."""
+        of its own, such as a 409's ``current_version``. A detailed status stays detailed
+        whichever decorator (``auth``, ``device``) names the same status too, above or below."""
         detailed = detailed or {}
 
         def decorator(func):
@@ -63,7 +64,12 @@ class Blueprint(flask_smorest.Blueprint):
                     func = self.alt_response(
                         status, schema=detailed[status], description=HTTPStatus(status).phrase
                     )(func)
-                else:
+                    # flask-smorest prints a status's plain reference in preference to any
+                    # schema given for it: keep only the detailed one.
+                    responses = _documented(func)
+                    responses[status] = responses[status][-1:]
+                elif status not in _documented(func):
+                    # Documented already (maybe detailed): a plain reference would hide it.
                     func = self.alt_response(status, response=HTTPStatus(status).name)(func)
             return func
 
@@ -134,6 +140,11 @@ class Blueprint(flask_smorest.Blueprint):
             return self.errors(401, 403)(wrapper)
 
         return decorator
+
+
+def _documented(func) -> dict:
+    """The responses flask-smorest has recorded for a view so far, by status."""
+    return getattr(func, "_apidoc", {}).get("response", {}).get("responses", {})
 
 
 def paginated(stmt, pagination_parameters):

@@ -18,13 +18,17 @@ from core.settings import settings_of
 from facilities.schemas import (
     AvailabilityQuerySchema,
     BookingCreateSchema,
+    BookingNotOpenErrorSchema,
     BookingQuerySchema,
     BookingSchema,
+    BookingSuspendedErrorSchema,
     CalendarFeedSchema,
     CancelSchema,
     CheckInSchema,
+    CheckInWindowErrorSchema,
     FacilitySchema,
     PaymentCallbackSchema,
+    SlotFullErrorSchema,
     SlotSchema,
     StandingSchema,
     WaitlistEntrySchema,
@@ -91,7 +95,17 @@ _BOOKING_SCHEMA = BookingSchema()
 @blp.auth()
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
-@blp.errors(403, 404, 409, 422)
+@blp.errors(
+    403,
+    404,
+    409,
+    422,
+    detailed={
+        403: BookingSuspendedErrorSchema,
+        409: SlotFullErrorSchema,
+        422: BookingNotOpenErrorSchema,
+    },
+)
 @blp.doc(
     parameters=[
         {
@@ -178,7 +192,13 @@ def booking_calendar(booking_id):
 @blp.auth()
 @blp.arguments(WaitlistJoinSchema)
 @blp.response(201, WaitlistEntrySchema)
-@blp.errors(403, 404, 409, 422)
+@blp.errors(
+    403,
+    404,
+    409,
+    422,
+    detailed={403: BookingSuspendedErrorSchema, 422: BookingNotOpenErrorSchema},
+)
 def join_waitlist(data, slot_id):
     """Join a full slot's waitlist; freed places are offered in order, one at a time."""
     return waitlist.describe(waitlist.join(g.user, slot_id, data["party"], now()))
@@ -222,7 +242,7 @@ def my_standing():
 @blp.device_or_auth(GATE, "facility_manager")
 @blp.arguments(CheckInSchema)
 @blp.response(200, BookingSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(404, 409, 422, detailed={422: CheckInWindowErrorSchema})
 def check_in(data):
     """Check in with the booking's code (QR), from 30 min before the start to 15 min after.
 

@@ -26,6 +26,7 @@ from facilities.schemas import (
     ResourceCreateSchema,
     ResourceSchema,
     RulesSchema,
+    SlotFullErrorSchema,
     SlotTemplateCreateSchema,
     SlotTemplateSchema,
     SlotTemplateUpdateSchema,
@@ -195,7 +196,7 @@ def revoke_gate(gate_id):
 @blp.auth(MANAGER)
 @blp.arguments(StaffBookingCreateSchema)
 @blp.response(201, BookingSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(404, 409, 422, detailed={409: SlotFullErrorSchema})
 def staff_booking(data):
     """Book for a resident at the counter (no opening time or per-person limits; capacity
     still holds). Confirmed at once unless `confirm` is false."""

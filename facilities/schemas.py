@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from core.http import ID_RANGE as ID
+from core.openapi import error_with
 from core.settings import settings_of
 from facilities.models import (
     BOOKING_STATUSES,
@@ -429,3 +430,35 @@ class OccupancyRowSchema(ma.Schema):
     checked_in = ma.fields.Integer(metadata={"example": 580})
     no_show = ma.fields.Integer(metadata={"example": 12})
     occupancy_percent = ma.fields.Float(metadata={"example": 68.0})
+
+
+# Refusals that add fields to the error shape (``core.errors``): each documents its own, so a
+# client can rely on them and an answer with them still matches the document.
+BookingSuspendedErrorSchema = error_with(
+    "BookingSuspended",
+    suspended_until=ma.fields.DateTime(
+        metadata={"description": "booking_suspended: when the no-show suspension ends"}
+    ),
+)
+BookingNotOpenErrorSchema = error_with(
+    "BookingNotOpen",
+    bookable_from=ma.fields.DateTime(
+        metadata={"description": "booking_not_open: when booking for the slot opens"}
+    ),
+)
+SlotFullErrorSchema = error_with(
+    "SlotFull",
+    remaining=ma.fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "slot_full: the places still free"},
+    ),
+)
+CheckInWindowErrorSchema = error_with(
+    "CheckInWindow",
+    checkin_opens=ma.fields.DateTime(
+        metadata={"description": "checkin_window: the first moment this booking checks in"}
+    ),
+    checkin_closes=ma.fields.DateTime(
+        metadata={"description": "checkin_window: the last moment this booking checks in"}
+    ),
+)

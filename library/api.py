@@ -15,6 +15,8 @@ from library.schemas import (
     CopyQuerySchema,
     CopySchema,
     CopyUpdateSchema,
+    HoldExistsErrorSchema,
+    HoldRefusedErrorSchema,
     IsbnTakenErrorSchema,
     LibraryHoldCreateSchema,
     LibraryHoldSchema,
@@ -148,7 +150,7 @@ def my_library():
 @blp.auth()
 @blp.arguments(LibraryHoldCreateSchema)
 @blp.response(201, LibraryHoldSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(404, 409, 422, detailed={409: HoldExistsErrorSchema, 422: HoldRefusedErrorSchema})
 def place_hold(data):
     """Reserve a title for pickup at a kiosk (예약대출); notified when it is ready there."""
     hold = holds.place_hold_for_user(

@@ -10,18 +10,23 @@ from core.clock import now
 from core.http import Blueprint
 from core.settings import settings_of
 from library.kiosk_schemas import (
+    BorrowingRefusedErrorSchema,
+    CardLockedErrorSchema,
     InventoryReportSchema,
     InventoryResultSchema,
+    KioskCheckoutConflictErrorSchema,
     KioskCheckoutResultSchema,
     KioskCheckoutSchema,
     KioskHeartbeatResultSchema,
     KioskHeartbeatSchema,
     KioskReplayResultSchema,
     KioskReplaySchema,
+    KioskReturnConflictErrorSchema,
     KioskReturnResultSchema,
     KioskReturnSchema,
     KioskVerifySchema,
     PatronSummarySchema,
+    WrongPinErrorSchema,
 )
 from library.schemas import KioskDetailSchema
 from library.services import inventory, kiosk_transactions, kiosks
@@ -59,7 +64,7 @@ def heartbeat(data):
 @blp.device(KIOSK)
 @blp.arguments(KioskVerifySchema)
 @blp.response(200, PatronSummarySchema)
-@blp.errors(423)
+@blp.errors(401, 423, detailed={401: WrongPinErrorSchema, 423: CardLockedErrorSchema})
 def verify_patron(data):
     """Log a patron in with card and PIN: loans, loans left, suspension, holds ready here.
     Five wrong PINs in a row lock the card for 15 minutes."""
@@ -76,7 +81,19 @@ def verify_patron(data):
 @blp.device(KIOSK)
 @blp.arguments(KioskCheckoutSchema)
 @blp.response(201, KioskCheckoutResultSchema)
-@blp.errors(404, 409, 422, 423)
+@blp.errors(
+    401,
+    404,
+    409,
+    422,
+    423,
+    detailed={
+        401: WrongPinErrorSchema,
+        409: KioskCheckoutConflictErrorSchema,
+        422: BorrowingRefusedErrorSchema,
+        423: CardLockedErrorSchema,
+    },
+)
 def checkout(data):
     """Lend the copy the machine dispenses (picking up a hold is a checkout of the held copy).
     Errors are journaled too: a retry gets the same refusal."""
@@ -91,7 +108,7 @@ def checkout(data):
 @blp.device(KIOSK)
 @blp.arguments(KioskReturnSchema)
 @blp.response(200, KioskReturnResultSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(404, 409, 422, detailed={409: KioskReturnConflictErrorSchema})
 def return_copy(data):
     """Take a copy back into a free slot. A full kiosk answers 409 ``kiosk_full`` with
     ``nearby`` kiosks that have room."""

@@ -4,8 +4,17 @@ import marshmallow as ma
 from marshmallow import validate
 
 from core.http import Id
-from library.models import FAULT_EFFECTS
-from library.schemas import CARD, PIN, LibraryHoldSchema, PatronStandingSchema
+from core.openapi import error_with
+from library.models import FAULT_EFFECTS, KIOSK_FUNCTIONS
+from library.schemas import (
+    CARD,
+    PIN,
+    LibraryHoldSchema,
+    PatronStandingSchema,
+    changed_at_field,
+    nearby_field,
+    suspended_until_field,
+)
 
 BARCODE = dict(
     required=True, validate=validate.Length(min=1, max=40), metadata={"example": "LIB0000123"}
@@ -175,3 +184,58 @@ class KioskReplayItemSchema(ma.Schema):
 
 class KioskReplayResultSchema(ma.Schema):
     results = ma.fields.List(ma.fields.Nested(KioskReplayItemSchema))
+
+
+# Refusals that add fields to the error shape (``core.errors``). A kiosk's retry gets the
+# journaled first answer, and a transaction replayed from the offline queue is journaled too:
+# a live send of a replayed transaction_id answers with what the replay met (``changed_at``).
+
+
+def _function_fields() -> dict:
+    return {
+        "function": ma.fields.String(
+            validate=validate.OneOf(KIOSK_FUNCTIONS),
+            metadata={"description": "function_unavailable: the function out of service"},
+        ),
+        "faults": ma.fields.List(
+            ma.fields.String(),
+            metadata={
+                "example": ["dispenser_jammed"],
+                "description": "function_unavailable: the faults the kiosk reported",
+            },
+        ),
+    }
+
+
+WrongPinErrorSchema = error_with(
+    "WrongPin",
+    attempts_left=ma.fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "invalid_card_or_pin: wrong PINs left before the card locks"},
+    ),
+)
+CardLockedErrorSchema = error_with(
+    "CardLocked",
+    locked_until=ma.fields.DateTime(
+        metadata={"description": "card_locked: when the card takes a PIN again"}
+    ),
+)
+BorrowingRefusedErrorSchema = error_with(
+    "BorrowingRefused",
+    suspended_until=suspended_until_field(),
+    overdue_loan_ids=ma.fields.List(
+        Id(), metadata={"description": "overdue_loans: the loans to return first"}
+    ),
+    limit=ma.fields.Integer(
+        metadata={"description": "loan_limit_reached: the most loans the patron may have"}
+    ),
+)
+KioskCheckoutConflictErrorSchema = error_with(
+    "KioskCheckoutConflict", **_function_fields(), changed_at=changed_at_field()
+)
+KioskReturnConflictErrorSchema = error_with(
+    "KioskReturnConflict",
+    **_function_fields(),
+    changed_at=changed_at_field(),
+    nearby=nearby_field(),
+)

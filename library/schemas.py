@@ -410,3 +410,60 @@ SlotOccupiedErrorSchema = error_with(
     "SlotOccupied",
     barcode=ma.fields.String(metadata={"description": "The copy already in the slot"}),
 )
+
+
+# Refusals that add fields to the error shape (``core.errors``). Each status of an operation
+# documents every field its refusals may add (all optional), so that an answer carrying them
+# still matches the document; the fields shared by several operations are built here.
+
+
+class NearbyKioskSchema(ma.Schema):
+    id = Id(metadata={"example": 4})
+    code = ma.fields.String(metadata={"example": "GN-02"})
+    name = ma.fields.String()
+    location = ma.fields.String(allow_none=True)
+    free_slots = ma.fields.Integer(metadata={"example": 12})
+    distance_km = ma.fields.Float(
+        allow_none=True, metadata={"description": "null when a kiosk's position is not known"}
+    )
+
+
+def suspended_until_field() -> ma.fields.DateTime:
+    return ma.fields.DateTime(
+        metadata={"description": "patron_suspended: when the suspension for overdue books ends"}
+    )
+
+
+def changed_at_field() -> ma.fields.DateTime:
+    return ma.fields.DateTime(
+        metadata={
+            "description": "copy_changed_since (a queued transaction): when the copy or its loan "
+            "changed, after the transaction happened"
+        }
+    )
+
+
+def nearby_field() -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Nested(NearbyKioskSchema),
+        metadata={"description": "kiosk_full: other kiosks that take returns and have room"},
+    )
+
+
+HoldExistsErrorSchema = error_with(
+    "HoldExists",
+    hold_id=Id(metadata={"description": "hold_exists: the patron's open hold of the title"}),
+)
+HoldRefusedErrorSchema = error_with(
+    "HoldRefused",
+    suspended_until=suspended_until_field(),
+    holds_barred_until=ma.fields.DateTime(
+        metadata={"description": "holds_barred: when new holds are possible again"}
+    ),
+    limit=ma.fields.Integer(
+        metadata={"description": "hold_limit_reached: the most open holds a patron may have"}
+    ),
+)
+QueuedTransactionRefusedErrorSchema = error_with(
+    "QueuedTransactionRefused", changed_at=changed_at_field(), nearby=nearby_field()
+)

@@ -26,6 +26,7 @@ from library.schemas import (
     PatronPinResetSchema,
     PatronQuerySchema,
     PatronSchema,
+    QueuedTransactionRefusedErrorSchema,
     RestockPlanSchema,
     RestockQuerySchema,
     SlotLoadSchema,
@@ -234,7 +235,7 @@ def list_conflicts(query, pagination_parameters):
 @blp.auth(*STAFF)
 @blp.arguments(ConflictResolveSchema)
 @blp.response(200, LibraryConflictSchema)
-@blp.errors(404, 409, 422)
+@blp.errors(404, 409, 422, detailed={409: QueuedTransactionRefusedErrorSchema})
 def resolve_conflict(data, conflict_id):
     """Close a conflict with what was done about it; ``apply`` first records the queued
     checkout or return it holds, as of when it happened (audited)."""
