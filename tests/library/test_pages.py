@@ -398,7 +398,7 @@ def test_an_overdue_loan_is_marked_and_cannot_be_renewed(
     clock.advance(days=15)
     signed_in = sign_in(client, resident)
     me = text_of(client.get("/library/me"))
-    assert f'<li class="card overdue" id="loan-{loan_id}">' in me
+    assert f'<li class="card lib-overdue" id="loan-{loan_id}">' in me
     assert '<span class="badge error">연체</span>' in me
     refused = client.post(f"/library/me/loans/{loan_id}/renew", data={"csrf_token": signed_in})
     assert refused.status_code == 422
