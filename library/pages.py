@@ -118,10 +118,14 @@ def _local(moment: datetime) -> datetime:
 
 
 def day_text(moment: datetime) -> str:
-    """The local day a period runs through: due dates and pickup deadlines end at 23:59:59, a
-    suspension at 00:00 of the day borrowing resumes, so the day shown is the last one in it."""
-    last = _local(moment - timedelta(seconds=1))
-    return f"{last:%Y-%m-%d}({WEEKDAYS[last.weekday()]})"
+    local = _local(moment)
+    return f"{local:%Y-%m-%d}({WEEKDAYS[local.weekday()]})"
+
+
+def last_day_text(end: datetime) -> str:
+    """The last local day of a period that ends at ``end``: due dates and pickup deadlines end
+    at 23:59:59 of their day, a suspension at 00:00 of the day borrowing resumes."""
+    return day_text(end - timedelta(seconds=1))
 
 
 def moment_text(moment: datetime) -> str:
@@ -133,6 +137,7 @@ def moment_text(moment: datetime) -> str:
 def _helpers() -> dict:
     return {
         "day_text": day_text,
+        "last_day_text": last_day_text,
         "moment_text": moment_text,
         "hold_status": HOLD_STATUS,
         "no_card_text": MESSAGES["no_library_card"],
@@ -146,7 +151,7 @@ def refusal_text(error) -> str:
     details = error.details
     if details.get("suspended_until"):
         until = datetime.fromisoformat(details["suspended_until"])
-        text += f" 대출정지 기간: {day_text(until)}까지."
+        text += f" 대출정지 기간: {last_day_text(until)}까지."
     if details.get("holds_barred_until"):
         until = datetime.fromisoformat(details["holds_barred_until"])
         text += f" 예약 제한: {moment_text(until)}까지."
@@ -217,7 +222,7 @@ def place_hold(title_id: int):
     if view["status"] == "ready":
         flash(
             f"『{view['title']}』을(를) 예약했습니다. {view['pickup_kiosk']}에 있으니 "
-            f"{day_text(view['pickup_deadline'])}까지 찾아가 주세요."
+            f"{last_day_text(view['pickup_deadline'])}까지 찾아가 주세요."
         )
     else:
         flash(
@@ -266,6 +271,15 @@ def _refusal_on_me(error, which: str, key: int):
     return _me_page(refused=(which, key, refusal_text(error)), status=refusal_status(error))
 
 
+@blp.get("/me/loans/<int:loan_id>/renew", endpoint="renew_again")
+@blp.get("/me/holds/<int:hold_id>/cancel", endpoint="cancel_again")
+def back_to_me(**_ids):
+    """Where a renewal or cancellation sent while signed out comes back after logging in
+    (the login page returns to the form's address with a GET): the page it was sent from,
+    to send it again."""
+    return redirect(url_for("library_pages.me"))
+
+
 @blp.post("/me/loans/<int:loan_id>/renew")
 @login_required()
 def renew(loan_id: int):
@@ -280,7 +294,7 @@ def renew(loan_id: int):
     if error is not None:
         return _refusal_on_me(error, "loan", loan_id)
     view = summaries.loan_view(loan, now())
-    flash(f"『{view['title']}』 대출을 연장했습니다. 반납 예정일: {day_text(view['due_at'])}")
+    flash(f"『{view['title']}』 대출을 연장했습니다. 반납 예정일: {last_day_text(view['due_at'])}")
     return redirect(url_for("library_pages.me"))
 
 
@@ -297,7 +311,7 @@ def cancel_hold(hold_id: int):
     )
     if error is not None:
         return _refusal_on_me(error, "hold", hold_id)
-    flash(f"『{hold.title_ref.title}』 예약을 취소했습니다.")
+    flash(f"『{summaries.hold_view(hold)['title']}』 예약을 취소했습니다.")
     return redirect(url_for("library_pages.me"))
 
 

@@ -113,9 +113,10 @@ def title_for_resident(title_id: int, user: User | None) -> dict:
         "has_card": None,
         "hold": None,
     }
-    patron = linked_patron(user) if user is not None else None
-    if user is not None:
-        view["has_card"] = patron is not None
+    if user is None:
+        return view
+    patron = linked_patron(user)
+    view["has_card"] = patron is not None
     if patron is not None:
         hold = db.session.scalar(
             select(Hold).where(

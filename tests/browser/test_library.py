@@ -9,7 +9,7 @@ import pytest
 
 from core.clock import now
 from core.extensions import db
-from library.pages import day_text
+from library.pages import last_day_text
 from library.services import loans
 from tests.fixtures.library import create_copy, create_kiosk, create_patron, create_title
 from tests.fixtures.library import lib_settings as library_settings
@@ -104,13 +104,13 @@ def test_a_loan_renewed_from_my_page(page):
     page.open("/library/me").check()
     card = page.find(f"#loan-{loan.id}")
     assert "채식주의자" in card.text and "연체" not in card.text
-    assert f"반납 예정일\n{day_text(due)}까지" in card.text
+    assert f"반납 예정일\n{last_day_text(due)}까지" in card.text
 
     page.submit(f"#loan-{loan.id} button[type=submit]")
     assert page.path == "/library/me"
     db.session.refresh(loan)
     assert loan.renewals == 1 and (loan.due_at - due).days == settings.renewal_days
-    renewed = day_text(loan.due_at)
+    renewed = last_day_text(loan.due_at)
     assert f"『채식주의자』 대출을 연장했습니다. 반납 예정일: {renewed}" in page.text
     assert f"반납 예정일\n{renewed}까지" in page.find(f"#loan-{loan.id}").text
     page.check()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from library import pages
 from library.models import Hold, Loan
+from library.services import holds
 from tests.core.test_pages_accounts import csrf_of, log_in
 from tests.fixtures.library import (
     checkout_body,
@@ -170,7 +171,11 @@ def test_the_patrons_pages_need_a_signed_in_person(client, clock, dummy_kiosk, d
     )
     assert hold.status_code == 302 and hold.headers["Location"].startswith("/login?next=")
     renew = client.post("/library/me/loans/1/renew", data={"csrf_token": token})
-    assert renew.status_code == 302 and renew.headers["Location"].startswith("/login?next=")
+    assert renew.status_code == 302
+    assert renew.headers["Location"] == "/login?next=/library/me/loans/1/renew"
+    # Back from logging in, the form's address leads to the page it was on, to send it again.
+    back = client.get("/library/me/loans/1/renew")
+    assert back.status_code == 302 and back.headers["Location"] == "/library/me"
     assert holds_count() == 0
 
 
@@ -406,23 +411,16 @@ def test_an_overdue_loan_is_marked_and_cannot_be_renewed(
 
 
 def test_a_loan_another_patron_waits_for_is_not_renewed(
-    client, signed_in, linked_patron, dummy_kiosk, dummy_copy, dummy_title
+    client, signed_in, clock, settings, linked_patron, dummy_kiosk, dummy_copy, dummy_title
 ):
     loan_id = lend(client, dummy_kiosk, linked_patron, dummy_copy)
-    other = create_patron(user=create_user(name="박이웃"))
-    from library.services import holds  # the other patron's hold, placed as the API would
-
-    holds.place_hold(
-        other,
-        dummy_title,
-        dummy_kiosk.id,
-        now=db.session.get(Loan, loan_id).out_at,
-        settings=pages.settings_of(pages.LibrarySettings),
-    )
+    neighbour = create_patron(user=create_user(name="박이웃"))
+    holds.place_hold(neighbour, dummy_title, dummy_kiosk.id, now=clock.now(), settings=settings)
     db.session.commit()
     refused = client.post(f"/library/me/loans/{loan_id}/renew", data={"csrf_token": signed_in})
     assert refused.status_code == 422
     assert "다른 분이 예약하고 기다리는 책이라 연장할 수 없습니다." in text_of(refused)
+    assert db.session.get(Loan, loan_id).renewals == 0
 
 
 def test_someone_elses_loan_is_not_renewed(
