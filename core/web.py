@@ -137,13 +137,15 @@ class Form:
         return cls(values=values, errors={})
 
 
-def read_form(schema: ma.Schema) -> tuple[dict | None, Form]:
+def read_form(schema: ma.Schema, source: MultiDict | None = None) -> tuple[dict | None, Form]:
     """Load the submitted form with the API's schema, after the API's input guard. Empty
     fields count as not given (a browser sends "" for every blank input). Returns the loaded
-    data (None when invalid) and the form to render again, errors in Korean."""
+    data (None when invalid) and the form to render again, errors in Korean. ``source`` is
+    the request's form unless given (``request.args`` for a search form sent with GET)."""
+    source = request.form if source is None else source
     raw = MultiDict(
         (key, value)
-        for key, value in request.form.items(multi=True)
+        for key, value in source.items(multi=True)
         if key not in FORM_MACHINERY and value.strip() != ""
     )
     values = {key: raw.getlist(key) if len(raw.getlist(key)) > 1 else raw[key] for key in raw}

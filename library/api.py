@@ -43,8 +43,13 @@ STAFF = ("librarian",)
 @blp.paginate()
 def list_titles(query, pagination_parameters):
     """Search the catalogue (title, author or ISBN), with copies free in each kiosk."""
-    page = paginated(catalogue.search_titles(query.get("q")), pagination_parameters)
-    return catalogue.describe_titles(page)
+    total, titles = catalogue.search_catalogue(
+        query.get("q"),
+        offset=pagination_parameters.first_item,
+        limit=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = total
+    return titles
 
 
 @blp.get("/titles/<int:title_id>")
@@ -53,7 +58,7 @@ def list_titles(query, pagination_parameters):
 @blp.errors(404)
 def get_title_view(title_id):
     """One title with its availability."""
-    return catalogue.describe_titles([lookup.get(Title, title_id)])[0]
+    return catalogue.describe_title(title_id)
 
 
 @blp.post("/titles")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
-from core import audit
+from core import audit, lookup
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 from library.models import Copy, Kiosk, Loan, Title
@@ -214,6 +214,19 @@ def availability(title_ids: list[int]) -> dict[int, dict]:
             {"kiosk_id": kiosk.id, "code": kiosk.code, "name": kiosk.name, "available": count}
         )
     return result
+
+
+def search_catalogue(q: str | None, *, offset: int, limit: int) -> tuple[int, list[dict]]:
+    """One page of a catalogue search (``search_titles``), each title with its availability,
+    and how many titles match in all: what every door's result list shows."""
+    stmt = search_titles(q)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return total, describe_titles(db.session.scalars(stmt.offset(offset).limit(limit)))
+
+
+def describe_title(title_id: int) -> dict:
+    """One title with its availability, or a 404."""
+    return describe_titles([lookup.get(Title, title_id)])[0]
 
 
 def describe_titles(titles) -> list[dict]:

@@ -81,13 +81,25 @@ def route_copy(copy: Copy, now: datetime, settings: LibrarySettings) -> Hold | N
     return hold
 
 
+def offers_pickup(kiosk: Kiosk) -> bool:
+    """Whether holds may name this kiosk for pickup: its key not revoked, pickup switched on.
+    Faults are passing and do not count here (``kiosks.functions`` pauses pickup meanwhile)."""
+    return kiosk.key_revoked_at is None and kiosk.pickup_enabled
+
+
+def pickup_kiosks() -> list[Kiosk]:
+    """The kiosks a resident may choose for pickup, by name."""
+    kiosks = db.session.scalars(select(Kiosk).order_by(Kiosk.name, Kiosk.id))
+    return [kiosk for kiosk in kiosks if offers_pickup(kiosk)]
+
+
 def place_hold(
     patron: Patron, title: Title, kiosk_id: int, *, now: datetime, settings: LibrarySettings
 ) -> Hold:
     patron = lock_patron(patron.id)  # one request at a time per patron: no double holds
     check_may_hold(patron, now=now, settings=settings)
     kiosk = lookup.get(Kiosk, kiosk_id, field="kiosk_id")
-    if kiosk.key_revoked_at is not None or not kiosk.pickup_enabled:
+    if not offers_pickup(kiosk):
         raise RuleViolation(
             f"Kiosk {kiosk.code} does not take holds for pickup",
             errors={"kiosk_id": ["Pickup is not offered at this kiosk."]},

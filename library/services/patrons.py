@@ -105,8 +105,13 @@ def patrons_query(*, card_number: str | None = None, name: str | None = None):
     return stmt.order_by(Patron.id)
 
 
+def linked_patron(user: User) -> Patron | None:
+    """The library card linked to a resident's account, if a librarian has linked one."""
+    return db.session.scalar(select(Patron).filter_by(user_id=user.id))
+
+
 def patron_for_user(user: User) -> Patron:
-    patron = db.session.scalar(select(Patron).filter_by(user_id=user.id))
+    patron = linked_patron(user)
     if patron is None:
         raise NotFound(
             "No library card is linked to this account; ask a librarian to link one",

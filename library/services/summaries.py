@@ -10,8 +10,16 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import User
 from library.models import OPEN_HOLD_STATUSES, Hold, Kiosk, Patron
+from library.services.catalogue import describe_title
+from library.services.holds import pickup_kiosks
 from library.services.loans import overdue_days
-from library.services.patrons import is_suspended, loan_limit, open_loans, patron_for_user
+from library.services.patrons import (
+    is_suspended,
+    linked_patron,
+    loan_limit,
+    open_loans,
+    patron_for_user,
+)
 from library.settings import LibrarySettings
 
 
@@ -88,6 +96,37 @@ def resident_summary(patron: Patron, now: datetime, settings: LibrarySettings) -
 def resident_summary_for_user(user: User, now: datetime, settings: LibrarySettings) -> dict:
     """The resident's own page: the summary of the library card linked to the account."""
     return resident_summary(patron_for_user(user), now, settings)
+
+
+def title_for_resident(title_id: int, user: User | None) -> dict:
+    """A title's page: its availability per kiosk, the kiosks that take holds for pickup (with
+    the copies free in each), and for a signed-in resident whether a library card is linked
+    (``has_card``; None when nobody is signed in) and their open hold on it, if any."""
+    title = describe_title(title_id)
+    free = {k["kiosk_id"]: k["available"] for k in title["availability"]["kiosks"]}
+    view = {
+        "title": title,
+        "pickup_kiosks": [
+            {"id": k.id, "name": k.name, "location": k.location, "available": free.get(k.id, 0)}
+            for k in pickup_kiosks()
+        ],
+        "has_card": None,
+        "hold": None,
+    }
+    if user is None:
+        return view
+    patron = linked_patron(user)
+    view["has_card"] = patron is not None
+    if patron is not None:
+        hold = db.session.scalar(
+            select(Hold).where(
+                Hold.patron_id == patron.id,
+                Hold.title_id == title_id,
+                Hold.status.in_(OPEN_HOLD_STATUSES),
+            )
+        )
+        view["hold"] = hold_view(hold) if hold is not None else None
+    return view
 
 
 def overdue_view(loans, now: datetime, settings: LibrarySettings) -> list[dict]:
