@@ -20,6 +20,19 @@ from core.db import UTCDateTime
 from core.extensions import db
 from core.roles import ROLES
 
+# Notifications a person may turn off, by group: receipts and reminders. Everything else is
+# sent whatever the choice, because missing it costs the person something: a waitlist offer
+# that lapses, a closure that cancels their session, a strike or suspension, a hold ready.
+OPTIONAL_NOTIFICATIONS: dict[str, tuple[str, ...]] = {
+    "booking_receipts": (
+        "booking_held",
+        "booking_confirmed",
+        "booking_cancelled",
+        "booking_expired",
+    ),
+    "library_reminders": ("library_due_soon", "library_due_today"),
+}
+
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
 
 
@@ -36,6 +49,8 @@ class User(db.Model):
     resident_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resident_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The groups of OPTIONAL_NOTIFICATIONS the person turned off.
+    notifications_off: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

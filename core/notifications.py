@@ -35,7 +35,7 @@ from sqlalchemy import and_, bindparam, case, exists, insert, or_, select, updat
 from core import clock, jobs
 from core.db import intent
 from core.extensions import db
-from core.models import Notification, User
+from core.models import OPTIONAL_NOTIFICATIONS, Notification, User
 
 log = logging.getLogger("happyhub.notifications")
 MAX_ATTEMPTS = 5
@@ -53,6 +53,14 @@ _outbox = Notification.__table__
 _INSERT = insert(_outbox).returning(_outbox.c.id)
 
 
+_GROUP_OF = {kind: group for group, kinds in OPTIONAL_NOTIFICATIONS.items() for kind in kinds}
+
+
+def turned_off(user: User, kind: str) -> bool:
+    group = _GROUP_OF.get(kind)
+    return group is not None and group in (user.notifications_off or ())
+
+
 def notify(
     user: User | None,
     kind: str,
@@ -61,8 +69,11 @@ def notify(
     *,
     now: datetime,
     recipient: str | None = None,
-) -> int:
-    """Add a notification in the caller's transaction and return its id; sent after commit."""
+) -> int | None:
+    """Add a notification in the caller's transaction and return its id; sent after commit.
+    None when the person turned this kind off."""
+    if user is not None and recipient is None and turned_off(user, kind):
+        return None
     notification_id = db.session.execute(
         _INSERT,
         {

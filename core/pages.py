@@ -106,15 +106,32 @@ def logout():
     return redirect(url_for("web.home"))
 
 
+# The optional notifications, as the profile page names them.
+NOTIFICATION_LABELS = {
+    "booking_receipts": "시설 예약 접수·확정·취소 안내",
+    "library_reminders": "도서 반납일 알림 (반납 전날과 당일)",
+}
+
+
 @blp.route("/profile", methods=["GET", "POST"])
 @login_required()
 def profile():
     user = signed_in_user()
     if request.method == "GET":
         form = Form.empty(name=user.name, phone=user.phone or "")
-        return render_template("core/profile.html", form=form, user=user)
+        return _profile_page(form, user)
     data, form = read_form(_profile_schema)
-    if data is not None:
-        services.update_profile(user, now=now(), **data)
-        return render_template("core/profile.html", form=form, user=user, saved=True)
-    return render_template("core/profile.html", form=form, user=user), 422
+    if data is None:
+        return _profile_page(form, user), 422
+    data.setdefault("phone", None)  # a blank phone removes it
+    # The page asks which to receive; the account keeps which are turned off.
+    received = set(request.form.getlist("receive"))
+    data["notifications_off"] = [group for group in NOTIFICATION_LABELS if group not in received]
+    services.update_profile(user, now=now(), **data)
+    return _profile_page(form, user, saved=True)
+
+
+def _profile_page(form: Form, user, saved: bool = False) -> str:
+    off = set(user.notifications_off or ())
+    choices = [(group, label, group not in off) for group, label in NOTIFICATION_LABELS.items()]
+    return render_template("core/profile.html", form=form, user=user, saved=saved, choices=choices)

@@ -3,7 +3,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from core.models import OPTIONAL_NOTIFICATIONS
 from core.roles import ROLES
+
+NOTIFICATION_GROUPS = tuple(OPTIONAL_NOTIFICATIONS)
 
 
 class RegisterSchema(ma.Schema):
@@ -32,6 +35,16 @@ class ProfileSchema(ma.Schema):
 
     name = RegisterSchema._declared_fields["name"]
     phone = RegisterSchema._declared_fields["phone"]
+    notifications_off = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(NOTIFICATION_GROUPS)),
+        validate=validate.Length(max=len(NOTIFICATION_GROUPS)),
+        metadata={
+            "description": "Optional notification groups turned off: booking_receipts "
+            "(held, confirmed, cancelled, expired) and library_reminders (due soon, due "
+            "today). Waitlist offers, closures, strikes, suspensions and holds are always sent.",
+            "example": ["library_reminders"],
+        },
+    )
 
 
 class TokenRequestSchema(ma.Schema):
@@ -59,6 +72,7 @@ class UserSchema(ma.Schema):
     email = ma.fields.String(metadata={"example": "minji@example.kr"})
     name = ma.fields.String(metadata={"example": "김민지"})
     phone = ma.fields.String(allow_none=True)
+    notifications_off = ma.fields.List(ma.fields.String())
     roles = ma.fields.List(ma.fields.String(), metadata={"example": ["resident"]})
     is_active = ma.fields.Boolean()
     is_verified_resident = ma.fields.Boolean()

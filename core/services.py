@@ -221,13 +221,17 @@ def _new_token(user_id: int, now: datetime, settings: AccountSettings) -> tuple[
 
 
 def update_profile(user: User, *, now: datetime, **changes) -> User:
-    """A person's own name and phone: those given are changed (audited as staff changes are)."""
-    before = {"name": user.name, "phone": user.phone}
+    """A person's own name, phone and the optional notifications they turned off: those given
+    are changed (audited as staff changes are)."""
+    fields = ("name", "phone", "notifications_off")
+    before = {field: getattr(user, field) for field in fields}
     if "name" in changes:
         user.name = changes["name"].strip()
     if "phone" in changes:
         user.phone = changes["phone"]
-    after = {"name": user.name, "phone": user.phone}
+    if "notifications_off" in changes:
+        user.notifications_off = sorted(set(changes["notifications_off"]))
+    after = {field: getattr(user, field) for field in fields}
     audit.record(user, "user.profile_updated", "user", user.id, now=now, before=before, after=after)
     db.session.flush()
     return user

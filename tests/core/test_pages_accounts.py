@@ -142,3 +142,34 @@ def test_the_api_updates_the_same_profile(client, resident):
     answer = client.patch("/api/me", json={"phone": "010-9999-0000"}, headers=headers)
     assert answer.status_code == 200 and answer.json["phone"] == "010-9999-0000"
     assert answer.json["name"] == resident.name
+
+
+def test_turning_a_notification_group_off_on_the_profile_page(client, clock):
+    from core.notifications import notify  # the outbox the use cases write to
+
+    user = create_user()
+    log_in(client, user.email)
+    page = client.get("/profile")
+    assert page.get_data(as_text=True).count('name="receive"') == 2
+    answer = client.post(
+        "/profile",
+        data={"name": user.name, "receive": ["booking_receipts"], "csrf_token": csrf_of(page)},
+    )
+    assert answer.status_code == 200 and "저장했습니다." in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert user.notifications_off == ["library_reminders"]
+    # A reminder is now skipped; a receipt and a message that is always sent still go out.
+    assert notify(user, "library_due_soon", "반납 예정", "본문", now=clock.now()) is None
+    assert notify(user, "booking_confirmed", "예약 확정", "본문", now=clock.now()) is not None
+    assert notify(user, "waitlist_offer", "대기 제안", "본문", now=clock.now()) is not None
+
+
+def test_the_api_sets_the_same_choices_and_refuses_unknown_groups(client, resident):
+    headers = auth_headers(resident)
+    answer = client.patch("/api/me", json={"notifications_off": ["nope"]}, headers=headers)
+    assert answer.status_code == 422 and "notifications_off" in answer.json["errors"]
+    answer = client.patch(
+        "/api/me", json={"notifications_off": ["booking_receipts"]}, headers=headers
+    )
+    assert answer.status_code == 200
+    assert answer.json["notifications_off"] == ["booking_receipts"]
