@@ -141,9 +141,19 @@ def read_form(schema: ma.Schema) -> tuple[dict | None, Form]:
     """Load the submitted form with the API's schema, after the API's input guard. Empty
     fields count as not given (a browser sends "" for every blank input). Returns the loaded
     data (None when invalid) and the form to render again, errors in Korean."""
+    return _load(request.form, schema)
+
+
+def read_query(schema: ma.Schema) -> tuple[dict | None, Form]:
+    """``read_form`` for a form sent with GET (a search and its filters): the query string,
+    loaded the same way."""
+    return _load(request.args, schema)
+
+
+def _load(source: MultiDict, schema: ma.Schema) -> tuple[dict | None, Form]:
     raw = MultiDict(
         (key, value)
-        for key, value in request.form.items(multi=True)
+        for key, value in source.items(multi=True)
         if key not in FORM_MACHINERY and value.strip() != ""
     )
     values = {key: raw.getlist(key) if len(raw.getlist(key)) > 1 else raw[key] for key in raw}
