@@ -19,6 +19,7 @@ def init_app(app, api_docs):
     app.register_blueprint(pages.blp)
     web.add_nav(app, web.NavItem("archive_pages.search", "향토문화 아카이브"))
     web.add_home_panel(app, "archive/home_panel.html", pages.home_panel)
+    web.add_field_messages(*pages.FIELD_MESSAGES)
     app.cli.add_command(cli.archive_cli)
     register_check(app, "ocr", health.ocr_check, critical=False)
     register_check(app, "search_index", health.search_index_check, critical=False)

@@ -16,7 +16,7 @@ from archive.search.searcher import SearchResult
 from archive.services import browsing, searching
 from archive.settings import ArchiveSettings
 from core.settings import settings_of
-from core.web import PageBlueprint, read_query
+from core.web import Form, PageBlueprint, read_query
 
 blp = PageBlueprint(
     "archive_pages",
@@ -214,12 +214,32 @@ class Listing:
         return self.url(page=page + 1) if page < self.page_count else None
 
 
+# The search schema's own messages, in Korean.
+FIELD_MESSAGES = [
+    (r"year_to must not be before year_from", "끝 연도는 시작 연도보다 앞설 수 없습니다."),
+]
+
+# Fields the search form shows with their own messages; anything else wrong came in the
+# address (a facet, the page, the order) and is said at the top of the form.
+FORM_FIELDS = {"q", "year_from", "year_to"}
+
+
+def _refused(form: Form) -> Form:
+    if set(form.errors) - FORM_FIELDS:
+        errors = dict(form.errors)
+        errors["_form"] = [
+            "주소에 든 검색 조건 중 올바르지 않은 값이 있습니다. 조건을 다시 골라 주세요."
+        ]
+        return Form(form.values, errors)
+    return form
+
+
 @blp.get("/archive")
 def search():
     """Search with words, or browse (newest first) without them; the same filters either way."""
     data, form = read_query(_search_schema)
     if data is None:
-        return render_template("archive/search.html", form=form, listing=None), 422
+        return render_template("archive/search.html", form=_refused(form), listing=None), 422
     result = searching.search_records(
         data, may_see_unpublished=False, settings=settings_of(ArchiveSettings)
     )
@@ -240,7 +260,10 @@ def collection(name: str):
     """One collection's published records, searchable and filtered as the whole archive is."""
     data, form = read_query(_search_schema)
     if data is None:
-        return render_template("archive/collection.html", name=name, form=form, listing=None), 422
+        page = render_template(
+            "archive/collection.html", name=name, form=_refused(form), listing=None
+        )
+        return page, 422
     data.pop("collection", None)  # the page's own collection, from its address
     result = searching.search_collection(name, data, settings=settings_of(ArchiveSettings))
     listing = Listing(result, data, "archive_pages.collection", name=name)

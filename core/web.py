@@ -262,6 +262,11 @@ def add_messages(messages: dict[str, str]) -> None:
     _CODE_MESSAGES.update(messages)
 
 
+def add_field_messages(*messages: tuple[str, str]) -> None:
+    """A domain's Korean texts for its schemas' own messages: (pattern, Korean) pairs."""
+    _FIELD_MESSAGES.extend(messages)
+
+
 def korean_message(error: DomainError) -> str:
     return _CODE_MESSAGES.get(error.code) or error.message
 

@@ -199,12 +199,18 @@ def test_a_year_range_backwards_is_refused_next_to_its_field(client):
     )
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
-    assert 'id="f-year_to-error"' in html
+    assert re.search(r'id="f-year_to-error">\s*끝 연도는 시작 연도보다 앞설 수 없습니다.</p>', html)
     assert 'value="1990"' in html and 'value="중랑천"' in html  # what was typed stays
     assert result_titles(answer) == []
     not_a_year = client.get("/archive", query_string={"year_from": "옛날"})
     assert not_a_year.status_code == 422
     assert "숫자로 입력해 주세요." in page_text(not_a_year)
+    # What came in the address, not from a field of the form, is said at the top.
+    for address in ({"type": "painting"}, {"page": 0}, {"sort": "random"}):
+        answer = client.get("/archive", query_string=address)
+        assert answer.status_code == 422
+        assert "주소에 든 검색 조건 중 올바르지 않은 값이 있습니다" in page_text(answer)
+    assert client.get("/archive/collections/민속 기록", query_string={"page": 0}).status_code == 422
 
 
 def test_results_come_in_pages(client):
