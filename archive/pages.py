@@ -367,12 +367,16 @@ def image_alt(record, position: int, count: int) -> str:
 @blp.get("/archive/records/<identifier>")
 def record(identifier: str):
     found = browsing.published_record(identifier)
+    published = found.record.published_at
     return render_template(
         "archive/record.html",
         record=found.record,
         related=found.related,
         rights=rights_of(found.record.rights),
         image_alt=image_alt,
+        published_on=published.astimezone(settings_of(ArchiveSettings).tz).date()
+        if published
+        else None,
     )
 
 

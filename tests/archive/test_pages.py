@@ -275,7 +275,8 @@ def test_collections_list_their_published_records(client):
 # --- one record --------------------------------------------------------------------------
 
 
-def test_a_record_page_shows_images_metadata_rights_text_and_collection(client):
+def test_a_record_page_shows_images_metadata_rights_text_and_collection(client, clock):
+    clock.advance(hours=15)  # 16:00 UTC on 2 March: already 3 March in Seoul
     shown = record(
         "의정부 관아 정문",
         alt_title="議政府 官衙",
@@ -328,6 +329,7 @@ def test_a_record_page_shows_images_metadata_rights_text_and_collection(client):
         "상업적으로는 이용할 수 없습니다",
         "전사문 議政府 官衙 正門",
         "교정한 글자 인식(OCR) 결과 의정부 관아 정문 교정문",
+        "공개일 2026년 3월 3일",
     ):
         assert shown_text in text, shown_text
     assert (
