@@ -2,11 +2,11 @@
 
 import sys
 
-from archive import api, cli, demo, health, imports_api, search_api
+from archive import api, cli, demo, health, imports_api, pages, search_api
 from archive import jobs as _jobs  # noqa: F401  (binds the jobs the services queue)
 from archive.search import analysis
 from archive.settings import ArchiveSettings
-from core import settings
+from core import settings, web
 from core.health import register_check
 
 
@@ -16,6 +16,10 @@ def init_app(app, api_docs):
     api_docs.register_blueprint(api.blp)
     api_docs.register_blueprint(imports_api.blp)
     api_docs.register_blueprint(search_api.blp)
+    app.register_blueprint(pages.blp)
+    web.add_nav(app, web.NavItem("archive_pages.search", "향토문화 아카이브"))
+    web.add_home_panel(app, "archive/home_panel.html", pages.home_panel)
+    web.add_field_messages(*pages.FIELD_MESSAGES)
     app.cli.add_command(cli.archive_cli)
     register_check(app, "ocr", health.ocr_check, critical=False)
     register_check(app, "search_index", health.search_index_check, critical=False)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class ArchiveSettings:
     search_max_per_page: int
     search_result_cache: int
     search_index_limitmb: int
+    tz: ZoneInfo  # dates shown to people (a record's publication day)
 
     @classmethod
     def from_config(cls, config) -> ArchiveSettings:
@@ -44,4 +46,5 @@ class ArchiveSettings:
             search_max_per_page=int(config["SEARCH_MAX_PER_PAGE"]),
             search_result_cache=int(config["SEARCH_RESULT_CACHE"]),
             search_index_limitmb=int(config["SEARCH_INDEX_LIMITMB"]),
+            tz=ZoneInfo(config["TIMEZONE"]),
         )

@@ -137,12 +137,20 @@ class Form:
         return cls(values=values, errors={})
 
 
-def read_form(schema: ma.Schema, source: MultiDict | None = None) -> tuple[dict | None, Form]:
+def read_form(schema: ma.Schema) -> tuple[dict | None, Form]:
     """Load the submitted form with the API's schema, after the API's input guard. Empty
     fields count as not given (a browser sends "" for every blank input). Returns the loaded
-    data (None when invalid) and the form to render again, errors in Korean. ``source`` is
-    the request's form unless given (``request.args`` for a search form sent with GET)."""
-    source = request.form if source is None else source
+    data (None when invalid) and the form to render again, errors in Korean."""
+    return _load(request.form, schema)
+
+
+def read_query(schema: ma.Schema) -> tuple[dict | None, Form]:
+    """``read_form`` for a form sent with GET (a search and its filters): the query string,
+    loaded the same way."""
+    return _load(request.args, schema)
+
+
+def _load(source: MultiDict, schema: ma.Schema) -> tuple[dict | None, Form]:
     raw = MultiDict(
         (key, value)
         for key, value in source.items(multi=True)
@@ -252,6 +260,11 @@ _CODE_MESSAGES: dict[str, str] = {
 def add_messages(messages: dict[str, str]) -> None:
     """A domain's Korean texts for its refusal codes."""
     _CODE_MESSAGES.update(messages)
+
+
+def add_field_messages(*messages: tuple[str, str]) -> None:
+    """A domain's Korean texts for its schemas' own messages: (pattern, Korean) pairs."""
+    _FIELD_MESSAGES.extend(messages)
 
 
 def korean_message(error: DomainError) -> str:

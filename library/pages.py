@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 
 import marshmallow as ma
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from marshmallow import validate
 
 from core.clock import now
@@ -25,6 +25,7 @@ from core.web import (
     korean_message,
     login_required,
     read_form,
+    read_query,
     refusal_form,
     refusal_status,
     signed_in_user,
@@ -174,7 +175,7 @@ def _refused(form: Form, error, shown: tuple[str, ...] = ()) -> Form:
 
 @blp.get("")
 def search():
-    data, form = read_form(_search_schema, request.args)
+    data, form = read_query(_search_schema)
     if data is None:
         return render_template("library/search.html", form=form, results=None), 422
     page = data["page"]

@@ -320,6 +320,7 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
     marks = [mark for word in words for mark in word.marks]
     marks += [head for head in map(_admin_head, words) if head]
     for docnum, fields in zip(page, stored, strict=True):
+        parts = snippets.snippet(fields.get("body_stored") or "", marks)
         result.hits.append(
             {
                 "id": int(fields["id"]),
@@ -327,7 +328,10 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
                 "title": fields.get("title_stored"),
                 "date_text": fields.get("date_text") or None,
                 "type": fields.get("type"),
-                "snippet": snippets.snippet(fields.get("body_stored") or "", marks),
+                # The highlights as parts (text, marked), for a page to render itself; and
+                # as HTML for the JSON API.
+                "highlights": parts,
+                "snippet": snippets.to_html(parts),
                 "thumbnail_url": fields.get("thumbnail_url"),
                 "score": round(float(scores[docnum]), 4) if sort == "relevance" else None,
             }

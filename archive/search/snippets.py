@@ -1,8 +1,13 @@
-"""Result snippets: a short window of the record's text with the matched words in ``<mark>``.
+"""Result snippets: a short window of the record's text with the matched words marked.
+
+A snippet is a list of parts, ``(text, marked)``, with the record's text as it is: a page
+renders each part itself (its template escapes the text and wraps marked parts in ``<mark>``),
+so no record text ever reaches a page as markup. ``to_html`` renders the same parts as HTML
+for the JSON API, escaping everything but its own ``<mark>`` tags.
 
 Matching is done on the text as the index reads it (Hanja as Hangul, lower case), which has
 the same length as the original, so the marks land on the original characters: a query for
-``의정부`` marks ``議政府`` in a record written in Hanja. Everything else is HTML-escaped.
+``의정부`` marks ``議政府`` in a record written in Hanja.
 """
 
 from __future__ import annotations
@@ -45,27 +50,56 @@ def find_spans(text: str, marks: list[str]) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def _render(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
-    out, cursor = [], start
+Part = tuple[str, bool]  # (text, marked)
+
+
+def _parts(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Part]:
+    out: list[Part] = [("…", False)] if start > 0 else []
+    cursor = start
     for s, e in spans:
         if s < start or e > end:
             continue
-        out.append(escape(text[cursor:s]))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
+        out.append((_WHITESPACE.sub(" ", text[cursor:s]), False))
+        out.append((_WHITESPACE.sub(" ", text[s:e]), True))
         cursor = e
-    out.append(escape(text[cursor:end]))
-    body = _WHITESPACE.sub(" ", "".join(out)).strip()
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    return prefix + body + suffix
+    out.append((_WHITESPACE.sub(" ", text[cursor:end]), False))
+    # Trim the window's own edges (not a mark's), as the text would read on its own.
+    first = 1 if start > 0 else 0
+    if not out[first][1]:
+        out[first] = (out[first][0].lstrip(), False)
+    if not out[-1][1]:
+        out[-1] = (out[-1][0].rstrip(), False)
+    if end < len(text):
+        out.append(("…", False))
+    return _merged([part for part in out if part[0]])
 
 
-def snippet(text: str, marks: list[str], width: int = WIDTH) -> str:
-    """The window of ``text`` holding the most marks (or its beginning when none match)."""
+def _merged(parts: list[Part]) -> list[Part]:
+    """Neighbouring plain parts as one (the ellipses and the text beside them); marks stay
+    apart, one per matched word."""
+    out: list[Part] = []
+    for text, marked in parts:
+        if out and not marked and not out[-1][1]:
+            out[-1] = (out[-1][0] + text, marked)
+        else:
+            out.append((text, marked))
+    return out
+
+
+def to_html(parts: list[Part]) -> str:
+    """The parts as HTML: the text escaped, marked parts in ``<mark>``."""
+    return "".join(
+        f"<mark>{escape(text)}</mark>" if marked else escape(text) for text, marked in parts
+    )
+
+
+def snippet(text: str, marks: list[str], width: int = WIDTH) -> list[Part]:
+    """The window of ``text`` holding the most marks (or its beginning when none match), as
+    parts ``(text, marked)``."""
     text = text or ""
     spans = find_spans(text, marks)
     if not spans:
-        return _render(text, 0, min(len(text), width), [])
+        return _parts(text, 0, min(len(text), width), [])
     best_start, best_count = spans[0][0], 0
     for i, (s, _) in enumerate(spans):
         count = sum(1 for s2, e2 in spans[i:] if e2 <= s + width - LEAD)
@@ -77,4 +111,4 @@ def snippet(text: str, marks: list[str], width: int = WIDTH) -> str:
     for s, e in spans:
         if s < end < e:
             end = e
-    return _render(text, start, end, spans)
+    return _parts(text, start, end, spans)

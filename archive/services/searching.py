@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from archive.search import searcher
 from archive.settings import ArchiveSettings
-from core.errors import Forbidden
+from core.errors import Forbidden, NotFound
 
 # ``visibility`` value for every record whatever its state (archivists only; the search
 # door's schema offers it next to the states).
@@ -30,3 +30,19 @@ def search_records(
     query["per_page"] = min(query["per_page"], settings.search_max_per_page)
     params = searcher.SearchParams(**query, visibility=None if visibility == ALL else visibility)
     return searcher.search(settings.index_dir, params, cache_size=settings.search_result_cache)
+
+
+def search_collection(
+    name: str, query: dict, *, settings: ArchiveSettings
+) -> searcher.SearchResult:
+    """The public's search within one collection (its published records); 404 when the
+    collection holds no published record at all."""
+    result = search_records(
+        {**query, "collection": name}, may_see_unpublished=False, settings=settings
+    )
+    if result.total == 0:
+        # Nothing found: a collection narrowed to nothing, or no such collection.
+        everything = {"collection": name, "sort": "relevance", "page": 1, "per_page": 1}
+        if search_records(everything, may_see_unpublished=False, settings=settings).total == 0:
+            raise NotFound(f"Collection {name} not found")
+    return result

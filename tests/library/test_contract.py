@@ -35,7 +35,6 @@ def test_kiosk_paths_document_the_kiosk_key(spec, method, path):
 @pytest.mark.parametrize(
     "method, path",
     [
-        ("get", "/api/library/titles"),
         ("post", "/api/library/holds"),
         ("get", "/api/library/kiosks"),
         ("post", "/api/library/kiosks/{kiosk_id}/slots/{slot}/load"),
@@ -170,8 +169,6 @@ def test_renewing_a_loan_of_another_resident_is_forbidden(client, clock, dummy_k
         ("post", "/api/library/holds"),
         ("delete", "/api/library/holds/1"),
         ("post", "/api/library/loans/1/renew"),
-        ("get", "/api/library/titles"),
-        ("get", "/api/library/titles/1"),
     ],
 )
 def test_resident_endpoints_need_a_token(client, method, path):

@@ -460,3 +460,8 @@ def test_every_library_refusal_has_a_korean_message():
     assert missing == []
     for code, message in pages.MESSAGES.items():
         assert re.search(r"[가-힣]", message), code
+
+
+def test_the_catalogue_is_public_in_the_api_as_on_the_pages(client):
+    assert client.get("/api/library/titles").status_code == 200
+    assert client.get("/library").status_code == 200

@@ -3,7 +3,7 @@ updates, and the rebuild swap."""
 
 import pytest
 
-from archive.search import index, searcher
+from archive.search import index, searcher, snippets
 from tests.fixtures.archive_search import build_index, document, hit_ids, search
 
 
@@ -131,6 +131,23 @@ def test_snippets_mark_matches_and_escape_the_rest():
     snippet = search("의정부에서").hits[0]["snippet"]
     assert "<mark>議政府</mark>" in snippet and "<mark>의정부</mark>의" in snippet
     assert "<script>" not in snippet and "&lt;script&gt;" in snippet
+
+
+def test_highlights_are_parts_of_plain_text_that_the_html_is_made_from():
+    text = "<b>앞말</b>   " + "가" * 60 + " 議政府 관아,\n의정부의 옛 모습 " + "나" * 200
+    parts = snippets.snippet(text, ["의정부"])
+    assert parts[0][0].startswith("…") and not parts[0][1]
+    assert [part for part in parts if part[1]] == [("議政府", True), ("의정부", True)]
+    assert parts[-1][0].endswith("…") and not parts[-1][1]
+    # The record's text as it is (never escaped), whitespace as one space.
+    assert "".join(t for t, _ in parts).count("  ") == 0
+    assert " 관아, " in "".join(t for t, _ in parts)
+    assert snippets.to_html(parts) == "".join(
+        f"<mark>{t}</mark>" if marked else t for t, marked in parts
+    )
+    assert snippets.snippet("<i>짧은</i> 글", []) == [("<i>짧은</i> 글", False)]
+    assert snippets.to_html(snippets.snippet("<i>짧은</i> 글", [])) == "&lt;i&gt;짧은&lt;/i&gt; 글"
+    assert snippets.snippet("", ["의정부"]) == []
 
 
 def test_identifier_finds_its_record():
