@@ -6,8 +6,9 @@ for these jobs through ``archive.services.background``, to which each is bound h
 
 from __future__ import annotations
 
-from archive.services import background, imports, indexing
-from archive.services import media as media_service
+from datetime import timedelta
+
+from archive.services import background, imports, indexing, media_processing
 from archive.settings import ArchiveSettings
 from core import clock, jobs
 from core.settings import settings_of
@@ -16,8 +17,10 @@ from core.settings import settings_of
 @background.process_media.bind
 @jobs.task()
 def process_media(media_id: int) -> None:
-    """Derivatives and OCR of one media item."""
-    media_service.process_waiting(media_id, now=clock.now(), settings=settings_of(ArchiveSettings))
+    """Derivatives and OCR of one media item, or the rest of them after a job that died."""
+    media_processing.process_waiting(
+        media_id, clock=clock.now, settings=settings_of(ArchiveSettings)
+    )
 
 
 @background.run_import.bind
@@ -27,19 +30,26 @@ def run_import(import_id: int) -> None:
     imports.run_import(import_id, clock=clock.now, settings=settings_of(ArchiveSettings))
 
 
+# Leases that run out within this time of a sweep get a take-up at their end: up to the next
+# sweep (a minute, its crontab), with half a minute's room for a sweep that starts late.
+SWEEP_HORIZON = timedelta(seconds=90)
+
+
 @jobs.periodic(jobs.crontab(minute="*"))
 def resume_stalled_work() -> None:
-    """Take up again the work whose job died: imports (where their last batch ended, once
-    their lease ran out) and media processing (stuck for half an hour)."""
-    now = clock.now()
-    imports.resume_stalled(now, settings_of(ArchiveSettings))
-    media_service.resume_stalled(now)
+    """Take up again the imports and media processing whose job died (their lease ran out,
+    or their queued job was lost), each after its last kept step; and ask for a take-up at
+    the end of every lease that runs out before the next sweep."""
+    now, settings = clock.now(), settings_of(ArchiveSettings)
+    imports.resume_stalled(now, settings, horizon=SWEEP_HORIZON)
+    media_processing.resume_stalled(now, settings, horizon=SWEEP_HORIZON)
 
 
 @jobs.huey.on_startup()
 def _resume_after_a_restart() -> None:
-    # A consumer that starts after a crash asks at once, not at the next minute.
-    resume_stalled_work()
+    # A consumer that starts after a crash asks at once, not at the next minute; and runs the
+    # sweep here rather than queue it, where it would wait behind every job left in the queue.
+    resume_stalled_work.call_local()
 
 
 @background.index_record.bind

@@ -244,6 +244,14 @@ class Media(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Progress of processing, kept with each finished step in the step's own transaction, so
+    # a job consumer that dies loses only the step it was in: the derivatives are made, and
+    # the OCR pages read so far are in ocr_pages. Until when the job running it holds it
+    # (renewed while it works), and how many jobs took it up since its last finished step:
+    # an item that kills its consumer every time is given up instead of taken up forever.
+    derivatives_done: Mapped[bool] = mapped_column(default=False)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
 
     record: Mapped[Record] = relationship(back_populates="media")
 

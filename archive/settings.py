@@ -21,6 +21,10 @@ class ArchiveSettings:
     ocr_timeout: int
     import_batch: int
     import_lease_seconds: int
+    # Media processing: how long a job's hold on an item lasts without renewal (seconds), and
+    # how many times in a row its processing may die before the item is marked failed.
+    media_lease_seconds: int
+    media_max_attempts: int
     index_dir: str
     search_max_per_page: int
     search_result_cache: int
@@ -42,6 +46,8 @@ class ArchiveSettings:
             ocr_timeout=int(config["ARCHIVE_OCR_TIMEOUT"]),
             import_batch=max(1, int(config["ARCHIVE_IMPORT_BATCH"])),
             import_lease_seconds=max(1, int(config["ARCHIVE_IMPORT_LEASE_SECONDS"])),
+            media_lease_seconds=max(1, int(config["ARCHIVE_MEDIA_LEASE_SECONDS"])),
+            media_max_attempts=max(1, int(config["ARCHIVE_MEDIA_MAX_ATTEMPTS"])),
             index_dir=config["INDEX_DIR"],
             search_max_per_page=int(config["SEARCH_MAX_PER_PAGE"]),
             search_result_cache=int(config["SEARCH_RESULT_CACHE"]),

@@ -131,6 +131,14 @@ DEFAULTS: dict[str, object] = {
     # An import job holds its run for this long, renewed at every batch; a run whose holder
     # died (its lease ran out) is taken up again where its last batch ended.
     "ARCHIVE_IMPORT_LEASE_SECONDS": 300,
+    # A media job holds the item it processes for this long, renewed every third of it while
+    # the job runs (one OCR page may take minutes). An item whose job died is taken up again
+    # when its lease runs out, after its last finished step: a shorter lease is a quicker
+    # take-up, at one small write per renewal.
+    "ARCHIVE_MEDIA_LEASE_SECONDS": 60,
+    # An item whose processing dies this many times in a row without finishing a step (an
+    # image that crashes the consumer) is marked failed, for an archivist to retry.
+    "ARCHIVE_MEDIA_MAX_ATTEMPTS": 3,
     # --- end archive ---
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",

@@ -127,6 +127,12 @@ class Deferred:
             raise RuntimeError(f"No task is bound to the job {self.name}")
         after_commit(self.task, *args)
 
+    def after_commit_in(self, delay: float, *args) -> None:
+        """As ``after_commit``, to run ``delay`` seconds after the commit."""
+        if self.task is None:
+            raise RuntimeError(f"No task is bound to the job {self.name}")
+        after_commit(self.task.schedule, args=args, delay=delay)
+
     def after_commit_once(self, *args) -> None:
         """As ``after_commit``, unless this transaction already queued it with ``args``."""
         pending = db.session.info.get("after_commit", [])

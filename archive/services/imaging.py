@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from archive.services.storage import write_atomic
 
@@ -148,10 +148,10 @@ def make_derivatives(
     _save_jpeg(small, thumbnail)
 
 
-def pages(source: Path) -> Iterator[Image.Image]:
-    """Every page, upright, in grayscale (what OCR reads)."""
+def pages(source: Path, start: int = 0) -> Iterator[Image.Image]:
+    """Every page from index ``start`` on (the pages before it are skipped, not decoded),
+    upright, in grayscale (what OCR reads)."""
     with _open_checked(source) as image:
-        for index, frame in enumerate(ImageSequence.Iterator(image)):
-            if index >= _page_count(image):
-                break
-            yield _flatten(ImageOps.exif_transpose(frame)).convert("L")
+        for index in range(start, _page_count(image)):
+            image.seek(index)
+            yield _flatten(ImageOps.exif_transpose(image)).convert("L")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from archive.models import (
     ImportRun,
@@ -34,7 +34,7 @@ from archive.models import (
     normalize_type,
     split_list,
 )
-from archive.services import background, storage
+from archive.services import background, leases, storage
 from archive.services import media as media_service
 from archive.services import records as record_service
 from archive.settings import ArchiveSettings
@@ -442,18 +442,16 @@ def _save(upload, target: Path, limit: int, field: str) -> None:
 def _claim(import_id: int, now: datetime, settings: ArchiveSettings) -> ImportRun | None:
     """Take the run for this job, committed, unless it is finished or another job holds it
     (its lease has not run out)."""
-    run = db.session.scalar(
-        select(ImportRun)
-        .where(ImportRun.id == import_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    run = leases.claim(
+        ImportRun,
+        import_id,
+        now=now,
+        seconds=settings.import_lease_seconds,
+        claimable=lambda found: found.status in ("queued", "running"),
     )
-    if run is None or run.status not in ("queued", "running"):
-        return None  # finished: a later delivery of the job has nothing to do
-    if run.status == "running" and run.lease_until and run.lease_until > now:
-        return None  # another job is running it
+    if run is None:
+        return None  # finished (a later delivery of the job), or another job is running it
     run.status = "running"
-    run.lease_until = now + timedelta(seconds=settings.import_lease_seconds)
     db.session.commit()  # shown as running meanwhile
     return run
 
@@ -481,7 +479,7 @@ def run_import(import_id: int, *, clock: Callable[[], datetime], settings: Archi
         held.resume_after_line = line
         held.created, held.updated = report.created, report.updated
         held.unchanged, held.failed, held.errors = report.unchanged, report.failed, report.errors
-        held.lease_until = clock() + timedelta(seconds=settings.import_lease_seconds)
+        held.lease_until = leases.expiry(clock(), settings.import_lease_seconds)
 
     try:
         report = import_csv(
@@ -515,28 +513,24 @@ def run_import(import_id: int, *, clock: Callable[[], datetime], settings: Archi
     return run
 
 
-def stalled_imports(now: datetime, settings: ArchiveSettings) -> list[int]:
-    """Runs whose job died: running with a lease that has run out, or queued for longer than
-    a lease without a job taking them (a queue lost with its consumer)."""
-    stale = now - timedelta(seconds=settings.import_lease_seconds)
-    return list(
-        db.session.scalars(
-            select(ImportRun.id).where(
-                or_(
-                    and_(ImportRun.status == "running", ImportRun.lease_until < now),
-                    and_(ImportRun.status == "queued", ImportRun.created_at < stale),
-                )
-            )
-        )
+def resume_stalled(now: datetime, settings: ArchiveSettings, *, horizon: timedelta) -> list[int]:
+    """Queue again, after this transaction commits, every run whose job died: running with a
+    lease that ran out, or queued for longer than a lease without a job taking it (a queue
+    lost with its consumer); and, for the moment its lease runs out, every run whose lease
+    runs out within ``horizon`` (before the next sweep). Returns the runs queued at once."""
+    found = leases.due(
+        ImportRun,
+        active=ImportRun.status.in_(("queued", "running")),
+        now=now,
+        horizon=horizon,
+        waiting_since=ImportRun.created_at,
+        wait_limit=timedelta(seconds=settings.import_lease_seconds),
     )
-
-
-def resume_stalled(now: datetime, settings: ArchiveSettings) -> list[int]:
-    """Queue every stalled run again, after this transaction commits."""
-    found = stalled_imports(now, settings)
-    for import_id in found:
+    for import_id in found.lapsed + found.waiting:
         background.run_import.after_commit(import_id)
-    return found
+    for import_id, delay in found.expiring:
+        background.run_import.after_commit_in(delay, import_id)
+    return sorted(found.lapsed + found.waiting)
 
 
 def imports_query():

@@ -1,26 +1,19 @@
 """Media rules: find a media item as its reader may see it, ingest a file, correct its text,
-retry, delete; and the processing steps (derivatives, OCR) the job runs."""
+retry, delete. The processing the media job runs is ``media_processing``."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from archive.models import Media, Record
-from archive.services import background, imaging, ocr, records, storage
+from archive.services import background, imaging, media_processing, records, storage
 from archive.services.documents import queue_index
-from archive.services.media_files import build_derivatives, forget_files
+from archive.services.media_files import forget_files
 from archive.settings import ArchiveSettings
 from core import audit, lookup
 from core.errors import Conflict, NotFound, PayloadTooLarge, RuleViolation, UnsupportedMedia
 from core.extensions import db
-
-log = logging.getLogger(__name__)
-# Processing that has not finished after this long is taken as lost (a worker crashed).
-STUCK_AFTER = timedelta(minutes=30)
 
 
 def media_snapshot(media: Media) -> dict:
@@ -152,19 +145,6 @@ def schedule_processing(media: Media) -> None:
     background.process_media.after_commit(media.id)
 
 
-def resume_stalled(now: datetime) -> list[int]:
-    """Queue again the media whose processing job died: still processing, untouched for
-    ``STUCK_AFTER``. Each is marked as touched now, so the next sweep gives it as long again.
-    Processing is idempotent: an item taken up twice ends the same."""
-    stalled = db.session.scalars(
-        select(Media).where(Media.status == "processing", Media.updated_at <= now - STUCK_AFTER)
-    ).all()
-    for media in stalled:
-        media.updated_at = now
-        schedule_processing(media)
-    return [media.id for media in stalled]
-
-
 def correct_text(actor, media: Media, text: str | None, *, now: datetime) -> Media:
     """Set (or with None, clear) the archivist's correction of the OCR text."""
     before = {"corrected_text": media.corrected_text}
@@ -187,10 +167,19 @@ def correct_text(actor, media: Media, text: str | None, *, now: datetime) -> Med
 
 
 def retry(actor, media: Media, *, now: datetime) -> Media:
-    """Process again: after a failure, after OCR was unavailable, or when processing has
-    not finished for STUCK_AFTER (the worker running it died)."""
-    stuck = media.status == "processing" and media.updated_at <= now - STUCK_AFTER
-    if not stuck and media.status != "failed" and media.ocr_status not in ("failed", "unavailable"):
+    """Process again: after a failure or after OCR was unavailable, from the start; or take
+    up processing whose job died (``media_processing.is_stalled``) after its last kept step.
+    Processing that a job holds, or that waits for its job, is left alone (409)."""
+    if media.status == "processing":
+        if not media_processing.is_stalled(media, now):
+            raise Conflict(
+                f"Media {media.id} is being processed (or waits for its job); only failed "
+                "or stuck processing can be retried",
+                errors={"status": [media.status]},
+            )
+    elif media.status == "failed" or media.ocr_status in ("failed", "unavailable"):
+        media_processing.start_over(media)
+    else:
         raise Conflict(
             f"Media {media.id} is {media.status}; only failed or stuck processing can be retried",
             errors={"status": [media.status]},
@@ -218,64 +207,3 @@ def delete_media(actor, media: Media, *, now: datetime, settings: ArchiveSetting
     db.session.flush()
     forget_files(media, settings.media_dir)
     queue_index(record_id)
-
-
-# --- processing (run by the media job) ---------------------------------------------------
-
-
-def run_ocr(media: Media, settings: ArchiveSettings) -> None:
-    result = ocr.recognise(
-        storage.absolute(settings.media_dir, media.original_path),
-        command=settings.tesseract_cmd,
-        languages=settings.ocr_lang,
-        psm=settings.ocr_psm,
-        timeout=settings.ocr_timeout,
-    )
-    media.ocr_text = result.text
-    media.ocr_confidence = result.confidence
-    media.ocr_pages = result.pages
-    media.ocr_status = "done"
-    media.ocr_message = None
-
-
-def _fail(media: Media, reason: str, now: datetime) -> None:
-    media.status = "failed"
-    media.failure_reason = reason[:2000]
-    media.updated_at = now
-
-
-def process_waiting(media_id: int, *, now: datetime, settings: ArchiveSettings) -> None:
-    """Process a media item waiting for it (the media job); nothing when it was deleted
-    meanwhile or an earlier delivery of the job already handled it."""
-    media = db.session.get(Media, media_id)
-    if media is None or media.status != "processing":
-        return
-    process(media, now=now, settings=settings)
-
-
-def process(media: Media, *, now: datetime, settings: ArchiveSettings) -> None:
-    """Derivatives, then OCR. Any failure leaves the media visibly failed with its reason;
-    a missing Tesseract leaves it ready (the image is usable) with the OCR marked unavailable."""
-    try:
-        build_derivatives(media, settings)
-    except Exception as error:
-        log.exception("derivatives of media %s failed", media.id)
-        _fail(media, f"Derivatives could not be made: {type(error).__name__}: {error}", now)
-        return
-    try:
-        run_ocr(media, settings)
-    except ocr.OcrUnavailable as error:
-        media.ocr_status = "unavailable"
-        media.ocr_message = f"OCR skipped: {error}"
-    except Exception as error:
-        log.exception("OCR of media %s failed", media.id)
-        media.ocr_status = "failed"
-        media.ocr_message = f"{type(error).__name__}: {error}"[:2000]
-        _fail(media, f"OCR failed: {media.ocr_message}", now)
-        return
-    media.status = "ready"
-    media.failure_reason = None
-    media.processed_at = now
-    media.updated_at = now
-    db.session.flush()
-    queue_index(media.record_id)

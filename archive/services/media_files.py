@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from archive.models import Media
 from archive.services import imaging, storage
 from archive.settings import ArchiveSettings
 from core.extensions import db
+from core.transactions import snapshot
 
 
 def forget_files(media: Media, media_dir: str) -> None:
@@ -28,31 +29,38 @@ def forget_files(media: Media, media_dir: str) -> None:
         storage.remove_after_commit(db.session, storage.absolute(media_dir, media.original_path))
 
 
-def build_derivatives(media: Media, settings: ArchiveSettings) -> None:
-    source = storage.absolute(settings.media_dir, media.original_path)
-    thumbnail = storage.derivative_relpath(media.id, "thumbnail")
-    display = storage.derivative_relpath(media.id, "display")
+def make_derivatives(
+    media_id: int, original_path: str, settings: ArchiveSettings
+) -> tuple[str, str]:
+    """Write the thumbnail and display image of a media item from its original; returns
+    their paths (relative to MEDIA_DIR). Touches no database: processing runs it with no
+    transaction open."""
+    thumbnail = storage.derivative_relpath(media_id, "thumbnail")
+    display = storage.derivative_relpath(media_id, "display")
     imaging.make_derivatives(
-        source,
+        storage.absolute(settings.media_dir, original_path),
         storage.absolute(settings.media_dir, thumbnail),
         storage.absolute(settings.media_dir, display),
         thumbnail_px=settings.thumbnail_px,
         display_px=settings.display_px,
     )
-    media.thumbnail_path, media.display_path = thumbnail, display
+    return thumbnail, display
 
 
 def _media_batches(query, size: int = 200):
-    """Media in id order, a batch at a time (the session is emptied between batches)."""
+    """Media in id order, a batch at a time, each read on a snapshot and let go by the session:
+    the slow work done with them (images, hashes) holds no transaction open, so no writer
+    waits for it (SQLite has one write lock for the whole database)."""
     last_id = 0
     while True:
-        page = query.where(Media.id > last_id).order_by(Media.id).limit(size)
-        items = db.session.scalars(page).all()
+        with snapshot():
+            page = query.where(Media.id > last_id).order_by(Media.id).limit(size)
+            items = db.session.scalars(page).all()
+            db.session.expunge_all()  # keeps what was read when the snapshot ends
         if not items:
             return
         yield items
         last_id = items[-1].id
-        db.session.expunge_all()
 
 
 def regenerate_derivatives(
@@ -65,21 +73,29 @@ def regenerate_derivatives(
     ``record_id``) from the originals; returns (rebuilt, failed). A file that fails is
     reported through ``on_failure`` and the rest go on.
 
-    Commits after every batch: rebuilding a whole collection in one transaction would hold
-    the database's write lock (SQLite has only one) for as long as the images take."""
+    The images of a batch are made with no transaction open, and their paths written in a
+    short one after them, committed: the write lock is never held while images are made.
+    Running it again rebuilds the same files, so a run that died is simply run again."""
     query = select(Media)
     if record_id is not None:
         query = query.where(Media.record_id == record_id)
     done = failed = 0
     for batch in _media_batches(query):
+        made = []
         for media in batch:
             try:
-                build_derivatives(media, settings)
+                made.append((media.id, make_derivatives(media.id, media.original_path, settings)))
                 done += 1
             except Exception as error:
                 failed += 1
                 if on_failure is not None:
                     on_failure(media, error)
+        for media_id, (thumbnail, display) in made:
+            db.session.execute(
+                update(Media)
+                .where(Media.id == media_id)
+                .values(thumbnail_path=thumbnail, display_path=display)
+            )
         db.session.commit()
     return done, failed
 

@@ -10,7 +10,7 @@ import csv
 import io
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytesseract
@@ -18,19 +18,8 @@ import pytesseract
 from archive.services import imaging
 
 
-class OcrUnavailable(Exception):
-    pass
-
-
 class OcrFailed(Exception):
     pass
-
-
-@dataclass
-class OcrResult:
-    text: str
-    confidence: float | None
-    pages: list[dict] = field(default_factory=list)
 
 
 def problem(command: str, languages: str) -> str | None:
@@ -84,14 +73,15 @@ def _run_page(page, languages: str, psm: int, timeout: int) -> tuple[str, str]:
     return text, tsv
 
 
-def recognise(source: Path, *, command: str, languages: str, psm: int, timeout: int) -> OcrResult:
-    """Text of every page, each page's mean confidence, and the mean over all words."""
-    reason = problem(command, languages)
-    if reason:
-        raise OcrUnavailable(reason)
+def read_pages(
+    source: Path, *, start: int = 0, command: str, languages: str, psm: int, timeout: int
+) -> Iterator[dict]:
+    """Read the pages after the first ``start`` one at a time, each as ``{"page": number,
+    "text": ..., "confidence": mean word confidence or None, "words": words counted}``, so
+    the caller can keep each page as soon as it is read. Ask ``problem`` first: this takes
+    Tesseract and its languages to be installed."""
     pytesseract.pytesseract.tesseract_cmd = command
-    pages, total, words = [], 0.0, 0
-    for number, page in enumerate(imaging.pages(source), start=1):
+    for number, page in enumerate(imaging.pages(source, start), start=start + 1):
         try:
             text, tsv = _run_page(page, languages, psm, timeout)
         except RuntimeError as error:  # pytesseract reports its timeout this way
@@ -99,9 +89,22 @@ def recognise(source: Path, *, command: str, languages: str, psm: int, timeout: 
         except pytesseract.TesseractError as error:
             raise OcrFailed(f"Tesseract failed on page {number}: {error.message}") from error
         confidence, count = _mean_confidence(tsv)
-        pages.append({"page": number, "text": text.strip(), "confidence": confidence})
-        if confidence is not None:
-            total += confidence * count
-            words += count
-    text = "\n\n".join(page["text"] for page in pages if page["text"])
-    return OcrResult(text, round(total / words, 2) if words else None, pages)
+        yield {"page": number, "text": text.strip(), "confidence": confidence, "words": count}
+
+
+def text_of(pages: list[dict]) -> str:
+    """The text of every page, pages apart."""
+    return "\n\n".join(page["text"] for page in pages if page["text"])
+
+
+def confidence_of(pages: list[dict]) -> float | None:
+    """The mean confidence over every word of every page."""
+    words = sum(page.get("words", 0) for page in pages if page["confidence"] is not None)
+    if not words:
+        return None
+    total = sum(
+        page["confidence"] * page.get("words", 0)
+        for page in pages
+        if page["confidence"] is not None
+    )
+    return round(total / words, 2)

@@ -1,5 +1,6 @@
-"""An import whose job consumer is killed mid-run is taken up again by the next consumer
-where its last batch ended, and finishes with every row accounted for, none twice."""
+"""An import whose job consumer is killed mid-run is taken up again by the next consumer when
+the dead one's lease runs out, where its last batch ended, and finishes with every row
+accounted for, none twice."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from archive.models import ImportRun, Record
 from core.extensions import db
-from core.transactions import snapshot
+from tests.archive.consumers import kill_consumer, observe, wait_until
 from tests.fixtures.users import auth_headers
 
 pytestmark = pytest.mark.slow
@@ -21,24 +22,13 @@ LEASE_SECONDS = 3
 
 
 def _run(import_id: int) -> dict:
-    with snapshot():  # never hold SQLite's write lock against the consumer
-        run = db.session.get(ImportRun, import_id)
-        return {
-            "status": run.status,
-            "line": run.resume_after_line,
-            "created": run.created,
-            "failed": run.failed,
-        }
-
-
-def _wait_for(import_id: int, done, seconds: float) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        state = _run(import_id)
-        if done(state):
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"import {import_id} stuck at {state}")
+    run = db.session.get(ImportRun, import_id)
+    return {
+        "status": run.status,
+        "line": run.resume_after_line,
+        "created": run.created,
+        "failed": run.failed,
+    }
 
 
 def test_a_killed_consumer_loses_no_row(live_server_with_queue, archivist, test_settings):
@@ -57,21 +47,25 @@ def test_a_killed_consumer_loses_no_row(live_server_with_queue, archivist, test_
     import_id = response.json()["id"]
 
     queue.start_consumer()
-    at_kill = _wait_for(import_id, lambda s: s["line"] > 0, 120)
-    queue.consumer.kill()  # SIGKILL: no cleanup of any kind
-    queue.consumer.wait(timeout=30)
-    stopped = _run(import_id)
+    at_kill = wait_until(lambda: _run(import_id), lambda s: s["line"] > 0, 120)
+    killed_at = kill_consumer(queue)
+    stopped = observe(lambda: _run(import_id))
     assert stopped["status"] == "running"
     assert 0 < stopped["line"] < ROWS + 1, (at_kill, stopped)
 
-    time.sleep(LEASE_SECONDS + 0.5)  # the dead consumer's lease runs out
+    # Started at once: its start-up sweep asks for a take-up when the dead one's lease ends.
     queue.start_consumer()
-    finished = _wait_for(import_id, lambda s: s["status"] != "running", 300)
+    taken_up = wait_until(lambda: _run(import_id), lambda s: s["line"] != stopped["line"], 60)
+    taken_up_after = time.monotonic() - killed_at
+    assert taken_up_after < 30, taken_up  # not at a later sweep, a minute on
+    print(f"\ntaken up {taken_up_after:.1f} s after the kill (lease {LEASE_SECONDS} s)")
+    finished = wait_until(lambda: _run(import_id), lambda s: s["status"] != "running", 300)
     assert finished == {"status": "done", "line": ROWS + 1, "created": ROWS, "failed": 0}
-    with snapshot():
-        stored = db.session.scalar(
+    stored = observe(
+        lambda: db.session.scalar(
             select(func.count(Record.id)).where(Record.identifier.like("CRASH-%"))
         )
+    )
     assert stored == ROWS
     media_dir = Path(test_settings["MEDIA_DIR"])
     assert not (media_dir / "imports" / str(import_id)).exists()

@@ -295,7 +295,7 @@ def test_pixel_limit_refuses_before_decoding(
     assert media_files(app) == []
 
 
-def test_processing_lost_by_a_dead_worker_is_taken_up_by_the_sweep(
+def test_processing_whose_job_was_lost_is_taken_up_by_the_sweep(
     client, clock, archivist, dummy_record
 ):
     from archive.jobs import resume_stalled_work
@@ -304,7 +304,9 @@ def test_processing_lost_by_a_dead_worker_is_taken_up_by_the_sweep(
     headers = auth_headers(archivist)
     media_id = upload(client, dummy_record.id, image_bytes(), headers).json["id"]
     media = db.session.get(Media, media_id)
-    media.status, media.updated_at = "processing", clock.now()  # the worker died half way
+    # waiting for a job no consumer ever took (the queue was lost); see test_media_lease.py
+    # for a job that took it and died
+    media.status, media.updated_at = "processing", clock.now()
     db.session.commit()
     resume_stalled_work()
     assert db.session.get(Media, media_id).status == "processing"  # may still be running
@@ -322,13 +324,13 @@ def test_too_many_pages_are_refused(app, client, archivist_headers, dummy_record
     assert "3 pages" in response.json["message"]
 
 
-def test_processing_lost_by_a_dead_worker_can_be_retried(client, clock, archivist, dummy_record):
+def test_processing_whose_job_was_lost_can_be_retried(client, clock, archivist, dummy_record):
     from tests.fixtures.users import auth_headers
 
     headers = auth_headers(archivist)
     media_id = upload(client, dummy_record.id, image_bytes(), headers).json["id"]
     media = db.session.get(Media, media_id)
-    media.status = "processing"  # as if the worker died half way
+    media.status = "processing"  # as if its queued job was lost before any consumer took it
     media.updated_at = clock.now()
     db.session.commit()
     url = f"/api/archive/records/{dummy_record.id}/media/{media_id}/retry"
