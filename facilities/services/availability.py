@@ -14,7 +14,7 @@ from core.db import execute_plain
 from core.errors import RuleViolation
 from core.extensions import db
 from facilities.models import Facility, Slot
-from facilities.services import catalog
+from facilities.services import capacity, catalog
 from facilities.services.local_time import bookable_from, local_date
 
 MAX_DAYS = 31
@@ -142,6 +142,9 @@ def schedule(facility_id: int, now: datetime, *, first: date | None = None, days
         )
     last = first + timedelta(days=days - 1)
     slots = _with_opening(availability(facility, first, last, now), now, today, tz)
+    names = {resource.id: resource.name for resource in facility.resources}
+    for slot in slots:
+        slot["resource"] = names.get(slot["resource_id"], "")
     by_day: dict[date, list[dict]] = {first + timedelta(days=n): [] for n in range(days)}
     for slot in slots:
         by_day[local_date(datetime.fromisoformat(slot["starts_at"]), tz)].append(slot)
@@ -200,3 +203,23 @@ def week_ahead(now: datetime, days: int = 7) -> list[dict]:
             }
         )
     return result
+
+
+def slot_details(slot_id: int, now: datetime) -> dict:
+    """One session as a booking or waitlist form shows it: its facility and resource, places
+    left, status, price, the facility's party rules and discounts, and when booking opens."""
+    slot = capacity.find_slot(slot_id)
+    facility = slot.facility
+    rules = facility.rules
+    opens = bookable_from(slot.local_date, rules, facility.timezone)
+    return {
+        "slot": slot,
+        "facility": facility,
+        "resource": slot.resource,
+        "rules": rules,
+        "status": slot_status(slot.status, slot.starts_at, slot.remaining, now),
+        "bookable_from": opens,
+        "booking_open": now >= opens,
+        "opens_today": now < opens
+        and local_date(opens, facility.timezone) == local_date(now, facility.timezone),
+    }
