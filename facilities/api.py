@@ -11,9 +11,7 @@ from marshmallow import ValidationError
 
 from core.clock import now
 from core.db import intent
-from core.errors import Unauthorized
 from core.http import Blueprint, paginated
-from core.security import signature_matches
 from core.settings import settings_of
 from facilities.schemas import (
     AvailabilityQuerySchema,
@@ -180,7 +178,7 @@ def accept_free_booking(booking_id):
 @blp.doc(responses={200: {"description": "text/calendar"}})
 def booking_calendar(booking_id):
     """The booking as an iCalendar event (Asia/Seoul times; cancelled → STATUS:CANCELLED)."""
-    body = calendars.booking_calendar(booking_id, g.user, now(), domain=_domain())
+    body = calendars.booking_calendar(booking_id, g.user, now(), domain=calendar_domain())
     return Response(
         body,
         mimetype="text/calendar",
@@ -274,17 +272,23 @@ def check_in(data):
 )
 def payment_callback():
     """The payment provider confirms (or fails) the payment of a held booking. Signed."""
-    raw = request.get_data(cache=True)
-    secret = settings_of(FacilitySettings).payment_callback_secret
-    if not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
-        raise Unauthorized("Missing or wrong payment signature", code="bad_signature")
+    return payments.handle_signed_callback(
+        request.get_data(cache=True),
+        request.headers.get(SIGNATURE_HEADER),
+        secret=settings_of(FacilitySettings).payment_callback_secret,
+        now=now(),
+        read=_read_callback,
+    )
+
+
+def _read_callback(raw: bytes) -> dict:
+    """A signed callback's body: JSON in the callback's shape (400 / 422 otherwise)."""
     try:
-        payload = _CALLBACK_SCHEMA.load(json.loads(raw))
+        return _CALLBACK_SCHEMA.load(json.loads(raw))
     except (ValueError, TypeError):
         abort(400, message="The body is not JSON")
     except ValidationError as error:
         abort(422, errors=error.messages)
-    return payments.handle_callback(payload, now())
 
 
 @blp.post("/me/calendar-feed")
@@ -311,10 +315,10 @@ def revoke_feed():
 def calendar_feed(token):
     """A private feed of my bookings (the URL is the secret); cancelled ones show as cancelled."""
     return Response(
-        calendars.feed_calendar(token, now(), domain=_domain()), mimetype="text/calendar"
+        calendars.feed_calendar(token, now(), domain=calendar_domain()), mimetype="text/calendar"
     )
 
 
-def _domain() -> str:
+def calendar_domain() -> str:
     """The host the calendar events' UIDs are made unique in."""
     return request.host.split(":")[0]

@@ -24,13 +24,19 @@ HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (24-
 PARTY_EXAMPLE = {"adult": 2, "child": 1}
 
 
+# People of one price category in one booking.
+MAX_PER_CATEGORY = 50
+
+
 class PartyField(ma.fields.Dict):
     """People per price category: known categories, counts 0-50."""
 
     def __init__(self, **kwargs):
         super().__init__(
             keys=ma.fields.String(validate=validate.OneOf(CATEGORIES)),
-            values=ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=50)),
+            values=ma.fields.Integer(
+                strict=True, validate=validate.Range(min=0, max=MAX_PER_CATEGORY)
+            ),
             metadata={"example": PARTY_EXAMPLE},
             **kwargs,
         )
@@ -226,6 +232,31 @@ class SlotSchema(ma.Schema):
 class BookingCreateSchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True, strict=True, validate=ID, metadata={"example": 120})
     party = PartyField(required=True, validate=validate.Length(min=1))
+
+
+class PartyFormSchema(
+    ma.Schema.from_dict(
+        {
+            category: ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PER_CATEGORY))
+            for category in CATEGORIES
+        },
+        name="PartyCounts",
+    )
+):
+    """A party as a page's form sends it: one count per price category, blank for none.
+    Loads as the API's ``{"party": {...}}``, with only the categories that have people; the
+    party's size is the use case's to check, as it is for the API."""
+
+    @ma.post_load
+    def _as_party(self, data, **_kwargs):
+        return {"party": {category: count for category, count in data.items() if count}}
+
+
+class ScheduleQuerySchema(ma.Schema):
+    """A facility's page: a day, or the week from that day (default: today)."""
+
+    date = ma.fields.Date(metadata={"example": "2026-03-16"})
+    view = ma.fields.String(validate=validate.OneOf(["day", "week"]), load_default="day")
 
 
 class StaffBookingCreateSchema(BookingCreateSchema):

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from core.db import execute_plain
 from core.errors import RuleViolation
+from core.extensions import db
 from facilities.models import Facility, Slot
-from facilities.services import catalog
+from facilities.services import capacity, catalog
 from facilities.services.local_time import bookable_from, local_date
 
 MAX_DAYS = 31
@@ -101,3 +102,124 @@ def of_facility(
     first = first or local_date(now, facility.timezone)
     last = last or default_range(first)[1]
     return availability(facility, first, last, now, resource_id)
+
+
+# How far from today a schedule may be asked for: the past that still matters to someone,
+# and beyond anything generated ahead (slots are made 60 days ahead by default).
+SCHEDULE_DAYS_BACK = 31
+SCHEDULE_DAYS_AHEAD = 366
+
+
+def _with_opening(slots: list[dict], now: datetime, today: date, tz: str) -> list[dict]:
+    """Each slot with when its booking opens, read as residents need it: ``booking_open`` (it
+    takes bookings now, places permitting) and ``opens_today`` (it opens later today)."""
+    opening: dict[str, tuple[bool, bool]] = {}
+    for slot in slots:
+        key = slot["bookable_from"]
+        if key not in opening:
+            opens = datetime.fromisoformat(key)
+            opening[key] = (now >= opens, now < opens and local_date(opens, tz) == today)
+        slot["booking_open"], slot["opens_today"] = opening[key]
+    return slots
+
+
+def schedule(facility_id: int, now: datetime, *, first: date | None = None, days: int = 1) -> dict:
+    """A facility's sessions over ``days`` local days from ``first`` (default: today), day by
+    day, each with its places left, price, status and when its booking opens."""
+    facility = catalog.get_facility(facility_id)
+    tz = facility.timezone
+    today = local_date(now, tz)
+    first = first or today
+    if (
+        not today - timedelta(days=SCHEDULE_DAYS_BACK)
+        <= first
+        <= today + timedelta(days=SCHEDULE_DAYS_AHEAD)
+    ):
+        raise RuleViolation(
+            "No schedule that far from today",
+            code="schedule_out_of_range",
+            errors={"date": [f"Pick a day within {SCHEDULE_DAYS_AHEAD} days of today."]},
+        )
+    last = first + timedelta(days=days - 1)
+    slots = _with_opening(availability(facility, first, last, now), now, today, tz)
+    names = {resource.id: resource.name for resource in facility.resources}
+    for slot in slots:
+        slot["resource"] = names.get(slot["resource_id"], "")
+    by_day: dict[date, list[dict]] = {first + timedelta(days=n): [] for n in range(days)}
+    for slot in slots:
+        by_day[local_date(datetime.fromisoformat(slot["starts_at"]), tz)].append(slot)
+    return {
+        "facility": catalog.describe(facility),
+        "today": today,
+        "first": first,
+        "last": last,
+        "days": [{"date": day, "slots": day_slots} for day, day_slots in by_day.items()],
+    }
+
+
+def week_ahead(now: datetime, days: int = 7) -> list[dict]:
+    """For every facility, the sessions one can book now: today's, grouped by start time
+    (a curling centre's sheets share their times) with the places or sheets left, and how
+    many such sessions each of the next ``days`` days has."""
+    facilities = db.session.scalars(select(Facility).order_by(Facility.id)).all()
+    result = []
+    for facility in facilities:
+        today = local_date(now, facility.timezone)
+        last = today + timedelta(days=days - 1)
+        slots = _with_opening(
+            availability(facility, today, last, now), now, today, facility.timezone
+        )
+        bookable = [s for s in slots if s["status"] == "open" and s["booking_open"]]
+        sessions: dict[tuple[date, str], dict] = {}
+        for slot in bookable:
+            day = local_date(datetime.fromisoformat(slot["starts_at"]), facility.timezone)
+            session = sessions.setdefault(
+                (day, slot["starts_at"]),
+                {
+                    "date": day,
+                    "slot_id": slot["id"],
+                    "starts_at": slot["starts_at"],
+                    "ends_at": slot["ends_at"],
+                    "places": 0,
+                    "resources": 0,
+                },
+            )
+            session["places"] += slot["remaining"]
+            session["resources"] += 1
+        result.append(
+            {
+                "id": facility.id,
+                "name": facility.name,
+                "kind": facility.kind,
+                "timezone": facility.timezone,
+                "today": [s for s in sessions.values() if s["date"] == today],
+                "days": [
+                    {
+                        "date": day,
+                        "sessions": sum(1 for s in sessions.values() if s["date"] == day),
+                    }
+                    for day in (today + timedelta(days=n) for n in range(days))
+                ],
+            }
+        )
+    return result
+
+
+def slot_details(slot_id: int, now: datetime) -> dict:
+    """One session as a booking or waitlist form shows it: its facility and resource, places
+    left, status, price, the facility's party rules and discounts, and when booking opens."""
+    slot = capacity.find_slot(slot_id)
+    facility = slot.facility
+    rules = facility.rules
+    opens = bookable_from(slot.local_date, rules, facility.timezone)
+    return {
+        "slot": slot,
+        "facility": facility,
+        "resource": slot.resource,
+        "rules": rules,
+        "status": slot_status(slot.status, slot.starts_at, slot.remaining, now),
+        "bookable_from": opens,
+        "booking_open": now >= opens,
+        "opens_today": now < opens
+        and local_date(opens, facility.timezone) == local_date(now, facility.timezone),
+    }

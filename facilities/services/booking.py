@@ -191,6 +191,48 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
         )
 
 
+def check_bookable(slot: Slot, rules: Rules, now: datetime, *, by_staff: bool = False) -> None:
+    """The slot takes bookings now: open, not started, and its booking opened (staff book
+    for someone before that). ``rules`` are the slot's facility's, already read."""
+    if slot.status != "open":
+        raise Conflict("This slot is closed", code="slot_closed")
+    if now >= slot.starts_at:
+        raise RuleViolation(
+            "Booking stops when the slot starts",
+            code="booking_closed",
+            errors={"slot_id": ["The slot has started."]},
+        )
+    opens = bookable_from(slot.local_date, rules, slot.facility.timezone)
+    if now < opens and not by_staff:
+        raise RuleViolation(
+            "Booking for this slot has not opened yet",
+            code="booking_not_open",
+            errors={"slot_id": [f"Bookable from {opens.isoformat()}."]},
+            bookable_from=opens.isoformat(),
+        )
+
+
+def quote(user: User, slot_id: int, party: dict, now: datetime) -> dict:
+    """What booking ``slot_id`` for ``party`` would cost the person, shown before they book:
+    the party checked and priced as ``create_booking`` checks and prices it, and the slot's
+    own refusals (closed, started, not open yet). Nothing is written or locked, so places may
+    still run out before the booking: that is decided when booking."""
+    slot = capacity.find_slot(slot_id)
+    rules = slot.facility.rules
+    size = pricing.validate_party(party, rules)
+    check_bookable(slot, rules, now)
+    price, lines = pricing.for_slot(slot, party, verified_resident=user.is_verified_resident)
+    return {
+        "slot": slot,
+        "party": {k: v for k, v in party.items() if v},
+        "party_size": size,
+        "units": 1 if slot.resource.exclusive else size,
+        "price": price,
+        "price_lines": lines,
+        "hold_minutes": rules.hold_minutes,
+    }
+
+
 def create_booking(
     actor: User,
     slot_id: int,
@@ -216,22 +258,7 @@ def create_booking(
     rules = facility.rules
     size = pricing.validate_party(party, rules)
     units = 1 if slot.resource.exclusive else size
-    if slot.status != "open":
-        raise Conflict("This slot is closed", code="slot_closed")
-    if now >= slot.starts_at:
-        raise RuleViolation(
-            "Booking stops when the slot starts",
-            code="booking_closed",
-            errors={"slot_id": ["The slot has started."]},
-        )
-    opens = bookable_from(slot.local_date, rules, facility.timezone)
-    if now < opens and not by_staff:
-        raise RuleViolation(
-            "Booking for this slot has not opened yet",
-            code="booking_not_open",
-            errors={"slot_id": [f"Bookable from {opens.isoformat()}."]},
-            bookable_from=opens.isoformat(),
-        )
+    check_bookable(slot, rules, now, by_staff=by_staff)
     promised = waitlist.settle_for_booking(slot, now)
     if slot.remaining < units or promised:
         raise Conflict(
@@ -242,13 +269,7 @@ def create_booking(
         )
     if not by_staff:
         user_rules.check_limits(user.id, slot, rules, now)
-    price, lines = pricing.quote(
-        slot.base_price,
-        party,
-        rules,
-        per_person=not slot.resource.exclusive,
-        verified_resident=user.is_verified_resident,
-    )
+    price, lines = pricing.for_slot(slot, party, verified_resident=user.is_verified_resident)
     confirmed = confirm or price == 0
     booking = capacity.add_booking(
         slot,
@@ -350,18 +371,43 @@ def refund_for(booking: Booking, now: datetime, *, by_staff: bool) -> int:
     return booking.price * facility.rules.refund_percent(days) // 100
 
 
-def cancel(booking: Booking, actor: User, now: datetime, *, reason: str | None = None) -> Booking:
+def _cancelling_as_staff(booking: Booking, actor: User) -> bool:
+    """True when staff cancel someone else's booking (any time, refunded whole); the booker
+    cancels their own; anyone else is refused."""
     by_staff = is_staff(actor) and actor.id != booking.user_id
     if booking.user_id != actor.id and not by_staff:
         raise Forbidden("You can only cancel your own bookings")
-    slot = capacity.lock_slot(booking.slot_id)
-    db.session.refresh(booking)
+    return by_staff
+
+
+def _check_cancellable(booking: Booking, now: datetime, *, by_staff: bool) -> None:
     if booking.status not in ("held", "confirmed"):
         raise Conflict(f"This booking is {booking.status}", code="not_cancellable")
     if now >= booking.starts_at and not by_staff:
         raise RuleViolation(
             "Bookings can be cancelled until the slot starts", code="cancellation_closed"
         )
+
+
+def cancellation_terms(booking_id: int, actor: User, now: datetime) -> dict:
+    """What cancelling the booking now would refund, shown before the person confirms: the
+    same checks and refund rule as ``cancel``, nothing written or locked."""
+    booking = get_booking(booking_id, actor)
+    by_staff = _cancelling_as_staff(booking, actor)
+    _check_cancellable(booking, now, by_staff=by_staff)
+    return {
+        "booking": booking,
+        "paid": booking.status != "held",
+        "refund": refund_for(booking, now, by_staff=by_staff),
+        "refund_tiers": booking.slot.facility.rules.refund_tiers,
+    }
+
+
+def cancel(booking: Booking, actor: User, now: datetime, *, reason: str | None = None) -> Booking:
+    by_staff = _cancelling_as_staff(booking, actor)
+    slot = capacity.lock_slot(booking.slot_id)
+    db.session.refresh(booking)
+    _check_cancellable(booking, now, by_staff=by_staff)
     before = _state(booking)
     booking.refund_amount = refund_for(booking, now, by_staff=by_staff)
     booking.cancelled_by_id, booking.cancel_reason = actor.id, reason

@@ -49,3 +49,7 @@ def feed_bookings(user: User, now: datetime) -> list[Booking]:
         .where(Booking.user_id == user.id, Booking.starts_at > now - timedelta(days=FEED_PAST_DAYS))
         .order_by(Booking.starts_at)
     ).all()
+
+
+def has_feed(user: User) -> bool:
+    return db.session.scalar(select(CalendarFeed.id).filter_by(user_id=user.id)) is not None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 
-from core.errors import Conflict, NotFound, RuleViolation
+from core.errors import Conflict, NotFound, RuleViolation, Unauthorized
 from core.extensions import db
 from core.lookup import find
+from core.security import signature_matches
 from facilities.models import Booking
 from facilities.services import booking as bookings
 from facilities.services import capacity, waitlist
@@ -43,3 +45,21 @@ def handle_callback(payload: dict, now: datetime) -> Booking:
             errors={"amount": [f"Expected {booking.price}."]},
         )
     return bookings.confirm(booking, now, actor="payments", payment_reference=reference)
+
+
+def handle_signed_callback(
+    raw: bytes,
+    signature: str | None,
+    *,
+    secret: str,
+    now: datetime,
+    read: Callable[[bytes], dict],
+) -> Booking:
+    """The provider's callback as it arrives: nothing in the body is trusted until its
+    signature (hex HMAC-SHA256 of the raw body under the shared secret) matches; then the
+    door's ``read`` parses the body (each door answers a malformed one in its own form) and
+    ``handle_callback`` acts on it. Every way a payment confirmation comes in passes here: the
+    provider's request, and the local test payment page that signs the same body."""
+    if not signature_matches(secret, raw, signature):
+        raise Unauthorized("Missing or wrong payment signature", code="bad_signature")
+    return handle_callback(read(raw), now)

@@ -7,7 +7,7 @@ resident discount when the booker is a verified city resident.
 from __future__ import annotations
 
 from core.errors import RuleViolation
-from facilities.models import CATEGORIES, Rules
+from facilities.models import CATEGORIES, Rules, Slot
 
 
 def validate_party(party: dict, rules: Rules) -> int:
@@ -78,3 +78,16 @@ def quote(
         )
         total += unit * count
     return total, lines
+
+
+def for_slot(slot: Slot, party: dict, *, verified_resident: bool) -> tuple[int, list[dict]]:
+    """What ``party`` (already validated) pays for ``slot``: per person on a shared rink, per
+    sheet on an exclusive one. Every price of a slot comes from here: a booking, a waitlist
+    offer, and the quote a resident sees before booking."""
+    return quote(
+        slot.base_price,
+        party,
+        slot.facility.rules,
+        per_person=not slot.resource.exclusive,
+        verified_resident=verified_resident,
+    )

@@ -211,12 +211,8 @@ def offer_next(slot: Slot, now: datetime) -> Booking | None:
         except DomainError:
             entry.status = "skipped"
             continue
-        price, lines = pricing.quote(
-            slot.base_price,
-            entry.party,
-            rules,
-            per_person=not slot.resource.exclusive,
-            verified_resident=entry.user.is_verified_resident,
+        price, lines = pricing.for_slot(
+            slot, entry.party, verified_resident=entry.user.is_verified_resident
         )
         expires = min(now + timedelta(minutes=rules.offer_minutes), slot.starts_at)
         booking = capacity.add_booking(
