@@ -23,13 +23,15 @@ tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The local setup's own settings, written once: development mode and a generated secret, so
-# every later command (.venv/bin/flask --app wsgi ...) runs as the server does.
+# The local setup's own settings, written once: development mode, a generated secret and the
+# local test payment page's signing key, so every later command (.venv/bin/flask --app wsgi
+# ...) runs as the server does.
 instance/settings.env:
 	@mkdir -p instance
-	@umask 077 && printf 'APP_ENV=development\nSECRET_KEY=%s\n' \
+	@umask 077 && printf 'APP_ENV=development\nSECRET_KEY=%s\nPAYMENT_CALLBACK_SECRET=%s\n' \
+	  "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" \
 	  "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
-	@echo "wrote $@ (development settings and a new secret)"
+	@echo "wrote $@ (development settings, a new secret and the test payments' signing key)"
 
 migrate: install instance/settings.env
 	$(BIN)/flask --app wsgi db upgrade

@@ -67,9 +67,11 @@ class Page:
     def find_all(self, css: str):
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
-    def fill(self, **fields) -> Page:
+    def fill(self, within: str = "", **fields) -> Page:
+        """Type into the named fields (of the form in ``within``, when a page has several
+        with the same names: the home page's search boxes)."""
         for name, value in fields.items():
-            element = self.find(f"[name='{name}']")
+            element = self.find(f"{within} [name='{name}']".strip())
             if element.tag_name == "select":
                 element.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
             else:

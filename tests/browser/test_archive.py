@@ -65,7 +65,7 @@ def test_search_narrow_open_a_record_and_zoom_its_image(page):
     create_search_record(title="의정부 관아 초안", visibility="draft")
 
     page.open("/").check()
-    page.fill(q="의정부").submit(".archive-panel button[type=submit]")
+    page.fill(within=".archive-panel", q="의정부").submit(".archive-panel button[type=submit]")
     assert page.path.startswith("/archive?q=")
     titles = [a.text for a in page.find_all(".result h3 a")]
     assert sorted(titles) == ["의정부 관아 정문", "의정부 읍내 지도"]

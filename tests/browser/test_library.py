@@ -44,7 +44,7 @@ def test_search_open_a_title_and_hold_it_for_pickup(page):
 
     log_in(page, user)
     # The home page's library panel searches the catalogue.
-    page.fill(q="한강").submit(".library-panel button[type=submit]")
+    page.fill(within=".library-panel", q="한강").submit(".library-panel button[type=submit]")
     assert page.path == "/library?q=%ED%95%9C%EA%B0%95"
     assert page.find("h2#results-heading").text.startswith("‘한강’ 검색 결과")
     [card] = page.find_all("ul.results > li")

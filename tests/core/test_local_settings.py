@@ -66,6 +66,11 @@ def test_commands_run_with_the_settings_make_run_wrote(tmp_path):
     assert "APP_ENV=development" in settings
     secret = next(line for line in settings.splitlines() if line.startswith("SECRET_KEY="))
     assert len(secret) > len("SECRET_KEY=") + 30
+    # The local test payment page signs its callbacks with a key of its own.
+    signing = next(
+        line for line in settings.splitlines() if line.startswith("PAYMENT_CALLBACK_SECRET=")
+    )
+    assert len(signing) > len("PAYMENT_CALLBACK_SECRET=") + 30
     assert oct((instance / "settings.env").stat().st_mode & 0o777) == "0o600"
     run = _jobs_status(instance)
     assert run.returncode == 0, run.stderr
