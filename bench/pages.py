@@ -52,7 +52,7 @@ def _pages(client) -> dict[str, str]:
     pages = {
         "home": "/",
         "facilities": "/facilities",
-        "library_search": "/library?q=%EB%8F%84%EC%8B%9C",  # 도시
+        "library_search": "/library?q=%ED%95%9C%EA%B0%95",  # 한강
         "archive_search": "/archive?q=%EC%9D%98%EC%A0%95%EB%B6%80",  # 의정부
         "archive_browse": "/archive",
         "collections": "/archive/collections",
@@ -62,7 +62,7 @@ def _pages(client) -> dict[str, str]:
     }
     followed = {
         "facility": ("/facilities", r"/facilities/\d+"),
-        "title": ("/library?q=%EB%8F%84%EC%8B%9C", r"/library/titles/\d+"),
+        "title": ("/library?q=%ED%95%9C%EA%B0%95", r"/library/titles/\d+"),
         "record": ("/archive", r"/archive/records/[^\"?#]+"),
     }
     for name, (path, pattern) in followed.items():

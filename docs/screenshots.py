@@ -8,6 +8,7 @@ Chromium at a phone's width and saves one PNG per page. Run it again whenever pa
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,13 +26,17 @@ OUT = ROOT / "docs" / "screenshots"
 PHONE = (412, 915)
 PASSWORD = "푸른 하늘 은하수 하얀 쪽배"
 
-# (file name, path, what it shows). Paths that need data find it on the page before them.
-PAGES = [
-    ("home", "/", "첫 화면"),
-    ("register", "/register", "회원가입"),
-    ("login", "/login", "로그인"),
-    ("profile", "/profile", "내 정보"),
-    ("not-found", "/no-such-page", "없는 페이지"),
+# Signed out, then signed in: (file name, path). The pages reached by following links (a
+# facility, a booking, a book, a record) are taken in ``_walk``.
+SIGNED_OUT = [("home", "/"), ("register", "/register"), ("login", "/login")]
+SIGNED_IN = [
+    ("facilities", "/facilities"),
+    ("library-search", "/library?q=%ED%95%9C%EA%B0%95"),  # 한강
+    ("archive-search", "/archive?q=%EC%9D%98%EC%A0%95%EB%B6%80"),  # 의정부
+    ("archive-collections", "/archive/collections"),
+    ("library-me", "/library/me"),
+    ("profile", "/profile"),
+    ("not-found", "/no-such-page"),
 ]
 
 
@@ -46,6 +51,7 @@ def _start(instance: Path) -> tuple[subprocess.Popen, str]:
         **os.environ,
         "APP_ENV": "development",
         "SECRET_KEY": "screenshots",
+        "PAYMENT_CALLBACK_SECRET": "screenshots-payments",
         "INSTANCE_DIR": str(instance),
         "JOBS_IMMEDIATE": "1",
     }
@@ -91,6 +97,44 @@ def _sign_up(driver, url: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
 
 
+def _follow(driver, url: str, path: str, pattern: str) -> bool:
+    """Open ``path`` and then its first link whose address matches ``pattern``."""
+    driver.get(url + path)
+    for link in driver.find_elements(By.CSS_SELECTOR, "main a[href]"):
+        if re.search(pattern, link.get_attribute("href")):
+            driver.get(link.get_attribute("href"))
+            return True
+    return False
+
+
+def _click(driver, css: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, css).click()
+
+
+def _walk(driver, url: str) -> list[Path]:
+    """The pages reached by following links: a facility's schedule and a booking through to
+    its QR code, a book, a record."""
+    saved = []
+    if _follow(driver, url, "/facilities", r"/facilities/\d+$"):
+        saved.append(_save(driver, "facility"))
+        if _follow(driver, url, driver.current_url.removeprefix(url), r"/slots/\d+/book$"):
+            driver.find_element(By.NAME, "adult").send_keys("2")
+            driver.find_element(By.NAME, "child").send_keys("1")
+            _click(driver, "main form button[type=submit]")
+            saved.append(_save(driver, "booking-quote"))
+            _click(driver, "main form button[type=submit]")
+            saved.append(_save(driver, "booking-hold"))
+            _click(driver, "main a[href^='/test-payment/']")
+            _click(driver, "main form button.primary")
+            driver.get(url + "/bookings")
+            saved.append(_save(driver, "my-bookings"))
+    if _follow(driver, url, "/library?q=%ED%95%9C%EA%B0%95", r"/library/titles/\d+$"):
+        saved.append(_save(driver, "library-title"))
+    if _follow(driver, url, "/archive", r"/archive/records/"):
+        saved.append(_save(driver, "archive-record"))
+    return saved
+
+
 def _save(driver, name: str) -> Path:
     # The whole page, not only the first screen: as tall as its content.
     height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -107,13 +151,15 @@ def main() -> None:
         server, url = _start(Path(instance))
         driver = _browser()
         try:
-            for name, path, _title in PAGES[:3]:  # signed out
+            for name, path in SIGNED_OUT:
                 driver.get(url + path)
                 print(_save(driver, name).relative_to(ROOT))
             _sign_up(driver, url)
-            for name, path, _title in PAGES[3:]:
+            for name, path in SIGNED_IN:
                 driver.get(url + path)
                 print(_save(driver, name).relative_to(ROOT))
+            for path in _walk(driver, url):
+                print(path.relative_to(ROOT))
         finally:
             driver.quit()
             server.terminate()
