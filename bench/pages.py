@@ -44,7 +44,8 @@ def _prepare(instance: Path) -> dict[str, str]:
 def _first_link(client, path: str, pattern: str) -> str | None:
     """A page's first link matching ``pattern``: the pages to measure are found as a
     resident finds them, by following links."""
-    found = re.search(pattern, client.get(path).get_data(as_text=True))
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(f'(?<=href="){pattern}(?=")', page)
     return found.group(0) if found else None
 
 
@@ -63,7 +64,7 @@ def _pages(client) -> dict[str, str]:
     followed = {
         "facility": ("/facilities", r"/facilities/\d+"),
         "title": ("/library?q=%ED%95%9C%EA%B0%95", r"/library/titles/\d+"),
-        "record": ("/archive", r"/archive/records/[^\"?#]+"),
+        "record": ("/archive", r"/archive/records/[^\"?#/]+"),
     }
     for name, (path, pattern) in followed.items():
         if link := _first_link(client, path, pattern):
