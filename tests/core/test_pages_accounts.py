@@ -173,3 +173,23 @@ def test_the_api_sets_the_same_choices_and_refuses_unknown_groups(client, reside
     )
     assert answer.status_code == 200
     assert answer.json["notifications_off"] == ["booking_receipts"]
+
+
+def test_an_unexpected_failure_is_a_page_with_its_request_id(app):
+    from core.app import create_app  # a second app, to add a failing page before it serves
+    from core.web import PageBlueprint
+
+    broken = create_app(dict(app.config))
+    failing = PageBlueprint("failing", __name__)
+
+    @failing.get("/failing")
+    def fail():
+        raise RuntimeError("a bug")
+
+    broken.register_blueprint(failing)
+    answer = broken.test_client().get("/failing", headers={"X-Request-ID": "req-500-page"})
+    assert answer.status_code == 500
+    assert answer.mimetype == "text/html"
+    body = answer.get_data(as_text=True)
+    assert "일시적인 오류가 발생했습니다" in body and "req-500-page" in body
+    assert "a bug" not in body  # nothing of the failure itself reaches the person
