@@ -14,31 +14,16 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from support import cpu_probe_ms, percentile
+from support import cpu_probe_ms, demo_instance, percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TARGET_P95_MS = 100.0
 PASSWORD = "푸른 하늘 은하수 하얀 쪽배"
-
-
-def _prepare(instance: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "SECRET_KEY": "bench",
-        "INSTANCE_DIR": str(instance),
-        "JOBS_IMMEDIATE": "1",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(flask + command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
-    return env
 
 
 def _first_link(client, path: str, pattern: str) -> str | None:
@@ -94,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     rounds = 15 if args.quick else args.rounds
     with tempfile.TemporaryDirectory() as folder:
-        os.environ.update(_prepare(Path(folder)))
+        os.environ.update(demo_instance(Path(folder), SECRET_KEY="bench"))
         sys.path.insert(0, str(PROJECT_ROOT))
         from core.app import create_app  # after the environment names the instance
 

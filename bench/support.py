@@ -134,6 +134,22 @@ def stop_gunicorn(server: Server, wait: float = 30) -> None:
     server.log.close()
 
 
+def demo_instance(instance: Path, **settings: str) -> dict[str, str]:
+    """A fresh instance folder set up as ``make run`` does (migrations, then every domain's
+    demo data), in development mode; returns the environment that serves it."""
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "INSTANCE_DIR": str(instance),
+        "JOBS_IMMEDIATE": "1",
+        **settings,
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run(flask + command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
 def start_consumer(env: dict[str, str]) -> subprocess.Popen:
     """One job consumer (``flask jobs worker``), as ``make run`` serves beside gunicorn."""
     return subprocess.Popen(

@@ -7,23 +7,21 @@ Chromium at a phone's width and saves one PNG per page. Run it again whenever pa
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benches' demo instance and server, and the browser tests' Chromium.
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+from support import Server, demo_instance, start_gunicorn, stop_gunicorn  # noqa: E402
+
+from tests.browser.chromium import PHONE, start_chromium  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
-PHONE = (412, 915)
 PASSWORD = "푸른 하늘 은하수 하얀 쪽배"
 
 # Signed out, then signed in: (file name, path). The pages reached by following links (a
@@ -40,54 +38,11 @@ SIGNED_IN = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(instance: Path) -> tuple[subprocess.Popen, str]:
-    env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "SECRET_KEY": "screenshots",
-        "PAYMENT_CALLBACK_SECRET": "screenshots-payments",
-        "INSTANCE_DIR": str(instance),
-        "JOBS_IMMEDIATE": "1",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", "2", "--bind",
-         f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if requests.get(url + "/api/health", timeout=5).ok:
-                return server, url
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
-
-
-def _browser() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--lang=ko-KR",
-        "--hide-scrollbars",
-        f"--window-size={PHONE[0]},{PHONE[1]}",
-    ):
-        options.add_argument(argument)  # fmt: skip
-    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+def _start(instance: Path) -> Server:
+    env = demo_instance(
+        instance, SECRET_KEY="screenshots", PAYMENT_CALLBACK_SECRET="screenshots-payments"
+    )
+    return start_gunicorn(env, instance, workers=2)
 
 
 def _sign_up(driver, url: str) -> None:
@@ -148,8 +103,8 @@ def _save(driver, name: str) -> Path:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as instance:
-        server, url = _start(Path(instance))
-        driver = _browser()
+        server = _start(Path(instance))
+        url, driver = server.url, start_chromium("--hide-scrollbars")
         try:
             for name, path in SIGNED_OUT:
                 driver.get(url + path)
@@ -162,8 +117,7 @@ def main() -> None:
                 print(path.relative_to(ROOT))
         finally:
             driver.quit()
-            server.terminate()
-            server.wait(timeout=30)
+            stop_gunicorn(server)
 
 
 if __name__ == "__main__":

@@ -7,37 +7,22 @@ import json
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from core.extensions import db
+from tests.browser.chromium import start_chromium
 from tests.conftest import _live_env, _serve
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 # The rules of WCAG 2.1 A and AA (KWCAG 2.2 follows them), plus axe's best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-# A phone first: the pages are laid out for a narrow screen.
-PHONE = (412, 915)
 
 
 @pytest.fixture(scope="session")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--lang=ko-KR",
-        f"--window-size={PHONE[0]},{PHONE[1]}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = start_chromium(console_log=True)
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
