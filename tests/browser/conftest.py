@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from core.extensions import db
@@ -67,9 +67,16 @@ class Page:
     def submit(self, css: str = "main form button[type=submit]") -> Page:
         _release_database()
         self.driver.get_log("browser")
-        old = self.find("html")
+        # A mark on the old document's window, gone once the next document has loaded.
+        # Element references are not used: asking about a node of a document being
+        # replaced can fail in Chromium with an error Selenium does not call "stale".
+        self.driver.execute_script("window.__leaving = true;")
         self.find(css).click()
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 20, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script(
+                "return !window.__leaving && document.readyState === 'complete';"
+            )
+        )
         return self
 
     @property
