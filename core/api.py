@@ -12,6 +12,8 @@ from core.roles import STAFF_ROLES
 from core.schemas import (
     AuditEntrySchema,
     AuditQuerySchema,
+    FailedJobQuerySchema,
+    FailedJobSchema,
     JobStatusSchema,
     ProfileSchema,
     RegisterSchema,
@@ -151,3 +153,23 @@ def audit_log(query, pagination_parameters):
 def job_status():
     """Job queue status: backend, pending and scheduled counts, periodic tasks."""
     return jobs.status()
+
+
+@blp.get("/admin/jobs/failed")
+@blp.auth("admin")
+@blp.arguments(FailedJobQuerySchema, location="query")
+@blp.response(200, FailedJobSchema(many=True))
+@blp.paginate()
+def failed_jobs(query, pagination_parameters):
+    """Jobs that failed with no retry left, newest first, with their error (admin)."""
+    return paginated(jobs.failed_jobs_query(**query), pagination_parameters)
+
+
+@blp.post("/admin/jobs/<int:failed_id>/retry")
+@blp.auth("admin")
+@blp.response(200, FailedJobSchema)
+@blp.errors(404, 409)
+def retry_job(failed_id):
+    """Queue a failed job again, as it first ran (admin). Retried already → 409 `job_retried`;
+    a job the code no longer has → 409 `job_unknown`. A retry that fails is a new failure."""
+    return jobs.retry(g.user, jobs.get_failed(failed_id), now())

@@ -11,8 +11,8 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from core import admin_pages, cli, health, jobs, pages, settings, staff_pages, web
 from core import api as accounts_api
-from core import cli, health, jobs, pages, settings, staff_pages, web
 from core import config as config_module
 from core.clock import SystemClock
 from core.db import configure_sqlite, render_migration_type, write_intent
@@ -252,6 +252,7 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     app.register_blueprint(pages.blp)
     app.register_blueprint(staff_pages.blp)
+    admin_pages.init_app(app)
     cli.register(app)
     _register_domains(app)
     # Last in the menu, after the domains' pages for residents.

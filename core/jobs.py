@@ -13,18 +13,28 @@ Side effects that must not happen if the transaction rolls back are queued with
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
+import uuid
+from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
-from huey import Huey, crontab  # noqa: F401  (crontab re-exported)
+from huey import Huey, crontab, signals  # noqa: F401  (crontab re-exported)
+from huey.exceptions import HueyException
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from core import audit
+from core.errors import Conflict
 from core.extensions import db
+from core.lookup import get
+from core.models import FailedJob, User
 from core.transactions import unit_of_work
+
+log = logging.getLogger(__name__)
 
 
 class NormalSyncSqliteStorage(SqliteStorage):
@@ -221,3 +231,103 @@ def status() -> dict:
 def ping() -> None:
     """Raises when the queue's storage cannot be reached."""
     huey.pending_count()
+
+
+# --- failed jobs: kept with their error, retried by an admin ------------------------------
+
+# What the pages and the API show of a job's arguments and error (the message keeps them all).
+SHOWN_CHARACTERS = 2000
+
+
+@huey.signal(signals.SIGNAL_ERROR, signals.SIGNAL_TIMEOUT)
+def _record_failure(_signal, task, error=None) -> None:
+    """A job that failed with no retry left is kept (``core_failed_job``) in a transaction of
+    its own, after the job's own has rolled back, so an admin sees it and can run it again."""
+    if task.retries:
+        return  # Huey queues it again
+    try:
+        with _app().app_context(), unit_of_work():
+            record_failure(task, error, current_app.extensions["clock"].now())
+    except Exception:  # the queue goes on even when the failure cannot be written down
+        log.exception("Could not record the failure of job %s", task.id)
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "TaskTimeout: the job ran out of time"
+    return f"{type(error).__name__}: {error}"[:SHOWN_CHARACTERS]
+
+
+def _arguments(task) -> str:
+    parts = [repr(a) for a in task.args or ()]
+    parts += [f"{key}={value!r}" for key, value in (task.kwargs or {}).items()]
+    return ", ".join(parts)[:SHOWN_CHARACTERS]
+
+
+def record_failure(task, error: BaseException | None, now: datetime) -> FailedJob:
+    failed = FailedJob(
+        task_id=str(task.id),
+        name=task.name,
+        arguments=_arguments(task),
+        message=huey.serialize_task(task),
+        error=_describe(error),
+        failed_at=now,
+    )
+    db.session.add(failed)
+    db.session.flush()
+    return failed
+
+
+def failed_jobs_query(*, retried: bool | None = None):
+    """Failed jobs, newest first; ``retried``: only those (not) retried yet."""
+    stmt = select(FailedJob)
+    if retried is not None:
+        stmt = stmt.where(
+            FailedJob.retried_at.is_not(None) if retried else FailedJob.retried_at.is_(None)
+        )
+    return stmt.order_by(FailedJob.id.desc())
+
+
+def get_failed(failed_id: int) -> FailedJob:
+    return get(FailedJob, failed_id)
+
+
+def pending(limit: int = 100) -> list[dict]:
+    """The jobs waiting in the queue (the first ``limit``), and those scheduled for later."""
+    waiting = [
+        {"id": task.id, "name": task.name, "arguments": _arguments(task), "eta": None}
+        for task in huey.pending(limit)
+    ]
+    scheduled = [
+        {"id": task.id, "name": task.name, "arguments": _arguments(task), "eta": task.eta}
+        for task in huey.scheduled(limit)
+    ]
+    return waiting + scheduled
+
+
+def retry(actor: User, failed: FailedJob, now: datetime) -> FailedJob:
+    """Queue a failed job again, as it first ran (a new id, its retries afresh), once this
+    transaction commits; a retry that fails again is kept as a new failure."""
+    # Locked, and read again: a retry committed while we waited shows now.
+    row = db.session.get(FailedJob, failed.id, with_for_update=True, populate_existing=True)
+    if row.retried_at is not None:
+        raise Conflict("This job was already retried", code="job_retried")
+    try:
+        task = huey.deserialize_task(row.message)
+    except HueyException:
+        raise Conflict("This job no longer exists", code="job_unknown") from None
+    task.id = str(uuid.uuid4())
+    task.retries = type(task).default_retries
+    row.retried_at, row.retried_by_id = now, actor.id
+    db.session.flush()
+    after_commit(huey.enqueue, task)
+    audit.record(
+        actor,
+        "job.retry",
+        "job",
+        row.id,
+        now=now,
+        before={"status": "failed"},
+        after={"status": "retried", "name": row.name, "task_id": task.id},
+    )
+    return row

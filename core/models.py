@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -175,3 +176,25 @@ class RateWindow(db.Model):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     count: Mapped[int]
+
+
+class FailedJob(db.Model):
+    """A background job that failed with no retry left: its error, and what it takes to run
+    it again (Huey's own serialized message), until an admin retries it."""
+
+    __tablename__ = "core_failed_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    # The job's arguments as an admin reads them (the message below is what runs).
+    arguments: Mapped[str] = mapped_column(Text)
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retried_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+
+    @property
+    def status(self) -> str:
+        return "retried" if self.retried_at is not None else "failed"

@@ -119,3 +119,19 @@ class JobStatusSchema(ma.Schema):
     pending = ma.fields.Integer()
     scheduled = ma.fields.Integer()
     periodic_tasks = ma.fields.List(ma.fields.String())
+
+
+class FailedJobSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 12})
+    task_id = ma.fields.String(metadata={"example": "6f1c0b9e-2f0e-4d7b-9a53-0c7f3b0e8a11"})
+    name = ma.fields.String(metadata={"example": "deliver_notifications"})
+    arguments = ma.fields.String(metadata={"example": "42"})
+    error = ma.fields.String(metadata={"example": "SMTPServerDisconnected: Connection closed"})
+    status = ma.fields.String(metadata={"example": "failed", "description": "failed or retried"})
+    failed_at = ma.fields.AwareDateTime()
+    retried_at = ma.fields.AwareDateTime(allow_none=True)
+    retried_by_id = ma.fields.Integer(allow_none=True)
+
+
+class FailedJobQuerySchema(ma.Schema):
+    retried = ma.fields.Boolean(metadata={"description": "Only jobs (not) retried yet"})
