@@ -24,9 +24,6 @@ from core.schemas import AuditQuerySchema, FailedJobQuerySchema, RolesSchema, Us
 from core.web import (
     Form,
     PageBlueprint,
-    StaffSection,
-    add_messages,
-    add_staff_section,
     attempt,
     korean_message,
     read_form,
@@ -39,6 +36,16 @@ from core.web import (
 
 blp = PageBlueprint("admin_pages", __name__, url_prefix="/staff/admin")
 ADMIN = "admin"
+# The console's sections these pages open (registered by the app factory).
+SECTIONS = (
+    ("admin_pages.users", "사용자와 권한", "사용자를 찾아 권한을 주고 거두며, 계정을 정지합니다."),
+    ("admin_pages.audit_log", "감사 기록", "누가 언제 무엇을 바꿨는지 조건으로 찾아봅니다."),
+    (
+        "admin_pages.job_queue",
+        "작업 대기열",
+        "기다리는 작업과 실패한 작업을 보고, 실패한 작업을 다시 실행합니다.",
+    ),
+)
 PAGE_SIZE = 50
 KST = ZoneInfo("Asia/Seoul")  # the city's time, as every page shows it
 
@@ -78,32 +85,6 @@ _user_query = UserPageQuerySchema()
 _audit_query = AuditPageQuerySchema()
 _failed_query = FailedJobPageQuerySchema()
 _roles_schema = RolesSchema()
-
-
-def init_app(app) -> None:
-    app.register_blueprint(blp)
-    add_messages(MESSAGES)
-    add_staff_section(
-        app,
-        StaffSection(
-            "admin_pages.users",
-            "사용자와 권한",
-            roles=(ADMIN,),
-            description="사용자를 찾아 권한을 주거나 거두고, 계정을 정지합니다.",
-        ),
-        StaffSection(
-            "admin_pages.audit_log",
-            "감사 기록",
-            roles=(ADMIN,),
-            description="누가 언제 무엇을 바꿨는지 조건으로 찾아봅니다.",
-        ),
-        StaffSection(
-            "admin_pages.job_queue",
-            "작업 대기열",
-            roles=(ADMIN,),
-            description="기다리는 작업과 실패한 작업을 보고, 실패한 작업을 다시 실행합니다.",
-        ),
-    )
 
 
 @blp.context_processor

@@ -252,7 +252,15 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     app.register_blueprint(pages.blp)
     app.register_blueprint(staff_pages.blp)
-    admin_pages.init_app(app)
+    app.register_blueprint(admin_pages.blp)
+    web.add_messages(admin_pages.MESSAGES)
+    web.add_staff_section(
+        app,
+        *(
+            web.StaffSection(endpoint, label, roles=(admin_pages.ADMIN,), description=description)
+            for endpoint, label, description in admin_pages.SECTIONS
+        ),
+    )
     cli.register(app)
     _register_domains(app)
     # Last in the menu, after the domains' pages for residents.

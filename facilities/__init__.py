@@ -4,7 +4,7 @@ from core import web
 from core.health import register_check
 from core.settings import register
 from facilities import api as resident_api
-from facilities import cli, demo, health, manager_api, pages, sandbox_pages
+from facilities import cli, demo, health, manager_api, pages, sandbox_pages, staff_pages
 from facilities import jobs as _jobs  # noqa: F401  (registers the periodic jobs)
 from facilities.services.gates import GATE
 from facilities.settings import FacilitySettings
@@ -31,5 +31,16 @@ def init_app(app, api):
     )
     web.add_home_panel(app, "facilities/home_panel.html", pages.home_panel)
     web.add_messages(pages.MESSAGES)
+    app.register_blueprint(staff_pages.blp)
+    web.add_field_messages(*staff_pages.FIELD_MESSAGES)
+    web.add_staff_section(
+        app,
+        web.StaffSection(
+            "facilities_staff_pages.index",
+            "시설 운영",
+            roles=(staff_pages.MANAGER,),
+            description="회차와 입장 확인, 회차 틀, 휴장, 게이트, 이용률 보고서",
+        ),
+    )
     app.cli.add_command(cli.facilities_cli)
     app.extensions.setdefault("demo_seeders", []).append(demo.seed)

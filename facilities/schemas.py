@@ -5,6 +5,8 @@ waitlist position) is worked out by the services and handed over in the object o
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -20,6 +22,8 @@ from facilities.models import (
 )
 from facilities.settings import FacilitySettings
 
+# Every facility's time zone (FacilityCreateSchema offers no other).
+CITY_TIME = ZoneInfo("Asia/Seoul")
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM (24-hour).")
 PARTY_EXAMPLE = {"adult": 2, "child": 1}
 
@@ -379,6 +383,14 @@ class ClosureCreateSchema(ma.Schema):
     def _order(self, data, **_kwargs):
         if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
             raise ma.ValidationError("Must be after starts_at.", field_name="ends_at")
+
+
+class ClosureFormSchema(ClosureCreateSchema):
+    """A closure as a page's form sends it: the times of ``datetime-local`` inputs, with no
+    offset, read in the city's time (every facility's time zone)."""
+
+    starts_at = ma.fields.AwareDateTime(required=True, default_timezone=CITY_TIME)
+    ends_at = ma.fields.AwareDateTime(required=True, default_timezone=CITY_TIME)
 
 
 class ClosureSchema(ma.Schema):

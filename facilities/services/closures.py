@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import audit
 from core.errors import Conflict, RuleViolation
@@ -62,6 +62,83 @@ def list_closures(facility: Facility) -> list[Closure]:
     ).all()
 
 
+def _check(
+    facility: Facility, starts_at: datetime, ends_at: datetime, resource_id: int | None
+) -> None:
+    if ends_at <= starts_at:
+        raise RuleViolation("A closure ends after it starts", errors={"ends_at": ["Too early."]})
+    if resource_id is not None:
+        get_resource(resource_id, facility)
+
+
+def _open_slot_ids(
+    facility_id: int, starts_at: datetime, ends_at: datetime, resource_id: int | None
+) -> list[int]:
+    """The open slots a closure of [starts_at, ends_at) closes (of one resource, or all)."""
+    stmt = select(Slot.id).where(
+        Slot.facility_id == facility_id,
+        Slot.starts_at < ends_at,
+        Slot.ends_at > starts_at,
+        Slot.status == "open",
+    )
+    if resource_id is not None:
+        stmt = stmt.where(Slot.resource_id == resource_id)
+    return db.session.scalars(stmt.order_by(Slot.id)).all()
+
+
+def _active_bookings(slot_ids: list[int]) -> list[Booking]:
+    if not slot_ids:
+        return []
+    return db.session.scalars(
+        select(Booking)
+        .where(Booking.slot_id.in_(slot_ids), Booking.status.in_(ACTIVE_STATUSES))
+        .order_by(Booking.id)
+    ).all()
+
+
+def refund_of(booking: Booking) -> int:
+    """A closure refunds what was paid: everything of a paid booking, nothing of a hold."""
+    return booking.price if booking.status != "held" else 0
+
+
+def _waiting(slot_ids: list[int]) -> int:
+    if not slot_ids:
+        return 0
+    return db.session.scalar(
+        select(func.count(WaitlistEntry.id)).where(
+            WaitlistEntry.slot_id.in_(slot_ids), WaitlistEntry.status == "waiting"
+        )
+    )
+
+
+def preview(
+    facility: Facility,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    resource_id: int | None,
+) -> dict:
+    """What creating this closure now would do, before anyone confirms it: the sessions it
+    closes, the bookings it cancels and the refunds they get, the waitlist entries it ends.
+    ``create`` works from the same slots and the same refunds, so the numbers agree."""
+    _check(facility, starts_at, ends_at, resource_id)
+    slot_ids = _open_slot_ids(facility.id, starts_at, ends_at, resource_id)
+    bookings = _active_bookings(slot_ids)
+    return {
+        "facility": facility,
+        "resource": get_resource(resource_id, facility) if resource_id is not None else None,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "reason": reason,
+        "slots_closed": len(slot_ids),
+        "bookings_cancelled": len(bookings),
+        "people": sum(b.units for b in bookings),
+        "refund_total": sum(refund_of(b) for b in bookings),
+        "waitlist_ended": _waiting(slot_ids),
+    }
+
+
 def create(
     actor: User,
     facility: Facility,
@@ -72,10 +149,7 @@ def create(
     resource_id: int | None,
     now: datetime,
 ) -> Closure:
-    if ends_at <= starts_at:
-        raise RuleViolation("A closure ends after it starts", errors={"ends_at": ["Too early."]})
-    if resource_id is not None:
-        get_resource(resource_id, facility)
+    _check(facility, starts_at, ends_at, resource_id)
     lock_facility(facility.id)
     closure = Closure(
         facility_id=facility.id,
@@ -88,26 +162,16 @@ def create(
     )
     db.session.add(closure)
     db.session.flush()
-    stmt = select(Slot.id).where(
-        Slot.facility_id == facility.id,
-        Slot.starts_at < ends_at,
-        Slot.ends_at > starts_at,
-        Slot.status == "open",
-    )
-    if resource_id is not None:
-        stmt = stmt.where(Slot.resource_id == resource_id)
-    for slot_id in db.session.scalars(stmt.order_by(Slot.id)).all():
+    refund_total = 0
+    for slot_id in _open_slot_ids(facility.id, starts_at, ends_at, resource_id):
         slot = capacity.lock_slot(slot_id)
         slot.status, slot.closure_id = "closed", closure.id
         closure.slots_closed += 1
-        bookings = db.session.scalars(
-            select(Booking).where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE_STATUSES))
-        ).all()
-        for booking in bookings:
-            paid = booking.status != "held"
-            booking.refund_amount = booking.price if paid else 0
+        for booking in _active_bookings([slot.id]):
+            booking.refund_amount = refund_of(booking)
+            refund_total += booking.refund_amount
             booking.cancelled_by_id = actor.id
-            booking.cancel_reason = f"시설 운영 중단: {reason}"[:200]
+            booking.cancel_reason = cancel_reason(reason)
             capacity.release(booking, slot, "cancelled", now)
             closure.bookings_cancelled += 1
             notices.closure(booking, closure, now)
@@ -132,9 +196,44 @@ def create(
             "reason": reason,
             "slots_closed": closure.slots_closed,
             "bookings_cancelled": closure.bookings_cancelled,
+            "refund_total": refund_total,
         },
     )
     return closure
+
+
+def cancel_reason(reason: str) -> str:
+    return f"시설 운영 중단: {reason}"[:200]
+
+
+def details(closure: Closure) -> dict:
+    """A closure with its facility and resource, the bookings it cancelled (at its creation,
+    by its creator, in its sessions) with their refunds, and the refunds' total."""
+    stmt = (
+        select(Booking)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
+            Booking.facility_id == closure.facility_id,
+            Booking.status == "cancelled",
+            Booking.cancelled_at == closure.created_at,
+            Booking.cancelled_by_id == closure.created_by_id,
+            Booking.cancel_reason == cancel_reason(closure.reason),
+            Slot.starts_at < closure.ends_at,
+            Slot.ends_at > closure.starts_at,
+        )
+        .order_by(Slot.starts_at, Booking.id)
+    )
+    if closure.resource_id is not None:
+        stmt = stmt.where(Slot.resource_id == closure.resource_id)
+    bookings = db.session.scalars(stmt).all()
+    facility = db.session.get(Facility, closure.facility_id)
+    return {
+        "closure": closure,
+        "facility": facility,
+        "resource": get_resource(closure.resource_id, facility) if closure.resource_id else None,
+        "bookings": bookings,
+        "refund_total": sum(b.refund_amount or 0 for b in bookings),
+    }
 
 
 def lift(actor: User, closure: Closure, now: datetime) -> Closure:

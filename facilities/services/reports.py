@@ -83,8 +83,29 @@ def occupancy(facility: Facility, first: date, last: date) -> list[dict]:
     return rows
 
 
-def to_csv(rows: list[dict]) -> str:
+def daily_totals(rows: list[dict]) -> list[dict]:
+    """The report's rows summed per day (every resource together), for a chart."""
+    days: dict[date, dict] = {}
+    for row in rows:
+        day = days.setdefault(row["date"], {"date": row["date"], "capacity": 0, "booked": 0})
+        day["capacity"] += row["capacity"]
+        day["booked"] += row["booked"]
+    for day in days.values():
+        offered = day["capacity"]
+        day["occupancy_percent"] = round(100 * day["booked"] / offered, 1) if offered else 0.0
+    return [days[d] for d in sorted(days)]
+
+
+# Excel reads a CSV file as the system's legacy code page unless it starts with a BOM.
+BOM = "\ufeff"
+
+
+def to_csv(rows: list[dict], *, bom: bool = False) -> str:
+    """The report as CSV; ``bom``: starting with a UTF-8 byte order mark, so that Excel opens
+    Korean text as UTF-8 (a download for people, not for programs)."""
     out = io.StringIO()
+    if bom:
+        out.write(BOM)
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
