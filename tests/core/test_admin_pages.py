@@ -300,3 +300,20 @@ def test_the_api_lists_and_retries_failed_jobs_with_the_same_use_case(client, ad
     unknown = client.post("/api/admin/jobs/999999/retry", headers=auth_headers(admin))
     assert unknown.status_code == 404
     assert len(audit_entries("job.retry")) == 1
+
+
+def test_the_job_queue_lists_the_jobs_waiting(client, admin):
+    """With a queue (not run at once, as in the other tests) a job waits until a consumer
+    takes it: the page lists it with its arguments."""
+    jobs.huey.immediate = False  # the app's own storage: the test's jobs database
+    try:
+        jobs.huey.flush()
+        flaky_job(12, label="대기")
+        signed_in(client, admin)
+        page = text(client.get("/staff/admin/jobs"))
+        assert re.search(r'id="pending-count">1건<', page)
+        assert "flaky_job" in page and "12, label=&#39;대기&#39;" in page
+    finally:
+        jobs.huey.flush()
+        jobs.huey.immediate = True
+    assert FLAKY["runs"] == []
