@@ -59,7 +59,6 @@ FIELD_MESSAGES = (
     (r"Too early\.", "시작보다 뒤여야 합니다."),
     (r"Before 'from'\.", "시작일보다 뒤여야 합니다."),
     (r"Range over (\d+) days\.", r"한 번에 \1일까지 볼 수 있습니다."),
-    (r"Invalid\.", "올바른 입장 코드가 아닙니다."),
     (r"1 to (\d+) characters\.", r"1자에서 \1자 사이로 입력해 주세요."),
 )
 
