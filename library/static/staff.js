@@ -37,6 +37,8 @@
       if (!(seconds > 0)) { return; }
       var status = document.getElementById(region.getAttribute("data-refresh-status"));
       window.setInterval(function () { refresh(region, status); }, seconds * 1000);
+      // Another script (or a test) may ask for a reload now.
+      region.addEventListener("refresh", function () { refresh(region, status); });
     });
   });
 })();
