@@ -38,6 +38,7 @@ from library.schemas import (
     ConflictResolveSchema,
     CopyCreateSchema,
     CopyUpdateSchema,
+    KioskFunctionsSchema,
     LibraryConflictQuerySchema,
     PatronLiftSuspensionSchema,
     PatronPinResetSchema,
@@ -126,6 +127,15 @@ class SlotLoadFormSchema(SlotLoadSchema):
     slot = ma.fields.Integer(required=True, validate=validate.Range(min=1))
 
 
+class KioskFunctionsFormSchema(KioskFunctionsSchema):
+    """The API's ``functions`` of a kiosk update, as check boxes: a box left unticked is sent
+    by no browser, so it means off."""
+
+    checkout = ma.fields.Boolean(load_default=False)
+    pickup = ma.fields.Boolean(load_default=False)
+    return_ = ma.fields.Boolean(data_key="return", attribute="return", load_default=False)
+
+
 class PagedSchema(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
 
@@ -139,6 +149,7 @@ class ConflictSearchSchema(LibraryConflictQuerySchema, PagedSchema):
 
 
 _slot_load_schema = SlotLoadFormSchema()
+_functions_schema = KioskFunctionsFormSchema()
 _restock_schema = RestockQuerySchema()
 _conflict_query_schema = ConflictSearchSchema()
 _resolve_schema = ConflictResolveSchema()
@@ -282,6 +293,23 @@ def unload(kiosk_id: int, slot: int):
         if copy.status == "in_transit":
             message += " 예약된 책이라 다시 키오스크에 넣어야 합니다."
         flash(message, "ok")
+    return redirect(url_for("library_staff_pages.kiosk", kiosk_id=kiosk_id))
+
+
+@blp.post("/kiosks/<int:kiosk_id>/functions")
+@staff_page(*STAFF)
+def switch_functions(kiosk_id: int):
+    """The API's ``PATCH /api/library/kiosks/<id>`` with ``functions``: switch lending,
+    returns and pickup on or off (a fault still takes a function out of service)."""
+    data, _ = read_form(_functions_schema)
+    if data is None:
+        flash("기능 설정을 읽을 수 없습니다. 다시 골라 주세요.", "error")
+        return redirect(url_for("library_staff_pages.kiosk", kiosk_id=kiosk_id))
+    kiosk_rules.update_kiosk(
+        signed_in_user(), lookup.get(Kiosk, kiosk_id), {"functions": data}, now=now()
+    )
+    on = [FUNCTIONS[name] for name in FUNCTIONS if data[name]]
+    flash("켜 둔 기능: " + (", ".join(on) if on else "없음"), "ok")
     return redirect(url_for("library_staff_pages.kiosk", kiosk_id=kiosk_id))
 
 

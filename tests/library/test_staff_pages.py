@@ -286,6 +286,33 @@ def test_a_new_key_is_shown_once_and_works_and_revoking_stops_it(client, token, 
     ]
 
 
+def test_switching_functions_off_and_on(client, token, librarian):
+    kiosk = create_kiosk("GN-01")
+    page = text_of(client.get(f"/staff/library/kiosks/{kiosk.id}"))
+    assert page.count('value="true" checked') == 3
+    answer = client.post(
+        f"/staff/library/kiosks/{kiosk.id}/functions",
+        data={"csrf_token": token, "checkout": "true", "return": "true"},
+        follow_redirects=True,
+    )
+    html = text_of(answer)
+    assert "켜 둔 기능: 대출, 반납" in html and "예약 수령 (꺼 둠)" in html
+    stored = db.session.get(Kiosk, kiosk.id)
+    assert (stored.checkout_enabled, stored.return_enabled, stored.pickup_enabled) == (
+        True,
+        True,
+        False,
+    )
+    entry = db.session.scalar(select(AuditLog).filter_by(action="library.kiosk.update"))
+    assert entry.actor_id == librarian.id and entry.after["functions"]["pickup"] is False
+    client.post(
+        f"/staff/library/kiosks/{kiosk.id}/functions",
+        data={"csrf_token": token, "checkout": "maybe"},
+        follow_redirects=True,
+    )
+    assert db.session.get(Kiosk, kiosk.id).return_enabled is True  # nothing changed
+
+
 # --- restocking ---------------------------------------------------------------------------
 
 
