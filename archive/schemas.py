@@ -350,3 +350,18 @@ UnsupportedUploadErrorSchema = error_with(
         metadata={"example": "unsupported", "description": "Why the file was not taken"}
     ),
 )
+
+
+class RecordBulkSchema(ma.Schema):
+    """Records chosen in the archivists' list, and what to do with each."""
+
+    ids = ma.fields.List(
+        ma.fields.Integer(), required=True, validate=validate.Length(min=1, max=200)
+    )
+    action = ma.fields.String(required=True, validate=validate.OneOf(("publish", "withdraw")))
+
+
+class DatePreviewSchema(ma.Schema):
+    """A date as an archivist writes it, to read into years before saving."""
+
+    text = ma.fields.String(load_default="", validate=validate.Length(max=100))
