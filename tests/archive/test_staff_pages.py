@@ -306,7 +306,7 @@ def test_the_list_filters(staff):
     create_record(title="초안 사진", date_text="1911", rights="KOGL-1")
     create_record(title="공개 지도", type="map", date_text="1872", visibility="published")
     create_record(
-        title="모음 문서", type="document", collections=["고문서 모음"], rights="CC0", date_text=None
+        title="모음 문서", type="document", collections=["고문서 모음"], rights="CC0", date_text=""
     )
     failed = create_record(title="OCR 실패 사진", rights="KOGL-2", date_text="1960년대")
     media = Media(
@@ -419,9 +419,7 @@ def test_several_scans_at_once_each_refusal_in_words(staff, monkeypatch):
         (io.BytesIO("이미지가 아닙니다".encode()), "note.txt"),
         (io.BytesIO(image_bytes("JPEG", size=(640, 480))), "huge.jpg"),
     ]
-    answer = staff.post(
-        url, data=form(staff, file=files), content_type="multipart/form-data"
-    )
+    answer = staff.post(url, data=form(staff, file=files), content_type="multipart/form-data")
     assert answer.status_code == 303
     text = page_text(staff.get(answer.headers["Location"]))
     assert "good.jpg: 올렸습니다." in text
