@@ -32,7 +32,6 @@ def test_staff_see_the_console_in_the_menu_and_their_sections(client, app):
     assert 'aria-label="업무 메뉴"' in text
     sections = app.extensions.get("staff_sections", [])
     for section in sections:
-        with app.test_request_context():  # url_for needs a request (or SERVER_NAME)
-            url = app.url_for(section.endpoint)
-        shown = f'href="{url}"' in text
+        with app.test_request_context():  # building a URL needs a request (or SERVER_NAME)
+            shown = f'href="{app.url_for(section.endpoint)}"' in text
         assert shown == ("librarian" in section.roles)
