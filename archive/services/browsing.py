@@ -111,3 +111,15 @@ def recently_published(limit: int = RECENT_LIMIT) -> list[PublicView]:
         .limit(limit)
     )
     return [PublicView(record) for record in db.session.scalars(query)]
+
+
+def records_in_collection(name: str) -> list[PublicView]:
+    """The published records of one collection, by identifier (the public view of each)."""
+    names = _collection_names(Record.collections)
+    in_it = select(func.count()).select_from(names).where(names.c.value == name)
+    query = (
+        select(Record)
+        .where(Record.visibility == "published", in_it.scalar_subquery() > 0)
+        .order_by(Record.identifier)
+    )
+    return [PublicView(record) for record in db.session.scalars(query)]
