@@ -184,6 +184,8 @@ class RecordSchema(RecordFieldsSchema):
         "_iiif_manifest",
         allow_none=True,
         metadata={
+            "type": "string",
+            "format": "uri",
             "example": "https://archive.example.kr/iiif/3/records/UJB-2026-000123/manifest.json",
             "description": "The record's IIIF Presentation 3.0 manifest, once it has an image "
             "ready (null before)",
