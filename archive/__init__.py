@@ -2,7 +2,7 @@
 
 import sys
 
-from archive import api, cli, demo, health, iiif, imports_api, pages, search_api
+from archive import api, cli, demo, health, iiif, imports_api, pages, search_api, staff_pages
 from archive import jobs as _jobs  # noqa: F401  (binds the jobs the services queue)
 from archive.search import analysis
 from archive.settings import ArchiveSettings
@@ -21,6 +21,18 @@ def init_app(app, api_docs):
     web.add_nav(app, web.NavItem("archive_pages.search", "향토문화 아카이브"))
     web.add_home_panel(app, "archive/home_panel.html", pages.home_panel)
     web.add_field_messages(*pages.FIELD_MESSAGES)
+    app.register_blueprint(staff_pages.blp)
+    web.add_staff_section(
+        app,
+        web.StaffSection(
+            "archive_staff_pages.records",
+            "향토문화 자료",
+            roles=staff_pages.ROLES,
+            description="자료 기술, 스캔 올리기, 글자 고치기, 공개, CSV 가져오기·내보내기",
+        ),
+    )
+    web.add_messages(staff_pages.MESSAGES)
+    web.add_field_messages(*staff_pages.FIELD_MESSAGES)
     app.cli.add_command(cli.archive_cli)
     register_check(app, "ocr", health.ocr_check, critical=False)
     register_check(app, "search_index", health.search_index_check, critical=False)

@@ -100,9 +100,11 @@ def delete_record(record_id):
 @blp.post("/records/<int:record_id>/publish")
 @blp.auth(*STAFF)
 @blp.response(200, RecordSchema)
-@blp.errors(404, 409)
+@blp.errors(404, 409, 422)
 def publish_record(record_id):
-    """Make a draft or withdrawn record public."""
+    """Make a draft or withdrawn record public. Refused (422 ``not_ready_to_publish``, each
+    missing item named in ``errors``) unless it has a title, a readable date, a rights
+    statement, and at least one image or a transcription."""
     return record_service.publish(g.user, record_service.get_record(record_id), now=now())
 
 

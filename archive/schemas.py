@@ -11,6 +11,7 @@ from archive.models import (
     IDENTIFIER_RE,
     IMPORT_STATUSES,
     MEDIA_STATUSES,
+    OCR_STATUSES,
     RECORD_TYPES,
     RIGHTS_HELP,
     VISIBILITIES,
@@ -217,6 +218,21 @@ class RecordQuerySchema(ma.Schema):
     year_to = ma.fields.Integer(metadata={"example": 1950})
     date_unparsed = ma.fields.Boolean(metadata={"description": "Only dates needing review"})
     media_status = ma.fields.String(validate=validate.OneOf(MEDIA_STATUSES))
+    ocr_status = ma.fields.String(
+        validate=validate.OneOf(OCR_STATUSES),
+        metadata={
+            "example": "failed",
+            "description": "Records with a media item in this OCR state",
+        },
+    )
+    rights_missing = ma.fields.Boolean(metadata={"description": "Only records without rights"})
+    collection = ma.fields.String(
+        validate=validate.Length(max=100), metadata={"example": "유리건판 사진"}
+    )
+    q = ma.fields.String(
+        validate=validate.Length(max=200),
+        metadata={"example": "관아", "description": "Part of the identifier or a title"},
+    )
 
     @ma.validates_schema
     def _years(self, data, **kwargs):
@@ -326,10 +342,20 @@ class SearchResultSchema(ma.Schema):
     facets = ma.fields.Nested(FacetsSchema)
 
 
+class RecordChangeSchema(ma.Schema):
+    field = ma.fields.String(metadata={"example": "title"})
+    seen = ma.fields.Raw(allow_none=True, metadata={"description": "At the version sent"})
+    stored = ma.fields.Raw(allow_none=True, metadata={"description": "Stored now"})
+
+
 StaleRecordErrorSchema = error_with(
     "StaleRecord",
     current_version=ma.fields.Integer(
         metadata={"description": "The record's version now: reload it, then apply the change"}
+    ),
+    changes=ma.fields.List(
+        ma.fields.Nested(RecordChangeSchema),
+        metadata={"description": "The fields changed since the version sent"},
     ),
 )
 UploadTooLargeErrorSchema = error_with(
@@ -342,3 +368,18 @@ UnsupportedUploadErrorSchema = error_with(
         metadata={"example": "unsupported", "description": "Why the file was not taken"}
     ),
 )
+
+
+class RecordBulkSchema(ma.Schema):
+    """Records chosen in the archivists' list, and what to do with each."""
+
+    ids = ma.fields.List(
+        ma.fields.Integer(), required=True, validate=validate.Length(min=1, max=200)
+    )
+    action = ma.fields.String(required=True, validate=validate.OneOf(("publish", "withdraw")))
+
+
+class DatePreviewSchema(ma.Schema):
+    """A date as an archivist writes it, to read into years before saving."""
+
+    text = ma.fields.String(load_default="", validate=validate.Length(max=100))

@@ -12,13 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core import api as accounts_api
-from core import cli, health, jobs, pages, settings, web
+from core import cli, health, jobs, pages, settings, staff_pages, web
 from core import config as config_module
 from core.clock import SystemClock
 from core.db import configure_sqlite, render_migration_type, write_intent
 from core.errors import register_error_handlers
 from core.extensions import api, db, migrate
 from core.ratelimit import build_limiter
+from core.roles import STAFF_ROLES
 from core.security import Passwords
 from core.services import AccountSettings, LoginGuard
 
@@ -250,6 +251,9 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(accounts_api.blp)
     web.init_app(app)
     app.register_blueprint(pages.blp)
+    app.register_blueprint(staff_pages.blp)
     cli.register(app)
     _register_domains(app)
+    # Last in the menu, after the domains' pages for residents.
+    web.add_nav(app, web.NavItem("staff.index", "업무", roles=STAFF_ROLES))
     return app

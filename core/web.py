@@ -361,10 +361,44 @@ class NavItem:
     endpoint: str
     label: str
     signed_in_only: bool = False
+    # Shown only to people holding one of these roles (the page itself checks them too).
+    roles: tuple[str, ...] = ()
+
+    def shown_to(self, user) -> bool:
+        if self.roles:
+            return user is not None and user.has_any_role(self.roles)
+        return user is not None or not self.signed_in_only
 
 
 def add_nav(app, *items: NavItem) -> None:
     app.extensions.setdefault("page_nav", []).extend(items)
+
+
+@dataclass(frozen=True)
+class StaffSection:
+    """A part of the staff console (``/staff/``): a domain's pages for one role's daily work.
+    The console's menu lists the sections a person's roles open; each page still checks its
+    roles itself (``staff_page``)."""
+
+    endpoint: str
+    label: str
+    roles: tuple[str, ...]
+    description: str = ""
+
+
+def add_staff_section(app, *sections: StaffSection) -> None:
+    app.extensions.setdefault("staff_sections", []).extend(sections)
+
+
+def staff_sections_for(user) -> list[StaffSection]:
+    sections = current_app.extensions.get("staff_sections", [])
+    return [s for s in sections if user is not None and user.has_any_role(s.roles)]
+
+
+def staff_page(*roles: str):
+    """A staff console page: signed in (else to the login page) with one of ``roles`` (else
+    the 403 page). Admins hold every role (``User.has_any_role``)."""
+    return login_required(*roles)
 
 
 def add_home_panel(app, template: str, context) -> None:
@@ -373,9 +407,11 @@ def add_home_panel(app, template: str, context) -> None:
 
 
 def _template_context() -> dict:
+    user = signed_in_user() if g.get("page") else None
     return {
-        "nav": current_app.extensions.get("page_nav", []),
-        "current_user": signed_in_user() if g.get("page") else None,
+        "nav": [item for item in current_app.extensions.get("page_nav", []) if item.shown_to(user)],
+        "staff_sections": staff_sections_for(user),
+        "current_user": user,
         "korean_message": korean_message,
     }
 

@@ -4,7 +4,7 @@ from core import web
 from core.health import register_check
 from core.settings import register
 from library import api as resident_api
-from library import cli, demo, health, kiosk_api, pages, staff_api
+from library import cli, demo, health, kiosk_api, pages, staff_api, staff_pages
 from library import jobs as _jobs  # noqa: F401  (registers the periodic jobs)
 from library.services.kiosks import KIOSK
 from library.settings import LibrarySettings, pin_passwords
@@ -26,6 +26,18 @@ def init_app(app, api):
     )
     web.add_home_panel(app, "library/home_panel.html", pages.home_panel)
     web.add_messages(pages.MESSAGES)
+    app.register_blueprint(staff_pages.blp)
+    web.add_staff_section(
+        app,
+        web.StaffSection(
+            "library_staff_pages.fleet",
+            "스마트도서관",
+            roles=staff_pages.STAFF,
+            description="키오스크 현황과 칸 관리, 예약대출 작업, 채움 계획, 충돌 처리, 연체, "
+            "이용자 조회, 자료 등록",
+        ),
+    )
+    web.add_field_messages(*staff_pages.FIELD_MESSAGES)
     app.cli.add_command(cli.library_cli)
     register_check(app, "library_kiosks", health.fleet_check, critical=False)
     app.extensions.setdefault("demo_seeders", []).append(demo.seed_demo)

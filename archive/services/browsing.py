@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select, true
 
 from archive.models import Record, RecordSubject
-from archive.services.records import PublicView, find_by_identifier
+from archive.services.records import PublicView, collection_names, find_by_identifier
 from core.errors import NotFound
 from core.extensions import db
 
@@ -35,14 +35,6 @@ def published_record(identifier: str, *, related_limit: int = RELATED_LIMIT) -> 
     return RecordPage(PublicView(record), [PublicView(r) for r in related])
 
 
-def _collection_names(column):
-    """The names in a record's ``collections`` (a JSON array), as a table with a ``value``
-    column; each database has its own function for it (both refer to the row beside it)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.json_array_elements_text(column).table_valued("value")
-    return func.json_each(column).table_valued("value")
-
-
 def related_records(record: Record, *, limit: int = RELATED_LIMIT) -> list[Record]:
     """Other published records with a subject, the place or a collection of ``record``; those
     sharing the most come first, then the newest."""
@@ -62,7 +54,7 @@ def related_records(record: Record, *, limit: int = RELATED_LIMIT) -> list[Recor
         shares.append(Record.place == record.place)
         score.append(case((Record.place == record.place, 1), else_=0))
     if collections:
-        names = _collection_names(Record.collections)
+        names = collection_names(Record.collections)
         in_common = (
             select(func.count())
             .select_from(names)
@@ -91,7 +83,7 @@ class Collection:
 
 def collections() -> list[Collection]:
     """Every collection that holds a published record, with how many it holds, by name."""
-    names = _collection_names(Record.collections)
+    names = collection_names(Record.collections)
     rows = db.session.execute(
         select(names.c.value, func.count(func.distinct(Record.id)))
         .select_from(Record)

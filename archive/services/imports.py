@@ -286,7 +286,7 @@ def import_row(
     else:
         changed = record_service.update_record(actor, record, data, now=now)
         if publish and not record.is_published:
-            record_service.publish(actor, record, now=now)
+            record_service.publish(actor, record, now=now, checklist=False)
             changed = True
         outcome = "updated" if changed else "unchanged"
     media_before = len(record.media)

@@ -3,6 +3,7 @@ retry, delete. The processing the media job runs is ``media_processing``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +13,14 @@ from archive.services.documents import queue_index
 from archive.services.media_files import forget_files
 from archive.settings import ArchiveSettings
 from core import audit, lookup
-from core.errors import Conflict, NotFound, PayloadTooLarge, RuleViolation, UnsupportedMedia
+from core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    RuleViolation,
+    UnsupportedMedia,
+)
 from core.extensions import db
 
 
@@ -78,6 +86,32 @@ def upload(
     ``ingest``."""
     staged = stage_upload(stream, settings)
     return ingest(actor, record, staged, filename, now=now, settings=settings)
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """One file of several uploaded at once: its media item, or why it was refused."""
+
+    filename: str | None
+    media: Media | None = None
+    refusal: DomainError | None = None
+
+
+def upload_each(
+    actor, record: Record, files, *, now: datetime, settings: ArchiveSettings
+) -> list[Uploaded]:
+    """Add several files (``(binary stream, file name)`` pairs) to a record, each as
+    ``upload`` would; a file refused (too large, not an image, too many pixels) is reported
+    and the others are still added. A refusal comes before anything of its file is written."""
+    outcomes = []
+    for stream, filename in files:
+        try:
+            media = upload(actor, record, stream, filename, now=now, settings=settings)
+        except (PayloadTooLarge, UnsupportedMedia, RuleViolation) as refusal:
+            outcomes.append(Uploaded(filename, refusal=refusal))
+        else:
+            outcomes.append(Uploaded(filename, media=media))
+    return outcomes
 
 
 def check_image(path: Path, settings: ArchiveSettings) -> imaging.ImageInfo:
@@ -189,6 +223,29 @@ def retry(actor, media: Media, *, now: datetime) -> Media:
     media.updated_at = now
     db.session.flush()
     audit.record(actor, "archive.media.retry", "archive_media", media.id, now=now)
+    schedule_processing(media)
+    return media
+
+
+def rerun_ocr(actor, media: Media, *, now: datetime) -> Media:
+    """Read the text of a processed item again (a better Tesseract, a fixed page): its OCR
+    starts over after commit, its images are kept, and an archivist's correction stays the
+    text searched until it is cleared. A failed item is processed again from the start; one
+    being processed is left alone (409)."""
+    if media.status == "processing":
+        raise Conflict(
+            f"Media {media.id} is being processed; its text can be read again once it ends",
+            errors={"status": [media.status]},
+        )
+    if media.status == "failed":
+        media_processing.start_over(media)
+    else:
+        media_processing.read_again(media)
+    media.status = "processing"
+    media.failure_reason = None
+    media.updated_at = now
+    db.session.flush()
+    audit.record(actor, "archive.media.rerun_ocr", "archive_media", media.id, now=now)
     schedule_processing(media)
     return media
 

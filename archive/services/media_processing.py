@@ -247,6 +247,13 @@ def start_over(media: Media) -> None:
     _released(media)
 
 
+def read_again(media: Media) -> None:
+    """Forget the OCR pages read, keeping the images made: processing reads the text again."""
+    media.ocr_pages = None
+    media.ocr_status, media.ocr_message = "pending", None
+    _released(media)
+
+
 def is_stalled(media: Media, now: datetime) -> bool:
     """Processing whose job died: held by a lease that ran out, or claimed by no job for
     ``WAIT_LIMIT`` (its queued job was lost)."""

@@ -1,10 +1,13 @@
-"""Record rules: create, change (new version), publish, withdraw, delete — all audited."""
+"""Record rules: create, change (new version), publish (once its checklist is green),
+withdraw, delete — all audited; the archivists' list with its filters, and the vocabulary
+already in use (subjects, places, collections) to suggest."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,7 +16,7 @@ from archive.services.dates import overlap_clause, parse_date
 from archive.services.documents import queue_index
 from archive.services.media_files import forget_files
 from core import audit, lookup
-from core.errors import Conflict, NotFound, RuleViolation
+from core.errors import Conflict, DomainError, NotFound, RuleViolation
 from core.extensions import db
 
 # Fields an archivist writes (everything else is derived or kept by the system).
@@ -195,13 +198,41 @@ def _bump(actor, record: Record, before: dict, action: str, now: datetime) -> bo
 
 
 def check_version(record: Record, expected: int | None) -> None:
+    """Refuse a change based on an older version (409), saying which fields changed since
+    that version: each with its value then and its value now (``changes_since``)."""
     if expected is not None and expected != record.version:
         raise Conflict(
             f"Record {record.id} is at version {record.version}, not {expected}: "
             "someone changed it meanwhile. Reload and apply your change again.",
             errors={"version": [f"Current version is {record.version}."]},
             current_version=record.version,
+            changes=changes_since(record, expected),
         )
+
+
+# What a stale change reports as changed since the version it was based on.
+SHOWN_CHANGES = (*EDITABLE, "visibility")
+
+
+def changes_since(record: Record, version: int) -> list[dict]:
+    """The fields changed since ``version`` of the record, read from its audit trail (every
+    new version is audited with what it changed): ``[{"field", "seen", "stored"}, ...]``, the
+    value at that version and the value stored now, in the order of ``SHOWN_CHANGES``."""
+    entries = db.session.scalars(
+        audit.entries_query(target_type="archive_record", target_id=str(record.id))
+    )
+    seen: dict = {}
+    for entry in reversed(list(entries)):  # oldest first: the first ``before`` is what was seen
+        if (entry.after or {}).get("version", 0) <= version or not entry.before:
+            continue
+        for name, value in entry.before.items():
+            seen.setdefault(name, value)
+    stored = snapshot(record)
+    return [
+        {"field": name, "seen": seen[name], "stored": stored[name]}
+        for name in SHOWN_CHANGES
+        if name in seen and seen[name] != stored[name]
+    ]
 
 
 def update_record(
@@ -216,9 +247,47 @@ def update_record(
     return _bump(actor, record, before, "archive.record.update", now)
 
 
-def publish(actor, record: Record, *, now: datetime) -> Record:
+# What a record needs before the public may see it, in the order a checklist shows it.
+CHECKLIST = ("title", "date", "rights", "content")
+
+
+def publish_checklist(record: Record) -> dict[str, bool]:
+    """Each item of the publishing checklist and whether the record meets it: a title, a
+    readable date, a rights statement, and at least one image (not failed) or a
+    transcription."""
+    return {
+        "title": bool((record.title or "").strip()),
+        "date": bool((record.date_text or "").strip()) and record.date_parsed,
+        "rights": bool(record.rights),
+        "content": any(item.status != "failed" for item in record.media)
+        or bool((record.transcription or "").strip()),
+    }
+
+
+# The field of the record each checklist item is about (where a form shows its message).
+CHECKLIST_FIELDS = {"title": "title", "date": "date_text", "rights": "rights", "content": "media"}
+
+
+def check_ready_to_publish(record: Record) -> None:
+    """Refuse (422 ``not_ready_to_publish``) a record whose checklist is not all done,
+    naming each missing item's field."""
+    missing = [item for item, done in publish_checklist(record).items() if not done]
+    if missing:
+        raise RuleViolation(
+            f"Record {record.identifier} is not ready to publish: missing {', '.join(missing)}",
+            code="not_ready_to_publish",
+            errors={CHECKLIST_FIELDS[item]: ["Required to publish."] for item in missing},
+        )
+
+
+def publish(actor, record: Record, *, now: datetime, checklist: bool = True) -> Record:
+    """Make the record public: refused when it already is (409) or its checklist is not
+    green (422 ``not_ready_to_publish``). A CSV import that publishes (``checklist=False``)
+    publishes the records it updates as it creates new ones: as given."""
     if record.is_published:
         raise Conflict(f"Record {record.identifier} is already published")
+    if checklist:
+        check_ready_to_publish(record)
     before = snapshot(record)
     record.visibility = "published"
     record.published_at = now
@@ -235,6 +304,39 @@ def withdraw(actor, record: Record, *, now: datetime) -> Record:
     record.visibility = "withdrawn"
     _bump(actor, record, before, "archive.record.withdraw", now)
     return record
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a bulk action did to one record: done, or refused with the refusal."""
+
+    record_id: int
+    identifier: str | None
+    refusal: DomainError | None = None
+
+
+BULK_ACTIONS = {"publish": publish, "withdraw": withdraw}
+
+
+def change_many(actor, record_ids, action: str, *, now: datetime) -> list[Outcome]:
+    """Publish or withdraw each of the records: each one as its own action would (its checks,
+    its new version, its audit entry); one refused does not stop the others. A refusal comes
+    before anything of its record is written, so the records done are kept as they are."""
+    change = BULK_ACTIONS[action]
+    outcomes = []
+    for record_id in dict.fromkeys(record_ids):
+        record = lookup.find(Record, record_id)
+        if record is None:
+            refusal = NotFound(f"Record {record_id} not found")
+            outcomes.append(Outcome(record_id, None, refusal))
+            continue
+        try:
+            change(actor, record, now=now)
+        except (Conflict, RuleViolation) as refusal:
+            outcomes.append(Outcome(record_id, record.identifier, refusal))
+        else:
+            outcomes.append(Outcome(record_id, record.identifier))
+    return outcomes
 
 
 def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> None:
@@ -256,7 +358,25 @@ def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> No
 
 
 # Filters only archivists may use: the public always lists published records.
-STAFF_FILTERS = {"visibility": "published", "date_unparsed": None, "media_status": None}
+STAFF_FILTERS = {
+    "visibility": "published",
+    "date_unparsed": None,
+    "media_status": None,
+    "ocr_status": None,
+    "rights_missing": None,
+}
+
+
+def collection_names(column):
+    """The names in a record's ``collections`` (a JSON array), as a table with a ``value``
+    column; each database has its own function for it (both refer to the row beside it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.json_array_elements_text(column).table_valued("value")
+    return func.json_each(column).table_valued("value")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_records(filters: dict, *, may_see_unpublished: bool = True):
@@ -291,4 +411,60 @@ def list_records(filters: dict, *, may_see_unpublished: bool = True):
         query = query.where(
             Record.id.in_(select(Media.record_id).where(Media.status == filters["media_status"]))
         )
+    if filters.get("ocr_status"):
+        query = query.where(
+            Record.id.in_(select(Media.record_id).where(Media.ocr_status == filters["ocr_status"]))
+        )
+    if filters.get("rights_missing"):
+        query = query.where(Record.rights.is_(None))
+    if filters.get("collection"):
+        names = collection_names(Record.collections)
+        query = query.where(
+            select(names.c.value).where(names.c.value == filters["collection"]).exists()
+        )
+    if filters.get("q", "").strip():
+        pattern = f"%{_escape_like(filters['q'].strip().lower())}%"
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape="\\")
+                    for column in (Record.identifier, Record.title, Record.alt_title)
+                )
+            )
+        )
     return query.order_by(Record.id.desc())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The subjects, places and collections records use, by name: suggestions for the next."""
+
+    subjects: list[str]
+    places: list[str]
+    collections: list[str]
+
+
+def vocabulary(limit: int = 1000) -> Vocabulary:
+    """Every subject, place and collection in use (up to ``limit`` of each), by name."""
+    subjects = select(RecordSubject.name).distinct().order_by(RecordSubject.name).limit(limit)
+    places = (
+        select(Record.place)
+        .where(Record.place.is_not(None))
+        .distinct()
+        .order_by(Record.place)
+        .limit(limit)
+    )
+    names = collection_names(Record.collections)
+    collections = (
+        select(names.c.value)
+        .select_from(Record)
+        .join(names, true())
+        .distinct()
+        .order_by(names.c.value)
+        .limit(limit)
+    )
+    return Vocabulary(
+        list(db.session.scalars(subjects)),
+        list(db.session.scalars(places)),
+        [str(name) for name in db.session.scalars(collections)],
+    )

@@ -33,6 +33,13 @@ def title_by_isbn(isbn: str) -> Title | None:
     return db.session.scalar(select(Title).filter_by(isbn=isbn))
 
 
+def isbn_lookup(raw: str) -> tuple[str, Title | None]:
+    """An ISBN as typed (ISBN-10 or ISBN-13, hyphens allowed): its ISBN-13 and the title
+    catalogued under it, if any; an invalid ISBN is refused on the ``isbn`` field."""
+    isbn = normalize_isbn(raw)
+    return isbn, title_by_isbn(isbn)
+
+
 def create_title(actor, data: dict, *, now: datetime) -> Title:
     isbn = normalize_isbn(data["isbn"])
     existing = title_by_isbn(isbn)

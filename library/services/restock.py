@@ -12,15 +12,15 @@ from library.services.slots import free_slots
 from library.services.timestamps import iso
 
 
-def restock_plan(kiosk: Kiosk, *, now: datetime, limit: int = 20) -> dict:
-    """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
+def holds_awaiting_delivery(kiosk_id: int | None = None) -> list[dict]:
+    """Holds whose copy still has to be brought to their pickup kiosk (one kiosk's, or every
+    kiosk's), oldest first: the copy set aside for each, or up to three free copies on the
+    library shelf to take. The 예약대출 work list, and the first part of a restock plan."""
+    stmt = select(Hold).where(Hold.status.in_(("waiting", "in_transit")))
+    if kiosk_id is not None:
+        stmt = stmt.where(Hold.pickup_kiosk_id == kiosk_id)
     awaiting = []
-    holds = db.session.scalars(
-        select(Hold)
-        .where(Hold.pickup_kiosk_id == kiosk.id, Hold.status.in_(("waiting", "in_transit")))
-        .order_by(Hold.created_at, Hold.id)
-    )
-    for hold in holds:
+    for hold in db.session.scalars(stmt.order_by(Hold.created_at, Hold.id)):
         if hold.copy is not None:
             candidates = [hold.copy]
         else:
@@ -39,9 +39,19 @@ def restock_plan(kiosk: Kiosk, *, now: datetime, limit: int = 20) -> dict:
                 "title": hold.title_ref.title,
                 "status": hold.status,
                 "waiting_since": iso(hold.created_at),
+                "pickup_kiosk_id": hold.pickup_kiosk_id,
+                "pickup_kiosk": hold.pickup_kiosk.name,
+                "pickup_kiosk_code": hold.pickup_kiosk.code,
+                "card_number": hold.patron.card_number,
                 "copies": [_where(copy) for copy in candidates],
             }
         )
+    return awaiting
+
+
+def restock_plan(kiosk: Kiosk, *, now: datetime, limit: int = 20) -> dict:
+    """What to bring to a kiosk: holds awaiting delivery first, then titles in demand."""
+    awaiting = holds_awaiting_delivery(kiosk.id)
     stocked = select(Copy.title_id).where(Copy.kiosk_id == kiosk.id)
     waiting_counts = (
         select(Hold.title_id, func.count().label("demand"))

@@ -83,7 +83,7 @@ def test_no_media_means_no_thumbnail():
     ],
 )
 def test_every_change_queues_one_reindex_after_commit(change):
-    record = create_record()
+    record = create_record(rights="KOGL-1", transcription="관아 앞 거리")  # ready to publish
     record_id = record.id
     change(record)
     change_queue = queued_index_jobs()

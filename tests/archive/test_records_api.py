@@ -133,10 +133,17 @@ def test_publish_and_withdraw_control_public_access(client, archivist_headers, d
     url = f"/api/archive/records/{dummy_record.id}"
     assert client.get(url).status_code == 404
     assert client.get("/api/archive/records").json == []
+    # Not before its checklist is green: here no rights and neither image nor transcription.
+    refused = client.post(url + "/publish", headers=archivist_headers)
+    assert refused.status_code == 422
+    assert refused.json["code"] == "not_ready_to_publish"
+    assert sorted(refused.json["errors"]) == ["media", "rights"]
+    ready = {"rights": "공공누리 제1유형", "transcription": "관아 앞 거리"}
+    assert client.patch(url, json=ready, headers=archivist_headers).json["version"] == 2
     published = client.post(url + "/publish", headers=archivist_headers)
     assert published.status_code == 200
     assert published.json["visibility"] == "published"
-    assert published.json["version"] == 2
+    assert published.json["version"] == 3
     public = client.get(url).json
     assert public["identifier"] == dummy_record.identifier
     assert public["created_by_id"] is None
@@ -152,6 +159,7 @@ def test_publish_and_withdraw_control_public_access(client, archivist_headers, d
     ).all()
     assert actions == [
         "archive.record.create",
+        "archive.record.update",
         "archive.record.publish",
         "archive.record.withdraw",
     ]

@@ -465,7 +465,7 @@ def _archivist_headers():
     return auth_headers(create_user(("archivist",)))
 
 
-@case("PATCH", "/api/archive/records/{record_id}", 409, "conflict", "current_version")
+@case("PATCH", "/api/archive/records/{record_id}", 409, "conflict", "current_version", "changes")
 def changing_a_record_someone_changed(client, clock, monkeypatch):
     headers = _archivist_headers()
     url = f"/api/archive/records/{create_record().id}"

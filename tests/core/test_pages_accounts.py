@@ -3,20 +3,10 @@ API."""
 
 from __future__ import annotations
 
-import re
-
 from core.extensions import db
 from core.models import ApiToken
+from tests.fixtures.pages import csrf_of, log_in
 from tests.fixtures.users import PASSWORD, auth_headers, create_user
-
-
-def csrf_of(response) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))[1]
-
-
-def log_in(client, email, password=PASSWORD):
-    token = csrf_of(client.get("/login"))
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def test_the_session_cookie_is_httponly_lax_and_holds_an_api_token(client):

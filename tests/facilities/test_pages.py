@@ -18,8 +18,8 @@ from core.errors import DomainError
 from core.extensions import db
 from facilities.models import Booking, Suspension, WaitlistEntry
 from facilities.services import booking as bookings
-from tests.core.test_pages_accounts import csrf_of, log_in
 from tests.fixtures.facilities import book, create_slot, kst, now
+from tests.fixtures.pages import csrf_of, log_in
 from tests.fixtures.users import create_user
 
 KEY = re.compile(r'name="idempotency_key" value="([0-9a-f]{32})"')

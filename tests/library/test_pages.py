@@ -16,7 +16,6 @@ from core.extensions import db
 from library import pages
 from library.models import Hold, Loan
 from library.services import holds
-from tests.core.test_pages_accounts import csrf_of, log_in
 from tests.fixtures.library import (
     checkout_body,
     create_copy,
@@ -25,6 +24,7 @@ from tests.fixtures.library import (
     create_title,
     tx,
 )
+from tests.fixtures.pages import csrf_of, log_in
 from tests.fixtures.users import auth_headers, create_user
 
 LIBRARY = Path(pages.__file__).parent

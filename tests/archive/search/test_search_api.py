@@ -110,7 +110,9 @@ def test_per_page_is_capped(client):
 
 
 def test_changes_reach_the_index(client, archivist):
-    record = create_search_record(title="제일시장 장날", visibility="draft")
+    record = create_search_record(title="제일시장 장날", visibility="draft", rights="KOGL-1")
+    record_service.update_record(archivist, record, {"transcription": "장날 풍경"}, now=now())
+    db.session.commit()
     assert client.get(URL, query_string={"q": "제일시장"}).get_json()["total"] == 0
 
     record_service.publish(archivist, record, now=now())
