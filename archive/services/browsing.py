@@ -107,7 +107,7 @@ def recently_published(limit: int = RECENT_LIMIT) -> list[PublicView]:
 
 def records_in_collection(name: str) -> list[PublicView]:
     """The published records of one collection, by identifier (the public view of each)."""
-    names = _collection_names(Record.collections)
+    names = collection_names(Record.collections)
     in_it = select(func.count()).select_from(names).where(names.c.value == name)
     query = (
         select(Record)
