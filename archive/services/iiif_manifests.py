@@ -327,8 +327,9 @@ def collection(name: str, *, base_url: str, settings: ArchiveSettings) -> dict:
 
 
 def collections(*, base_url: str) -> dict:
-    """Every collection with a published record, as the archive's top IIIF Collection."""
-    found = browsing.collections()
+    """Every collection with a published record with images, as the archive's top IIIF
+    Collection."""
+    found = browsing.collections(with_images=True)
     return {
         "@context": PRESENTATION_CONTEXT,
         "id": f"{base_url}/iiif/3/collections.json",

@@ -225,6 +225,7 @@ def test_collections_are_iiif_collections(client, archivist, archivist_headers, 
         archivist, visibility="published", title="회룡사", collections=["유리건판 사진"]
     )
     add_image(client, other, archivist_headers, image_bytes("PNG", size=(300, 200)), "b.png")
+    create_record(archivist, visibility="published", collections=["글만 있는 모음"])  # no image
     hidden = create_record(archivist, title="초안", collections=["유리건판 사진"])
     add_image(client, hidden, archivist_headers, image_bytes("PNG", size=(300, 200)), "c.png")
     response = client.get("/iiif/3/collections/유리건판 사진.json")
