@@ -2,7 +2,7 @@
 
 import sys
 
-from archive import api, cli, demo, health, imports_api, pages, search_api, staff_pages
+from archive import api, cli, demo, health, iiif, imports_api, pages, search_api, staff_pages
 from archive import jobs as _jobs  # noqa: F401  (binds the jobs the services queue)
 from archive.search import analysis
 from archive.settings import ArchiveSettings
@@ -17,6 +17,7 @@ def init_app(app, api_docs):
     api_docs.register_blueprint(imports_api.blp)
     api_docs.register_blueprint(search_api.blp)
     app.register_blueprint(pages.blp)
+    app.register_blueprint(iiif.blp)
     web.add_nav(app, web.NavItem("archive_pages.search", "향토문화 아카이브"))
     web.add_home_panel(app, "archive/home_panel.html", pages.home_panel)
     web.add_field_messages(*pages.FIELD_MESSAGES)

@@ -374,6 +374,9 @@ def record(identifier: str):
         related=found.related,
         rights=rights_of(found.record.rights),
         image_alt=image_alt,
+        manifest_url=url_for("iiif.manifest", identifier=identifier)
+        if any(item.status == "ready" for item in found.record.media)
+        else None,
         published_on=published.astimezone(settings_of(ArchiveSettings).tz).date()
         if published
         else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import has_request_context, request
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
@@ -180,7 +181,24 @@ class RecordSchema(RecordFieldsSchema):
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
     thumbnail_url = ma.fields.String(allow_none=True)
+    iiif_manifest = ma.fields.Method(
+        "_iiif_manifest",
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "example": "https://archive.example.kr/iiif/3/records/UJB-2026-000123/manifest.json",
+            "description": "The record's IIIF Presentation 3.0 manifest, once it has an image "
+            "ready (null before)",
+        },
+    )
     media = ma.fields.List(ma.fields.Nested(MediaSchema))
+
+    def _iiif_manifest(self, record):
+        if not any(item.status == "ready" for item in record.media):
+            return None
+        path = f"/iiif/3/records/{record.identifier}/manifest.json"
+        return request.host_url.rstrip("/") + path if has_request_context() else path
 
 
 def _years_in_order(data: dict, message: str, field: str) -> None:

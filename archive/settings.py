@@ -30,6 +30,11 @@ class ArchiveSettings:
     search_result_cache: int
     search_index_limitmb: int
     tz: ZoneInfo  # dates shown to people (a record's publication day)
+    # IIIF: the answer cache's size cap (bytes), the largest answer given (width and height,
+    # and area in pixels)
+    iiif_cache_max_bytes: int
+    iiif_max_width: int
+    iiif_max_area: int
 
     @classmethod
     def from_config(cls, config) -> ArchiveSettings:
@@ -53,4 +58,7 @@ class ArchiveSettings:
             search_result_cache=int(config["SEARCH_RESULT_CACHE"]),
             search_index_limitmb=int(config["SEARCH_INDEX_LIMITMB"]),
             tz=ZoneInfo(config["TIMEZONE"]),
+            iiif_cache_max_bytes=max(1, int(config["IIIF_CACHE_MAX_BYTES"])),
+            iiif_max_width=max(1, int(config["IIIF_MAX_WIDTH"])),
+            iiif_max_area=max(1, int(config["IIIF_MAX_AREA"])),
         )

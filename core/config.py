@@ -139,6 +139,11 @@ DEFAULTS: dict[str, object] = {
     # An item whose processing dies this many times in a row without finishing a step (an
     # image that crashes the consumer) is marked failed, for an archivist to retry.
     "ARCHIVE_MEDIA_MAX_ATTEMPTS": 3,
+    # IIIF Image API: answers kept on disk (MEDIA_DIR/iiif/cache) up to this many bytes, the
+    # least recently used dropped first; the largest answer given (width or height, pixels).
+    "IIIF_CACHE_MAX_BYTES": 1024 * 1024 * 1024,
+    "IIIF_MAX_WIDTH": 6000,
+    "IIIF_MAX_AREA": 24_000_000,
     # --- end archive ---
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select, true
 
-from archive.models import Record, RecordSubject
+from archive.models import Media, Record, RecordSubject
 from archive.services.records import PublicView, collection_names, find_by_identifier
 from core.errors import NotFound
 from core.extensions import db
@@ -81,16 +81,20 @@ class Collection:
     count: int
 
 
-def collections() -> list[Collection]:
-    """Every collection that holds a published record, with how many it holds, by name."""
+def collections(*, with_images: bool = False) -> list[Collection]:
+    """Every collection that holds a published record (with ``with_images``, a published record
+    with a ready image), with how many it holds, by name."""
     names = collection_names(Record.collections)
-    rows = db.session.execute(
+    query = (
         select(names.c.value, func.count(func.distinct(Record.id)))
         .select_from(Record)
         .join(names, true())
         .where(Record.visibility == "published")
         .group_by(names.c.value)
-    ).all()
+    )
+    if with_images:
+        query = query.where(Record.id.in_(select(Media.record_id).where(Media.status == "ready")))
+    rows = db.session.execute(query).all()
     return sorted((Collection(str(name), count) for name, count in rows), key=lambda c: c.name)
 
 
@@ -101,5 +105,17 @@ def recently_published(limit: int = RECENT_LIMIT) -> list[PublicView]:
         .where(Record.visibility == "published")
         .order_by(Record.published_at.desc(), Record.id.desc())
         .limit(limit)
+    )
+    return [PublicView(record) for record in db.session.scalars(query)]
+
+
+def records_in_collection(name: str) -> list[PublicView]:
+    """The published records of one collection, by identifier (the public view of each)."""
+    names = collection_names(Record.collections)
+    in_it = select(func.count()).select_from(names).where(names.c.value == name)
+    query = (
+        select(Record)
+        .where(Record.visibility == "published", in_it.scalar_subquery() > 0)
+        .order_by(Record.identifier)
     )
     return [PublicView(record) for record in db.session.scalars(query)]

@@ -155,3 +155,34 @@ def pages(source: Path, start: int = 0) -> Iterator[Image.Image]:
         for index in range(start, _page_count(image)):
             image.seek(index)
             yield _flatten(ImageOps.exif_transpose(image)).convert("L")
+
+
+# EXIF orientations that turn the picture a quarter: its upright width is its stored height.
+_QUARTER_TURNS = {5, 6, 7, 8}
+
+
+def page_sizes(source: Path) -> list[tuple[int, int]]:
+    """Every page's upright size, read from the file's headers (no pixel decoded)."""
+    sizes = []
+    with _open_checked(source) as image:
+        for index in range(_page_count(image)):
+            image.seek(index)
+            width, height = image.size
+            orientation = image.getexif().get(0x0112)
+            sizes.append((height, width) if orientation in _QUARTER_TURNS else (width, height))
+    return sizes
+
+
+def open_page(source: Path, index: int) -> Image.Image:
+    """A page decoded whole, upright, in grayscale (``L``) when it has no colour (1-bit,
+    8- or 16-bit gray scans), else RGB on white."""
+    with _open_checked(source) as image:
+        image.seek(index)
+        upright = ImageOps.exif_transpose(image)
+        if upright.mode in ("1", "L", "I;16", "I;16B", "I;16L", "I"):
+            if upright.mode.startswith("I"):
+                return upright.point(lambda value: value / 256).convert("L")
+            return upright.convert("L")
+        if upright.mode == "LA":
+            return _flatten(upright).convert("L")
+        return _flatten(upright)

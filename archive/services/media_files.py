@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select, update
 
 from archive.models import Media
-from archive.services import imaging, storage
+from archive.services import iiif_images, imaging, storage
 from archive.settings import ArchiveSettings
 from core.extensions import db
 from core.transactions import snapshot
@@ -27,6 +27,9 @@ def forget_files(media: Media, media_dir: str) -> None:
     )
     if not others:
         storage.remove_after_commit(db.session, storage.absolute(media_dir, media.original_path))
+        storage.remove_folder_after_commit(
+            db.session, iiif_images.pyramid_folder(media_dir, media.sha256)
+        )
 
 
 def make_derivatives(

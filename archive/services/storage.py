@@ -137,12 +137,20 @@ def remove_after_commit(session: Session, path: Path) -> None:
     session.info.setdefault("archive_doomed_files", []).append(path)
 
 
+def remove_folder_after_commit(session: Session, path: Path) -> None:
+    """A folder made from files that are going (an original's IIIF pyramids): removed with its
+    contents once the transaction commits."""
+    session.info.setdefault("archive_doomed_folders", []).append(path)
+
+
 @event.listens_for(Session, "after_commit")
 def _files_after_commit(session: Session) -> None:
     session.info.pop("archive_new_files", None)
     session.info.pop("archive_new_folders", None)
     for path in session.info.pop("archive_doomed_files", []):
         Path(path).unlink(missing_ok=True)
+    for path in session.info.pop("archive_doomed_folders", []):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -154,3 +162,4 @@ def _files_after_rollback(session: Session, previous_transaction) -> None:
     for path in session.info.pop("archive_new_folders", []):
         shutil.rmtree(path, ignore_errors=True)
     session.info.pop("archive_doomed_files", None)
+    session.info.pop("archive_doomed_folders", None)

@@ -307,8 +307,9 @@ def test_a_record_page_shows_images_metadata_rights_text_and_collection(client, 
     html = answer.get_data(as_text=True)
     text = page_text(answer)
     base = f"/api/archive/records/{shown.id}/media/{media.id}"
-    # The thumbnail links to the large image (the viewer's, or the plain image without it).
-    assert f'<a href="{base}/display" data-viewer>' in html
+    # The thumbnail links to the large image (the plain image without the viewer), and names
+    # its IIIF image service (the viewer reads it through the record's manifest).
+    assert f'<a href="{base}/display" data-viewer data-iiif-image="/iiif/3/{media.id}">' in html
     assert (
         f'<img src="{base}/thumbnail" '
         'alt="의정부 관아 정문: 1911년 관아 정문 앞에서 찍은 유리건판 사진.">'

@@ -1,5 +1,5 @@
 """The archive in a real browser: search from the home page, narrow by a facet, open a record
-and its image in the zoomable viewer, browse the collections; every page checked."""
+and its image in the zoomable IIIF viewer, browse the collections; every page checked."""
 
 from __future__ import annotations
 
@@ -93,21 +93,32 @@ def test_search_narrow_open_a_record_and_zoom_its_image(page):
     assert "의정부 관아" in page.text  # the OCR text of the image
     page.check()
 
-    # The viewer: the large image in a dialog, zoomed and moved with the keyboard.
+    # The record's IIIF manifest is linked from the page.
+    manifest = page.find("a.iiif-manifest").get_attribute("href")
+    assert manifest.endswith(f"/iiif/3/records/{shown.identifier}/manifest.json")
+
+    # The viewer reads the manifest: the image from its IIIF image service in a dialog, zoomed
+    # and moved with the keyboard, sharpened by the service's tiles of the part in view.
     page.find(".gallery a[data-viewer]").click()
     dialog = page.find("dialog.viewer")
     _wait(page, lambda: dialog.get_attribute("open") is not None)
-    large = page.find(".viewer-frame img")
+    large = page.find(".viewer-frame img.viewer-base")
     assert large.get_attribute("alt") == alt
-    assert large.get_attribute("src").endswith("/display")
+    _wait(page, lambda: "/iiif/3/" in (large.get_attribute("src") or ""))
+    assert large.get_attribute("src").endswith("/0/default.jpg")
     _wait(page, lambda: page.driver.execute_script("return arguments[0].complete", large))
     assert page.driver.execute_script("return arguments[0].naturalWidth", large) > 0
+    stage = page.find(".viewer-stage")
     keys = ActionChains(page.driver)
     keys.send_keys("+").send_keys("+").perform()
     assert page.find(".viewer-status").text == "확대 225%"
-    before = large.value_of_css_property("transform")
+    _wait(page, lambda: len(page.find_all(".viewer-tile")) > 0)
+    tile = page.find_all(".viewer-tile")[0]
+    assert "/iiif/3/" in tile.get_attribute("src")
+    _wait(page, lambda: page.driver.execute_script("return arguments[0].naturalWidth", tile) > 0)
+    before = stage.value_of_css_property("transform")
     keys.send_keys(Keys.ARROW_RIGHT).perform()
-    assert large.value_of_css_property("transform") != before
+    assert stage.value_of_css_property("transform") != before
     keys.send_keys("-").perform()
     assert page.find(".viewer-status").text == "확대 150%"
     page.check()
