@@ -35,7 +35,7 @@ def published_record(identifier: str, *, related_limit: int = RELATED_LIMIT) -> 
     return RecordPage(PublicView(record), [PublicView(r) for r in related])
 
 
-def _collection_names(column):
+def collection_names(column):
     """The names in a record's ``collections`` (a JSON array), as a table with a ``value``
     column; each database has its own function for it (both refer to the row beside it)."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -62,7 +62,7 @@ def related_records(record: Record, *, limit: int = RELATED_LIMIT) -> list[Recor
         shares.append(Record.place == record.place)
         score.append(case((Record.place == record.place, 1), else_=0))
     if collections:
-        names = _collection_names(Record.collections)
+        names = collection_names(Record.collections)
         in_common = (
             select(func.count())
             .select_from(names)
@@ -91,7 +91,7 @@ class Collection:
 
 def collections() -> list[Collection]:
     """Every collection that holds a published record, with how many it holds, by name."""
-    names = _collection_names(Record.collections)
+    names = collection_names(Record.collections)
     rows = db.session.execute(
         select(names.c.value, func.count(func.distinct(Record.id)))
         .select_from(Record)
