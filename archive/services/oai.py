@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import lazyload
 
 from archive.models import IDENTIFIER_RE, Record, RecordTombstone
-from archive.services.browsing import collection_names, collections
+from archive.services.browsing import collection_names
 from archive.services.rights import rights_of
 from archive.settings import OaiSettings
 from core.extensions import db
@@ -360,6 +360,27 @@ def _decode_token(token: str, verb: str, now: datetime, settings: OaiSettings) -
 # --- the lists --------------------------------------------------------------------------
 
 
+def _set_names() -> list[str]:
+    """Every collection of an item harvesters see (deleted ones included: a harvest by set
+    must learn of their deletion), by name."""
+    names = set()
+    for model, conditions in (
+        (Record, [Record.visibility.in_(SEEN)]),
+        (RecordTombstone, []),
+    ):
+        values = collection_names(model.collections)
+        names.update(
+            db.session.scalars(
+                select(values.c.value)
+                .distinct()
+                .select_from(model)
+                .join(values, true())
+                .where(*conditions)
+            )
+        )
+    return sorted(str(name) for name in names)
+
+
 def _in_collection(column, name: str):
     names = collection_names(column)
     return select(names.c.value).where(names.c.value == name).exists()
@@ -487,7 +508,7 @@ def _list(
         window = _window(args)
         _check_prefix(args["metadataPrefix"])
         if "set" in args:
-            if not collections():
+            if not _set_names():
                 raise OaiError("noSetHierarchy", "This repository has no sets (collections)")
             window = Window(window.start, window.end, collection_of(args["set"]) or "")
         after, cursor, size = None, 0, _count(window)
@@ -655,10 +676,10 @@ def _dispatch(verb, args, answer: Answer, *, now, settings, record_url) -> None:
     elif verb == "ListSets":
         if "resumptionToken" in args:  # the sets come in one answer: no token is ever given
             raise OaiError("badResumptionToken", BAD_TOKEN)
-        found = collections()
+        found = _set_names()
         if not found:
             raise OaiError("noSetHierarchy", "This repository has no sets (collections)")
-        answer.sets = [OaiSet(set_spec(c.name), c.name) for c in found]
+        answer.sets = [OaiSet(set_spec(name), name) for name in found]
     elif verb == "GetRecord":
         row, record = _find_item(args["identifier"], settings)
         _check_prefix(args["metadataPrefix"])
