@@ -41,8 +41,11 @@ def _public_root() -> str:
     return settings_of(OaiSettings).public_base_url or request.host_url.rstrip("/")
 
 
-def _record_url(identifier: str) -> str:
-    return _public_root() + url_for("archive_pages.record", identifier=identifier)
+def _record_pages():
+    """A record's public page from its identifier (letters, digits, '.', '_', '-': nothing
+    to escape), with the site's address worked out once per answer."""
+    prefix = _public_root() + url_for("archive_pages.record", identifier="-")[:-1]
+    return lambda identifier: prefix + identifier
 
 
 @blp.route("/oai", methods=["GET", "POST"])
@@ -54,7 +57,7 @@ def endpoint():
         else request.args.items(multi=True)
     )
     answer = oai_service.respond(
-        pairs, now=now(), settings=settings_of(OaiSettings), record_url=_record_url
+        pairs, now=now(), settings=settings_of(OaiSettings), record_url=_record_pages()
     )
     body = etree.tostring(_render(answer), xml_declaration=True, encoding="UTF-8")
     return Response(body, 200, content_type="text/xml; charset=utf-8")

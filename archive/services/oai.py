@@ -20,6 +20,7 @@ size holds one page in memory.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -32,7 +33,7 @@ from urllib.parse import quote, unquote
 from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import lazyload
 
-from archive.models import IDENTIFIER_RE, Record, RecordTombstone
+from archive.models import IDENTIFIER_RE, Record, RecordSubject, RecordTombstone
 from archive.services.browsing import collection_names
 from archive.services.rights import rights_of
 from archive.settings import OaiSettings
@@ -215,7 +216,9 @@ def collection_of(spec: str) -> str | None:
 
 
 def datestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(DATESTAMP)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.strftime(DATESTAMP)
 
 
 @dataclass(frozen=True)
@@ -543,16 +546,69 @@ def _list(
     return items, resumption
 
 
+# What oai_dc shows of a record: read as plain rows (no ORM objects), a page at a time.
+DC_COLUMNS = (
+    Record.id,
+    Record.identifier,
+    Record.title,
+    Record.alt_title,
+    Record.creator,
+    Record.contributor,
+    Record.description,
+    Record.date_text,
+    Record.year_from,
+    Record.year_to,
+    Record.type,
+    Record.place,
+    Record.language,
+    Record.rights,
+    Record.source,
+)
+
+
+@dataclass
+class Described:
+    """A record's fields that ``dublin_core`` reads, with its subjects in order."""
+
+    id: int
+    identifier: str
+    title: str
+    alt_title: str | None
+    creator: str | None
+    contributor: str | None
+    description: str | None
+    date_text: str | None
+    year_from: int | None
+    year_to: int | None
+    type: str
+    place: str | None
+    language: str | None
+    rights: str | None
+    source: str | None
+    subjects: list[str] = field(default_factory=list)
+
+
+def _described(ids: list[int]) -> dict[int, Described]:
+    if not ids:
+        return {}
+    found = {
+        row.id: Described(*row)
+        for row in db.session.execute(select(*DC_COLUMNS).where(Record.id.in_(ids)))
+    }
+    subjects = db.session.execute(
+        select(RecordSubject.record_id, RecordSubject.name)
+        .where(RecordSubject.record_id.in_(ids))
+        .order_by(RecordSubject.record_id, RecordSubject.position)
+    )
+    for record_id, name in subjects:
+        found[record_id].subjects.append(name)
+    return found
+
+
 def _items(verb, rows: list[_Row], settings, record_url) -> list[Item]:
     if verb == "ListIdentifiers":
         return [Item(_header(row, settings), None) for row in rows]
-    wanted = [row.id for row in rows if row.source == RECORD and not row.deleted]
-    loaded = {
-        record.id: record
-        for record in db.session.scalars(
-            select(Record).where(Record.id.in_(wanted)).options(lazyload(Record.media))
-        )
-    }
+    loaded = _described([row.id for row in rows if row.source == RECORD and not row.deleted])
     items = []
     for row in rows:
         record = loaded.get(row.id) if row.source == RECORD and not row.deleted else None
@@ -564,9 +620,7 @@ def _items(verb, rows: list[_Row], settings, record_url) -> list[Item]:
 # --- oai_dc -------------------------------------------------------------------------------
 
 
-def dublin_core(
-    record: Record, settings: OaiSettings, record_url: Callable[[str], str]
-) -> list[Element]:
+def dublin_core(record, settings: OaiSettings, record_url: Callable[[str], str]) -> list[Element]:
     """A published record in unqualified Dublin Core, in the order of the oai_dc schema's
     examples (title first)."""
     out = [Element("title", record.title, "ko")]
@@ -597,19 +651,25 @@ def dublin_core(
     out.append(Element("language", language if LANGUAGE_CODE_RE.fullmatch(language) else "kor"))
     if record.place:
         out.append(Element("coverage", record.place, "ko"))
-    rights = rights_of(record.rights)
-    if rights is not None:
-        if rights.url:
-            out.append(Element("rights", rights.url))
-        out.append(Element("rights", f"{rights.name}. {rights.allows}", "ko"))
+    out.extend(_rights(record.rights))
     return out
 
 
-def _hanja(record: Record) -> bool:
+@functools.lru_cache(maxsize=64)
+def _rights(code: str | None) -> tuple[Element, ...]:
+    """The licence's address and its terms in Korean (a few codes, each worked out once)."""
+    rights = rights_of(code)
+    if rights is None:
+        return ()
+    statement = Element("rights", f"{rights.name}. {rights.allows}", "ko")
+    return (Element("rights", rights.url), statement) if rights.url else (statement,)
+
+
+def _hanja(record) -> bool:
     return bool(HANJA_RE.search(record.alt_title or ""))
 
 
-def _year_interval(record: Record) -> str | None:
+def _year_interval(record) -> str | None:
     """The years read from the date, W3CDTF (``1911``, ``1910/1919``), when they are AD."""
     low, high = record.year_from, record.year_to
     if low is None or high is None or low < 1 or high > 9999:
