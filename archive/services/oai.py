@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import lazyload
 
 from archive.models import IDENTIFIER_RE, Record, RecordSubject, RecordTombstone
@@ -421,7 +421,9 @@ def _after(stamp_column, id_column, source: int, after):
         return [stamp_column >= stamp]
     if source < after_source:
         return [stamp_column > stamp]
-    return [or_(stamp_column > stamp, and_(stamp_column == stamp, id_column > after_id))]
+    # The range first, so the (datestamp, id) index is searched from the position rather
+    # than scanned from its start (SQLite reads a bare OR as a scan).
+    return [stamp_column >= stamp, or_(stamp_column > stamp, id_column > after_id)]
 
 
 @dataclass(frozen=True)
