@@ -1,6 +1,8 @@
-"""OAI-PMH harvest benchmark: a third-party harvester (oaipmh-scythe) harvests N published
-records (default 50,000) through ListRecords, page after page, from a fresh instance served by
-gunicorn (``--preload``, one worker, so every page is served by the process being measured).
+"""OAI-PMH harvest benchmark: N published records (default 50,000) harvested through
+ListRecords, page after page, by a third-party harvester (oaipmh-scythe) and then over plain
+HTTP (each page parsed with lxml: the server's pace, less the harvester's own), from a fresh
+instance served by gunicorn (``--preload``, one worker, so every page is served by the process
+being measured).
 
 The records are inserted in bulk into a temporary SQLite database (plus some withdrawn records
 and tombstones, which the harvest sees as deleted headers). While the harvest runs, the
@@ -26,7 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import children, cpu_probe_ms, start_gunicorn, stop_gunicorn
+from support import children, cpu_probe_ms, cpu_seconds, start_gunicorn, stop_gunicorn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261201
@@ -145,6 +147,48 @@ class Sampler(threading.Thread):
             self.done.wait(self.every)
 
 
+def _scythe_harvest(url: str, warm_up: bool = False) -> tuple[int, int]:
+    """ListRecords by oaipmh-scythe, every page: (items, deleted headers)."""
+    # Imported here: only the harvest needs it (and after the environment is set).
+    from oaipmh_scythe import Scythe
+    from oaipmh_scythe.config import HTTPConfig
+
+    with Scythe(url, http_config=HTTPConfig(timeout=120)) as scythe:
+        if warm_up:
+            scythe.identify()
+            return 0, 0
+        seen = deleted = 0
+        for record in scythe.list_records(ignore_deleted=False):
+            seen += 1
+            deleted += record.deleted
+        return seen, deleted
+
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+
+
+def _plain_harvest(url: str, warm_up: bool = False) -> tuple[int, int]:
+    """ListRecords over plain HTTP, each page parsed with lxml: (items, deleted headers)."""
+    # Imported here: only the harvest needs them (and after the environment is set).
+    import requests
+    from lxml import etree
+
+    session = requests.Session()
+    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    seen = deleted = 0
+    while True:
+        response = session.get(url, params=params, timeout=120)
+        response.raise_for_status()
+        doc = etree.fromstring(response.content)
+        headers = doc.findall(f".//{OAI}header")
+        seen += len(headers)
+        deleted += sum(header.get("status") == "deleted" for header in headers)
+        token = doc.find(f".//{OAI}resumptionToken")
+        if warm_up or token is None or not token.text:
+            return seen, deleted
+        params = {"verb": "ListRecords", "resumptionToken": token.text}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=50_000)
@@ -173,8 +217,6 @@ def main() -> None:
     server = None
     try:
         from flask_migrate import upgrade
-        from oaipmh_scythe import Scythe
-        from oaipmh_scythe.config import HTTPConfig
 
         from core.app import create_app
 
@@ -186,43 +228,49 @@ def main() -> None:
         server = start_gunicorn(env, workdir, workers=1, extra_args=["--log-level", "warning"])
         (worker,) = children(server.process.pid)
         url = server.url + "/oai"
-        with Scythe(url, http_config=HTTPConfig(timeout=120)) as scythe:
-            # The worker's first request (imports, connections) is not part of the harvest.
-            scythe.identify()
+        expected = args.records + tombstones
+        harvests = {}
+        for name, harvest in (("scythe", _scythe_harvest), ("plain_http", _plain_harvest)):
+            harvest(url, warm_up=True)  # the worker's first requests are not part of it
             rss_start = _rss_mb(worker)
             sampler = Sampler(worker)
             sampler.start()
-            began = time.perf_counter()
-            seen = deleted = 0
-            for record in scythe.list_records(ignore_deleted=False):
-                seen += 1
-                deleted += record.deleted
+            began, cpu_before = time.perf_counter(), cpu_seconds([worker])
+            seen, deleted = harvest(url)
             seconds = time.perf_counter() - began
+            worker_cpu = cpu_seconds([worker]) - cpu_before
             sampler.done.set()
             sampler.join()
-        rss_end = _rss_mb(worker)
-        samples = sampler.samples or [rss_start]
-        expected = args.records + tombstones
-        if seen != expected:
-            raise SystemExit(f"harvested {seen} items, expected {expected}")
+            rss_end = _rss_mb(worker)
+            samples = sampler.samples or [rss_start]
+            if seen != expected:
+                raise SystemExit(f"{name} harvested {seen} items, expected {expected}")
+            pages = -(-seen // args.page_size)
+            harvests[name] = {
+                "items": seen,
+                "deleted_headers": deleted,
+                "requests": pages,
+                "seconds": round(seconds, 1),
+                "records_per_s": round(seen / seconds, 1),
+                "ms_per_page": round(seconds * 1000 / pages, 1),
+                # CPU the serving worker spent: the server's own cost, apart from the
+                # harvester's and from other work on the machine.
+                "worker_cpu_seconds": round(worker_cpu, 1),
+                "worker_cpu_ms_per_page": round(worker_cpu * 1000 / pages, 1),
+                "worker_rss_mb": {
+                    "start": round(rss_start, 1),
+                    "max": round(max(samples), 1),
+                    "end": round(rss_end, 1),
+                    "first_quarter_max": round(max(samples[: max(1, len(samples) // 4)]), 1),
+                    "samples": len(samples),
+                },
+            }
         result = {
             "records": args.records,
             "tombstones": tombstones,
-            "items_harvested": seen,
-            "deleted_headers": deleted,
             "page_size": args.page_size,
-            "requests": -(-seen // args.page_size),
             "seed_seconds": round(seed_seconds, 1),
-            "harvest_seconds": round(seconds, 1),
-            "records_per_s": round(seen / seconds, 1),
-            "ms_per_page": round(seconds * 1000 / -(-seen // args.page_size), 1),
-            "worker_rss_mb": {
-                "start": round(rss_start, 1),
-                "max": round(max(samples), 1),
-                "end": round(rss_end, 1),
-                "first_quarter_max": round(max(samples[: max(1, len(samples) // 4)]), 1),
-                "samples": len(samples),
-            },
+            "harvests": harvests,
             "cpu_probe_ms": cpu_probe_ms(),
         }
         print(json.dumps(result, ensure_ascii=False))
