@@ -595,3 +595,37 @@ def test_datestamps_are_utc_whatever_the_clock_zone(client, clock):
     )
     assert headers(doc) == [(oai_id("UJB-Z"), False)]
     assert doc.findtext(".//o:datestamp", namespaces=NS) == "2026-03-02T23:30:00Z"
+
+
+def test_a_list_read_while_records_change_stays_complete(client, clock, monkeypatch):
+    use_oai_settings(monkeypatch, page_size=2)
+    records = [publish(identifier=f"UJB-M{n}") for n in range(4)]
+    doc = ask(client, verb="ListIdentifiers", metadataPrefix="oai_dc")
+    first = [identifier for identifier, _ in headers(doc)]
+    assert first == [oai_id("UJB-M0"), oai_id("UJB-M1")]
+    clock.advance(minutes=1)
+    # One already listed changes, one not yet listed is deleted: neither is lost.
+    record_service.update_record("test", records[0], {"title": "바뀐 제목"}, now=now())
+    db.session.commit()
+    delete(records[2])
+    seen = []
+    token = token_of(doc).text
+    while token:
+        doc = ask(client, verb="ListIdentifiers", resumptionToken=token)
+        seen.extend(headers(doc))
+        token = token_of(doc).text
+    # Same datestamp: records before tombstones.
+    assert seen == [(oai_id("UJB-M3"), False), (oai_id("UJB-M0"), False), (oai_id("UJB-M2"), True)]
+
+
+def test_a_page_emptied_by_changes_past_until_is_no_records_match(client, clock, monkeypatch):
+    use_oai_settings(monkeypatch, page_size=1)
+    publish(identifier="UJB-U0")
+    moved = publish(identifier="UJB-U1")
+    doc = ask(client, verb="ListRecords", metadataPrefix="oai_dc", until="2026-03-02T01:00:00Z")
+    assert headers(doc) == [(oai_id("UJB-U0"), False)]
+    clock.advance(minutes=1)
+    record_service.update_record("test", moved, {"title": "나중에 고침"}, now=now())
+    db.session.commit()
+    doc = ask(client, verb="ListRecords", resumptionToken=token_of(doc).text)
+    assert error_of(doc) == "noRecordsMatch"
