@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select, true
 
 from archive.models import Record, RecordSubject
-from archive.services.records import PublicView, find_by_identifier
+from archive.services.records import PublicView, collection_names, find_by_identifier
 from core.errors import NotFound
 from core.extensions import db
 
@@ -33,14 +33,6 @@ def published_record(identifier: str, *, related_limit: int = RELATED_LIMIT) -> 
         raise NotFound(f"Record {identifier} not found")
     related = related_records(record, limit=related_limit)
     return RecordPage(PublicView(record), [PublicView(r) for r in related])
-
-
-def collection_names(column):
-    """The names in a record's ``collections`` (a JSON array), as a table with a ``value``
-    column; each database has its own function for it (both refer to the row beside it)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.json_array_elements_text(column).table_valued("value")
-    return func.json_each(column).table_valued("value")
 
 
 def related_records(record: Record, *, limit: int = RELATED_LIMIT) -> list[Record]:

@@ -34,7 +34,7 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import lazyload
 
 from archive.models import IDENTIFIER_RE, VISIBILITIES, Record, RecordSubject, RecordTombstone
-from archive.services.browsing import collection_names
+from archive.services.records import collection_names
 from archive.services.rights import rights_of
 from archive.settings import OaiSettings
 from core.extensions import db

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -284,6 +284,14 @@ def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> No
     for item in media:
         forget_files(item, media_dir)
     queue_index(record_id)
+
+
+def collection_names(column):
+    """The names in a record's ``collections`` (a JSON array), as a table with a ``value``
+    column; each database has its own function for it (both refer to the row beside it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.json_array_elements_text(column).table_valued("value")
+    return func.json_each(column).table_valued("value")
 
 
 # Filters only archivists may use: the public always lists published records.

@@ -30,6 +30,8 @@ NS = {
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DOMAIN = "happyhub.local"
+# What a draft needs besides a title and a readable date to be published by an archivist.
+READY = {"rights": "KOGL-1", "transcription": "관아 앞 거리 풍경을 적은 글"}
 
 
 def oai_id(identifier: str) -> str:
@@ -493,7 +495,7 @@ def test_withdrawn_and_deleted_records_are_deleted_headers(client, clock, archiv
 
     # Published again under the same identifier: the tombstone gives way to the record.
     clock.advance(minutes=5)
-    again = create_record(identifier="UJB-W1")
+    again = create_record(identifier="UJB-W1", **READY)
     assert headers(ask(client, verb="ListIdentifiers", metadataPrefix="oai_dc")) == [
         (oai_id("UJB-W1"), True)
     ]
@@ -536,7 +538,7 @@ def test_a_draft_is_invisible_and_deleting_it_leaves_nothing(client, clock):
 
 def test_incremental_harvest_sees_only_what_changed(client, clock, archivist_headers):
     records = [publish(identifier=f"UJB-I{n}") for n in range(6)]
-    draft = create_record(identifier="UJB-I-DRAFT")
+    draft = create_record(identifier="UJB-I-DRAFT", **READY)
     first, _ = _harvest(client, "ListRecords")
     assert len(first) == 6
     clock.advance(hours=1)

@@ -65,7 +65,10 @@ def test_scythe_harvests_everything_then_only_what_changed(oai_server):
         )
         for n in range(30)
     ]
-    drafts = [create_record(identifier=f"UJB-HD{n}") for n in range(3)]
+    drafts = [
+        create_record(identifier=f"UJB-HD{n}", rights="KOGL-1", transcription="본문")
+        for n in range(3)
+    ]
     media_dir = settings_of(ArchiveSettings).media_dir
     for record in records[:2]:
         record_service.withdraw("test", record, now=now())
