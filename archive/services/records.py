@@ -286,16 +286,16 @@ def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> No
     queue_index(record_id)
 
 
+# Filters only archivists may use: the public always lists published records.
+STAFF_FILTERS = {"visibility": "published", "date_unparsed": None, "media_status": None}
+
+
 def collection_names(column):
     """The names in a record's ``collections`` (a JSON array), as a table with a ``value``
     column; each database has its own function for it (both refer to the row beside it)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return func.json_array_elements_text(column).table_valued("value")
     return func.json_each(column).table_valued("value")
-
-
-# Filters only archivists may use: the public always lists published records.
-STAFF_FILTERS = {"visibility": "published", "date_unparsed": None, "media_status": None}
 
 
 def list_records(filters: dict, *, may_see_unpublished: bool = True):
