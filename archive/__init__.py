@@ -2,10 +2,21 @@
 
 import sys
 
-from archive import api, cli, demo, health, iiif, imports_api, pages, search_api, staff_pages
+from archive import (
+    api,
+    cli,
+    demo,
+    health,
+    iiif,
+    imports_api,
+    oai,
+    pages,
+    search_api,
+    staff_pages,
+)
 from archive import jobs as _jobs  # noqa: F401  (binds the jobs the services queue)
 from archive.search import analysis
-from archive.settings import ArchiveSettings
+from archive.settings import ArchiveSettings, OaiSettings
 from core import settings, web
 from core.health import register_check
 
@@ -13,11 +24,13 @@ from core.health import register_check
 def init_app(app, api_docs):
     """Register settings, blueprints, CLI commands, jobs, ready checks and demo data."""
     settings.register(app, ArchiveSettings.from_config(app.config))
+    settings.register(app, OaiSettings.from_config(app.config))
     api_docs.register_blueprint(api.blp)
     api_docs.register_blueprint(imports_api.blp)
     api_docs.register_blueprint(search_api.blp)
     app.register_blueprint(pages.blp)
     app.register_blueprint(iiif.blp)
+    app.register_blueprint(oai.blp)
     web.add_nav(app, web.NavItem("archive_pages.search", "향토문화 아카이브"))
     web.add_home_panel(app, "archive/home_panel.html", pages.home_panel)
     web.add_field_messages(*pages.FIELD_MESSAGES)

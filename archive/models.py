@@ -119,6 +119,8 @@ class Record(db.Model):
         ),
         CheckConstraint("version >= 1", name="version_positive"),
         Index("ix_archive_record_years", "year_from", "year_to"),
+        # OAI-PMH lists records in (datestamp, id) order, page after page (archive.services.oai).
+        Index("ix_archive_record_oai", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +188,21 @@ class Record(db.Model):
 
     def __repr__(self) -> str:
         return f"<Record {self.id} {self.identifier}>"
+
+
+class RecordTombstone(db.Model):
+    """What harvesters are told of a record that was published once and is now deleted: its
+    identifier, when it went (the OAI datestamp) and the collections it was in (its sets).
+    Written by the records service in the transaction that deletes the record; removed when a
+    record with the same identifier is public again."""
+
+    __tablename__ = "archive_record_tombstone"
+    __table_args__ = (Index("ix_archive_record_tombstone_oai", "datestamp", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    datestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    collections: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class RecordSubject(db.Model):

@@ -62,3 +62,31 @@ class ArchiveSettings:
             iiif_max_width=max(1, int(config["IIIF_MAX_WIDTH"])),
             iiif_max_area=max(1, int(config["IIIF_MAX_AREA"])),
         )
+
+
+@dataclass(frozen=True)
+class OaiSettings:
+    """The OAI-PMH repository: its name, the domain in its item identifiers, its admin's
+    address, how many items one answer holds, how long a resumption token lasts, where the
+    public record pages are (empty: the harvester's own address of the site), and the key
+    resumption tokens are signed with."""
+
+    repository_name: str
+    domain: str
+    admin_email: str
+    page_size: int
+    token_ttl_seconds: int
+    public_base_url: str
+    signing_key: bytes
+
+    @classmethod
+    def from_config(cls, config) -> OaiSettings:
+        return cls(
+            repository_name=config["OAI_REPOSITORY_NAME"],
+            domain=config["OAI_REPOSITORY_DOMAIN"],
+            admin_email=config["OAI_ADMIN_EMAIL"],
+            page_size=max(1, int(config["OAI_PAGE_SIZE"])),
+            token_ttl_seconds=max(1, int(config["OAI_TOKEN_TTL_SECONDS"])),
+            public_base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
+            signing_key=("oai-resumption:" + config["SECRET_KEY"]).encode(),
+        )

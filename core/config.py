@@ -144,7 +144,19 @@ DEFAULTS: dict[str, object] = {
     "IIIF_CACHE_MAX_BYTES": 1024 * 1024 * 1024,
     "IIIF_MAX_WIDTH": 6000,
     "IIIF_MAX_AREA": 24_000_000,
+    # OAI-PMH (/oai): the repository as harvesters see it. Items are named
+    # oai:<OAI_REPOSITORY_DOMAIN>:<record identifier>; a record's dc:identifier is its page
+    # under PUBLIC_BASE_URL (empty: the address the harvester called).
+    "OAI_REPOSITORY_NAME": "HAPPY-HUB 향토문화 아카이브",
+    "OAI_REPOSITORY_DOMAIN": "happyhub.local",
+    "OAI_ADMIN_EMAIL": "archive@happyhub.local",
+    # Records (or headers) per answer, then a resumption token valid for this many seconds.
+    "OAI_PAGE_SIZE": 100,
+    "OAI_TOKEN_TTL_SECONDS": 24 * 3600,
     # --- end archive ---
+    # The public address of the site (https://archive.example.kr), for links given to other
+    # systems; empty: the address each request came to.
+    "PUBLIC_BASE_URL": "",
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",
 }

@@ -1,17 +1,21 @@
 """Record rules: create, change (new version), publish (once its checklist is green),
 withdraw, delete — all audited; the archivists' list with its filters, and the vocabulary
-already in use (subjects, places, collections) to suggest."""
+already in use (subjects, places, collections) to suggest.
+
+Harvesters (OAI-PMH, ``archive.services.oai``) see every record that was ever published: a
+withdrawn one as deleted, and a deleted one through its tombstone, written here in the
+transaction that deletes it (or that takes a published record's identifier away)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from archive.models import Media, Record, RecordSubject, clean_list
+from archive.models import Media, Record, RecordSubject, RecordTombstone, clean_list
 from archive.services.dates import overlap_clause, parse_date
 from archive.services.documents import queue_index
 from archive.services.media_files import forget_files
@@ -98,6 +102,22 @@ def find_by_identifier(identifier: str) -> Record | None:
     return db.session.scalar(select(Record).filter_by(identifier=identifier))
 
 
+def _bury(identifier: str, collections, now: datetime) -> None:
+    """Harvesters knew a record under ``identifier`` and it is gone: keep its tombstone (a
+    newer one replaces an older one of the same identifier)."""
+    tombstone = db.session.scalar(select(RecordTombstone).filter_by(identifier=identifier))
+    if tombstone is None:
+        tombstone = RecordTombstone(identifier=identifier)
+        db.session.add(tombstone)
+    tombstone.datestamp = now
+    tombstone.collections = list(collections or [])
+
+
+def _unbury(identifier: str) -> None:
+    """A record harvesters see holds ``identifier`` again: its old tombstone goes."""
+    db.session.execute(delete(RecordTombstone).where(RecordTombstone.identifier == identifier))
+
+
 def _check_identifier_free(identifier: str, record_id: int | None) -> None:
     query = select(Record.id).filter_by(identifier=identifier)
     if record_id is not None:
@@ -162,6 +182,8 @@ def create_record(actor, data: dict, *, now: datetime, visibility: str = "draft"
             f"A record with identifier {data['identifier']} already exists",
             errors={"identifier": ["Already used by another record."]},
         ) from error
+    if record.is_published:
+        _unbury(record.identifier)
     audit.record(
         actor, "archive.record.create", "archive_record", record.id, now=now, after=snapshot(record)
     )
@@ -240,11 +262,17 @@ def update_record(
 ) -> bool:
     """Apply changes; True when the record changed (and got a new version)."""
     check_version(record, expected_version)
-    if "identifier" in data and data["identifier"] != record.identifier:
+    old_identifier = record.identifier
+    if "identifier" in data and data["identifier"] != old_identifier:
         _check_identifier_free(data["identifier"], record.id)
     before = snapshot(record)
     _apply(record, data)
-    return _bump(actor, record, before, "archive.record.update", now)
+    changed = _bump(actor, record, before, "archive.record.update", now)
+    if record.identifier != old_identifier and record.published_at is not None:
+        # Harvesters knew it under the old identifier: that one is deleted for them.
+        _bury(old_identifier, before["collections"], now)
+        _unbury(record.identifier)
+    return changed
 
 
 # What a record needs before the public may see it, in the order a checklist shows it.
@@ -292,6 +320,7 @@ def publish(actor, record: Record, *, now: datetime, checklist: bool = True) -> 
     record.visibility = "published"
     record.published_at = now
     _bump(actor, record, before, "archive.record.publish", now)
+    _unbury(record.identifier)
     return record
 
 
@@ -349,6 +378,8 @@ def delete_record(actor, record: Record, *, now: datetime, media_dir: str) -> No
         now=now,
         before=snapshot(record),
     )
+    if record.published_at is not None:  # harvesters knew it: they are told it is deleted
+        _bury(record.identifier, record.collections, now)
     media = list(record.media)
     db.session.delete(record)
     db.session.flush()

@@ -1,7 +1,7 @@
 """background jobs that failed for good, kept with their error for a retry
 
 Revision ID: 0013_failed_jobs
-Revises: 0010_notification_choices
+Revises: 0011_record_tombstones
 Create Date: 2026-12-01
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0013_failed_jobs"
-down_revision = "0010_notification_choices"
+down_revision = "0011_record_tombstones"
 branch_labels = None
 depends_on = None
 
