@@ -19,7 +19,7 @@ from core.clock import now as clock_now
 from core.db import intent
 from core.errors import DomainError
 from core.settings import settings_of
-from core.transactions import unit_of_work
+from core.transactions import snapshot, unit_of_work
 from library.messages import MESSAGES, SIP2_TEXTS
 from library.services import kiosk_transactions, kiosks
 from library.settings import LibrarySettings, Sip2Settings
@@ -134,7 +134,10 @@ class Session:
     # --- what the handlers share ---------------------------------------------------------
 
     def kiosk(self):
-        return kiosks.logged_in(self.kiosk_id)
+        """The kiosk, read on a snapshot as the kiosk API reads its caller: the message's own
+        transaction begins later, after the PIN is checked, and holds no lock meanwhile."""
+        with snapshot():
+            return kiosks.logged_in(self.kiosk_id)
 
     def transaction_id(self, request: codec.Request) -> str:
         """The journal's transaction id of a lending message: the same (kiosk, sequence
@@ -225,7 +228,7 @@ def _screen(texts: list[str]) -> list[tuple[str, str]]:
 
 def login(session: Session, request: codec.Request) -> Answer:
     """93 → 94: the kiosk by its code (CN) and key (CO); the session then acts as it."""
-    with intent(writes=False):
+    with snapshot():
         kiosk = kiosks.sip2_login(request.get("CN") or "", request.get("CO") or "")
         session.kiosk_id, session.kiosk_code = kiosk.id, kiosk.code
         session.encoding, session.pins = kiosk.sip2_encoding, {}
