@@ -53,10 +53,11 @@ def kiosk_revoke(code):
 @library_cli.command("sip2-serve")
 @click.option("--host", default=None, help="Default: SIP2_HOST.")
 @click.option("--port", default=None, type=click.IntRange(0, 65535), help="Default: SIP2_PORT.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Default: SIP2_WORKERS.")
 @click.option(
     "--if-enabled", is_flag=True, help="Exit at once unless SIP2_ENABLED is set (for make run)."
 )
-def sip2_serve(host, port, if_enabled):
+def sip2_serve(host, port, workers, if_enabled):
     """Serve SIP2 2.00 to self-check machines until SIGTERM or Ctrl-C."""
     sip = settings_of(Sip2Settings)
     if if_enabled and not sip.enabled:
@@ -66,5 +67,6 @@ def sip2_serve(host, port, if_enabled):
         host or sip.host,
         sip.port if port is None else port,
         sip.idle_timeout,
+        workers or sip.workers,
         ready=lambda line: click.echo(line, nl=True) or sys.stdout.flush(),
     )

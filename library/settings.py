@@ -89,6 +89,7 @@ class Sip2Settings:
     host: str
     port: int
     enabled: bool
+    workers: int = 1
 
     @classmethod
     def from_config(cls, config) -> Sip2Settings:
@@ -98,4 +99,5 @@ class Sip2Settings:
             host=config["SIP2_HOST"],
             port=int(config["SIP2_PORT"]),
             enabled=bool(config["SIP2_ENABLED"]),
+            workers=int(config["SIP2_WORKERS"]),
         )

@@ -421,7 +421,8 @@ def checkout(session: Session, request: codec.Request) -> Answer:
     text = "hold_collected" if body["hold_collected"] else "checked_out"
     return Answer(
         "12",
-        ["1", "N", "U", "Y", _date()],
+        # when the loan began: a retry answered from the journal repeats the first answer
+        ["1", "N", "U", "Y", _iso_date(body["out_at"])],
         [
             ("AO", _sip().institution_id),
             ("AA", request.get("AA")),
@@ -459,7 +460,7 @@ def checkin(session: Session, request: codec.Request) -> Answer:
         texts.append(SIP2_TEXTS["reserved_for_hold"])
     return Answer(
         "10",
-        ["1", "Y", "U", yes_no(body["reserved_for_hold"]), _date()],
+        ["1", "Y", "U", yes_no(body["reserved_for_hold"]), _iso_date(body["returned_at"])],
         [
             ("AO", _sip().institution_id),
             ("AB", body["barcode"]),

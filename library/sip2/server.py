@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import socketserver
@@ -18,6 +19,7 @@ import threading
 
 from flask import Flask
 
+from core.extensions import db
 from library.sip2 import codec
 from library.sip2.handlers import Session
 
@@ -98,15 +100,56 @@ class Sip2Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.server_close()
 
 
-def serve(app: Flask, host: str, port: int, idle_timeout: float, ready=print) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully."""
+def serve(
+    app: Flask, host: str, port: int, idle_timeout: float, workers: int = 1, ready=print
+) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully. With several ``workers`` the
+    listening socket is opened once and that many processes (forked, as gunicorn forks its
+    preloaded app) accept connections from it, each with its threads."""
     server = Sip2Server(app, host, port, idle_timeout)
+    if workers <= 1:
+        ready(f"SIP2 server on {host}:{server.port}")
+        _run(server)
+        return
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own database connections, then serve
+            code = 1
+            try:
+                with app.app_context():
+                    db.engine.dispose(close=False)
+                _run(server)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
 
+    def forward(signum, _frame):
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    ready(f"SIP2 server on {host}:{server.port} ({workers} processes)")
+    failed = False
+    try:
+        for child in children:
+            _, status = os.waitpid(child, 0)
+            failed = failed or os.waitstatus_to_exitcode(status) != 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.server_close()
+    if failed:
+        raise SystemExit(1)
+
+
+def _run(server: Sip2Server) -> None:
     def on_signal(signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    ready(f"SIP2 server on {host}:{server.port}")
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
