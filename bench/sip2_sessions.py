@@ -299,6 +299,7 @@ def main() -> None:
     parser.add_argument("--think-min", type=float, default=1.0, help="seconds")
     parser.add_argument("--think-max", type=float, default=2.0, help="seconds")
     parser.add_argument("--retry-share", type=float, default=0.1, help="checkouts sent twice")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--quick", action="store_true", help="15 seconds of load")
     args = parser.parse_args()
     if args.quick:
@@ -315,13 +316,15 @@ def main() -> None:
         log = open(workdir / "sip2.log", "w")  # noqa: SIM115
         server = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "library", "sip2-serve"]
-            + ["--port", str(port)],
+            + ["--port", str(port), "--workers", str(args.workers)],
             cwd=PROJECT_ROOT,
             env={**os.environ, **settings},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         _wait_for(port, server, workdir)
+        processes = [server.pid, *support.children(server.pid)]
+        cpu_before = support.cpu_seconds(processes)
         stats = Stats()
         started = time.monotonic()
         deadline = started + args.duration
@@ -336,6 +339,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
+        server_cpu = support.cpu_seconds(processes) - cpu_before
         server.terminate()
         server.wait(timeout=30)
         served = [ms for kind, v in stats.latencies.items() for ms in v]
@@ -343,11 +347,13 @@ def main() -> None:
             "sessions": args.sessions,
             "cpu_probe_ms": probe,
             "database": "sqlite",
-            "server": "one sip2-serve process, a thread per connection",
+            "server": f"sip2-serve, {args.workers} processes, a thread per connection",
             "duration_s": round(elapsed, 1),
             "think_s": [args.think_min, args.think_max],
             "messages": len(served),
             "messages_per_s": round(len(served) / elapsed, 1),
+            "server_cpu_ms_per_message": round(server_cpu * 1000 / max(1, len(served)), 1),
+            "server_cpu_share_of_a_core": round(server_cpu / elapsed, 2),
             "p50_ms": support.percentile(served, 50),
             "p95_ms": support.percentile(served, 95),
             "p99_ms": support.percentile(served, 99),

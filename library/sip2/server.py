@@ -111,6 +111,9 @@ def serve(
         ready(f"SIP2 server on {host}:{server.port}")
         _run(server)
         return
+    # Every process waits for the same socket; the ones that lose a connection to another
+    # must find nothing to accept rather than block in accept() (and miss a stop).
+    server.socket.setblocking(False)
     children = []
     for _ in range(workers):
         pid = os.fork()
