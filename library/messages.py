@@ -89,6 +89,7 @@ SIP2_TEXTS = {
     "malformed": "요청을 읽을 수 없습니다: {reason}",
     "field_too_long": "{field} 필드가 너무 깁니다 (최대 {limit}자).",
     "field_missing": "{field} 필드가 없습니다.",
+    "bad_date": "{field} 날짜가 SIP2 형식(YYYYMMDDZZZZHHMMSS)이 아닙니다.",
     "bad_text": "글자를 {encoding}(으)로 읽을 수 없습니다.",
     "server_error": "처리하지 못했습니다. 잠시 후 다시 해 주세요.",
 }

@@ -12,6 +12,7 @@ encoding); ``format_message`` renders an answer, with the trailer when the reque
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,6 +157,13 @@ class BadText(FrameError):
     pass
 
 
+class BadDate(FrameError):
+    pass
+
+
+_DATE = re.compile(r"[0-9]{8}[A-Z ]{4}[0-9]{6}")
+
+
 @dataclass
 class Request:
     command: str
@@ -230,6 +238,8 @@ def parse(frame: bytes, encoding: str = "utf-8") -> Request:
         value = text[cursor : cursor + width]
         if len(value) < width:
             raise FieldMissing(f"fixed field {name} is missing", command=command, field=name)
+        if width == DATE and value.strip() and not _DATE.match(value):
+            raise BadDate(f"{name} is not a SIP2 date", command=command, field=name)
         fixed[name], cursor = value, cursor + width
     fields: dict[str, list[str]] = {}
     order = []

@@ -95,6 +95,8 @@ class Session:
             text = SIP2_TEXTS["field_too_long"].format(**error.details)
         elif isinstance(error, codec.FieldMissing) and "field" in error.details:
             text = SIP2_TEXTS["field_missing"].format(field=error.details["field"])
+        elif isinstance(error, codec.BadDate):
+            text = SIP2_TEXTS["bad_date"].format(field=error.details["field"])
         elif isinstance(error, codec.BadText):
             text = SIP2_TEXTS["bad_text"].format(encoding=self.encoding.upper())
         else:

@@ -31,7 +31,7 @@ class _Connection(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         sock: socket.socket = self.request
-        sock.settimeout(self.server.idle_timeout)
+        sock.settimeout(self.server.idle_timeout or None)  # 0: never idle out
         self.server.opened(sock)
         session, buffer, skipping = Session(), b"", False
         try:

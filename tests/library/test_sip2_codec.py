@@ -99,6 +99,13 @@ def test_missing_parts_are_refused_naming_what_is_missing():
         codec.parse(b"17" + DATE.encode() + b"AOX|ABY|Q|")
 
 
+def test_dates_in_fixed_fields_must_be_sip2_dates_or_blank():
+    with pytest.raises(codec.BadDate) as refused:
+        codec.parse(b"172026-12-01T09:30:00AOX|ABY|")
+    assert refused.value.details == {"field": "transaction_date"}
+    assert codec.parse(b"17" + b" " * 18 + b"AOX|ABY|").fixed["transaction_date"] == " " * 18
+
+
 @pytest.mark.parametrize("frame", [b"42abc", b"", b"x", b"\xea\xb0"])
 def test_an_unknown_command_is_refused_without_a_command(frame):
     with pytest.raises(codec.UnknownCommand) as refused:

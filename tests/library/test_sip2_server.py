@@ -468,6 +468,10 @@ def test_malformed_and_oversized_messages_get_an_answer(machine):
     body = no_item + b"AY1AZ"
     answer = client.decode(client.send_raw(body + calculate_checksum(body).encode() + b"\r"))
     assert answer.screen_message == ("AB 필드가 없습니다.",)
+    bad_date = client.decode(client.send_raw(b"172026-12-01T09:30:00AOHAPPYHUB|ABX|\r"))
+    assert bad_date.screen_message == (
+        "transaction_date 날짜가 SIP2 형식(YYYYMMDDZZZZHHMMSS)이 아닙니다.",
+    )
     assert client.send_raw(b"42whatever\r") == b"96\r"  # not a message the server serves
     huge = client.send_raw(b"17" + b"X" * 10_000 + b"\r")
     assert client.decode(huge).circulation_status == "01"
