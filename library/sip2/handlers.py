@@ -314,7 +314,7 @@ def _standing(session: Session, request: codec.Request) -> dict:
     )
     if standing["valid_pin"]:
         session.pins[card] = pin
-    else:
+    elif standing["valid_pin"] is False:  # a wrong PIN given: forget any earlier one
         session.pins.pop(card, None)
     return standing
 
