@@ -323,6 +323,8 @@ def main() -> None:
             stderr=subprocess.STDOUT,
         )
         _wait_for(port, server, workdir)
+        while len(support.children(server.pid)) < args.workers and args.workers > 1:
+            time.sleep(0.1)  # the master listens before it forks its workers
         processes = [server.pid, *support.children(server.pid)]
         cpu_before = support.cpu_seconds(processes)
         stats = Stats()

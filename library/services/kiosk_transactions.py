@@ -247,33 +247,63 @@ def patron_standing(
     """A patron as a self-check machine asks about one (SIP2 patron status and information):
     whether the card exists, whether the PIN (when given) is right, what the patron may do
     now and why not; with the right PIN also the loans and holds (``summaries``). A wrong PIN
-    is counted, as at the kiosk API's login, and answered rather than refused."""
+    is counted, as at the kiosk API's login, and answered rather than refused.
+
+    Most asks change nothing (no PIN, or the right one with no failures to clear): those are
+    answered on a snapshot, without SQLite's write lock; only a PIN to count or a count to
+    clear opens a write transaction."""
+    kiosk_id = kiosk.id
     checked = _pin_checked(card_number, pin, settings) if pin is not None else None
-    patron = db.session.scalar(select(Patron).filter_by(card_number=card_number.strip()))
-    view = {"valid_patron": patron is not None, "valid_pin": None, "pin_locked": False}
-    if patron is None:
-        return view | {"valid_pin": False if pin is not None else None}
-    if pin is not None:
-        try:
-            patron = patrons.authenticate(
-                card_number, pin, now=now, settings=settings, checked=checked
-            )
-            view["valid_pin"] = True
-        except patrons.Locked:
-            view |= {"valid_pin": False, "pin_locked": True}
-        except Unauthorized:
-            view["valid_pin"] = False
-    elif patron.pin_locked_until is not None and patron.pin_locked_until > now:
-        view["pin_locked"] = True
+    with snapshot():
+        patron = db.session.scalar(select(Patron).filter_by(card_number=card_number.strip()))
+        if patron is None:
+            return {
+                "valid_patron": False,
+                "valid_pin": None if pin is None else False,
+                "pin_locked": False,
+                "summary": None,
+            }
+        if pin is None:
+            locked = patron.pin_locked_until is not None and patron.pin_locked_until > now
+            return _standing(kiosk_id, patron, None, locked, now, settings)
+        if (
+            checked.matches
+            and checked.pin_hash == patron.pin_hash
+            and not patron.failed_pin_attempts
+            and patron.pin_locked_until is None
+        ):
+            return _standing(kiosk_id, patron, True, False, now, settings)
+    try:
+        patron = patrons.authenticate(card_number, pin, now=now, settings=settings, checked=checked)
+    except patrons.Locked:
+        patron, valid, locked = patrons.patron_by_card(card_number), False, True
+    except Unauthorized:
+        patron, valid, locked = patrons.patron_by_card(card_number), False, False
+    else:
+        valid, locked = True, False
+    return _standing(kiosk_id, patron, valid, locked, now, settings)
+
+
+def _standing(
+    kiosk_id: int,
+    patron: Patron,
+    valid_pin: bool | None,
+    pin_locked: bool,
+    now: datetime,
+    settings: LibrarySettings,
+) -> dict:
     loans_open = patrons.open_loans(patron.id)
     limit = patrons.loan_limit(patron, settings)
-    view |= {
+    view = {
+        "valid_patron": True,
+        "valid_pin": valid_pin,
+        "pin_locked": pin_locked,
         "name": patron.name,
         "borrow_refusal": "card_locked"
-        if view["pin_locked"]
+        if pin_locked
         else _refusal_code(lambda: patrons.check_may_borrow(patron, at=now, settings=settings)),
         "hold_refusal": "card_locked"
-        if view["pin_locked"]
+        if pin_locked
         else _refusal_code(lambda: patrons.check_may_hold(patron, now=now, settings=settings)),
         "loan_count": len(loans_open),
         "loan_limit": limit,
@@ -285,12 +315,12 @@ def patron_standing(
         else None,
         "summary": None,
     }
-    if view["valid_pin"]:
+    if valid_pin:
         summary = summaries.resident_summary(patron, now, settings)
         summary["holds_ready_here"] = [
             h
             for h in summary["holds"]
-            if h["status"] == "ready" and h["pickup_kiosk_id"] == kiosk.id
+            if h["status"] == "ready" and h["pickup_kiosk_id"] == kiosk_id
         ]
         view["summary"] = summary
     return view

@@ -213,6 +213,26 @@ def test_a_wrong_pin_is_answered_counted_and_reveals_nothing(machine):
     unknown = client.patron_information("NO-SUCH-CARD", PIN)
     assert unknown.valid_patron == "N"
     assert unknown.patron_status.startswith("Y")
+    assert unknown.screen_message == ("등록되지 않은 회원증입니다.",)
+
+
+def test_five_wrong_pins_lock_the_card_and_the_status_says_so(machine):
+    kiosk, _, copy, patron = setup_shelf()
+    client = machine(kiosk)
+    assert client.patron_information(patron.card_number, "0000").valid_patron_password == "N"
+    right = client.patron_information(patron.card_number, PIN)  # clears the count
+    assert right.valid_patron_password == "Y"
+    fresh()
+    assert db.session.get(Patron, patron.id).failed_pin_attempts == 0
+    for _ in range(5):
+        wrong = client.patron_information(patron.card_number, "0000")
+    assert wrong.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    locked = client.patron_information(patron.card_number, PIN)
+    assert locked.valid_patron_password == "N"
+    assert locked.patron_status[:2] == "YY"  # charge and renewal privileges denied
+    refused = client.checkout(patron.card_number, copy.barcode, PIN)
+    assert refused.ok == "0" and refused.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    assert open_loans(copy.id) == 0
 
 
 def test_a_suspended_patron_is_refused_and_shown_as_denied(machine):
