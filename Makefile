@@ -36,12 +36,14 @@ instance/settings.env:
 migrate: install instance/settings.env
 	$(BIN)/flask --app wsgi db upgrade
 
-# Serve the API with gunicorn and run one job consumer beside it; Ctrl-C stops both.
+# Serve the API with gunicorn and run one job consumer beside it, and the SIP2 server for
+# self-check machines when SIP2_ENABLED is set; Ctrl-C stops them all.
 run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	@echo "HAPPY-HUB on http://127.0.0.1:$(PORT)  (API docs: http://127.0.0.1:$(PORT)/api/docs)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	  $(BIN)/flask --app wsgi jobs worker & \
+	  $(BIN)/flask --app wsgi library sip2-serve --if-enabled & \
 	  $(BIN)/gunicorn --no-control-socket --preload --workers $(WORKERS) --bind 127.0.0.1:$(PORT) wsgi:app & \
 	  wait
 

@@ -103,6 +103,16 @@ DEFAULTS: dict[str, object] = {
     "LIBRARY_REMINDER_DAYS_BEFORE": 2,
     # How far in the future a kiosk's occurred_at may be (clock skew) before it is refused.
     "LIBRARY_MAX_CLOCK_SKEW_SECONDS": 300,
+    # SIP2 server for self-check machines (``flask --app wsgi library sip2-serve``): whether
+    # ``make run`` starts it, where it listens, the institution id (AO) it answers with, and
+    # how long an idle connection stays open (seconds), and how many processes accept
+    # connections (each with a thread per connection).
+    "SIP2_ENABLED": False,
+    "SIP2_HOST": "127.0.0.1",
+    "SIP2_PORT": 6001,
+    "SIP2_INSTITUTION_ID": "HAPPYHUB",
+    "SIP2_IDLE_TIMEOUT": 300,
+    "SIP2_WORKERS": 2,
     # --- end library ---
     # --- archive ---
     # search: results per page are capped; the bulk reindex writer's memory per process (MB)

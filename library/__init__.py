@@ -7,13 +7,14 @@ from library import api as resident_api
 from library import cli, demo, health, kiosk_api, pages, staff_api, staff_pages
 from library import jobs as _jobs  # noqa: F401  (registers the periodic jobs)
 from library.services.kiosks import KIOSK
-from library.settings import LibrarySettings, pin_passwords
+from library.settings import LibrarySettings, Sip2Settings, pin_passwords
 
 
 def init_app(app, api):
     """Register settings, blueprints (JSON and pages), the kiosk key's security scheme, CLI
     commands, jobs, ready checks, demo data, and the pages' menu, home panel and messages."""
     register(app, LibrarySettings.from_config(app.config, pin_passwords(app.config)))
+    register(app, Sip2Settings.from_config(app.config))
     KIOSK.document(api)
     api.register_blueprint(resident_api.blp)
     api.register_blueprint(staff_api.blp)

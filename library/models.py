@@ -50,6 +50,8 @@ FAULT_EFFECTS: dict[str, frozenset[str]] = {
     "touchscreen_error": frozenset({"checkout", "return", "pickup"}),
 }
 CONFLICT_KINDS = ("replay", "inventory")
+# The text encodings a kiosk's SIP2 connection may speak (older machines send CP949).
+SIP2_ENCODINGS = ("utf-8", "cp949")
 
 
 def _in(column: str, values) -> str:
@@ -74,7 +76,10 @@ class Title(db.Model):
 
 class Kiosk(db.Model):
     __tablename__ = "library_kiosk"
-    __table_args__ = (CheckConstraint("slot_count > 0", name="slot_count_positive"),)
+    __table_args__ = (
+        CheckConstraint("slot_count > 0", name="slot_count_positive"),
+        CheckConstraint(_in("sip2_encoding", SIP2_ENCODINGS), name="sip2_encoding_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(30), unique=True)
@@ -93,6 +98,8 @@ class Kiosk(db.Model):
     faults: Mapped[list] = mapped_column(JSON, default=list)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The text encoding of its SIP2 connection: UTF-8, or CP949 for older machines.
+    sip2_encoding: Mapped[str] = mapped_column(String(10), default="utf-8", server_default="utf-8")
 
 
 class Copy(db.Model):

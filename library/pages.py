@@ -30,6 +30,7 @@ from core.web import (
     refusal_status,
     signed_in_user,
 )
+from library.messages import MESSAGES
 from library.schemas import LibraryHoldCreateSchema, TitleQuerySchema
 from library.services import catalogue, holds, loans, summaries
 from library.settings import LibrarySettings
@@ -42,61 +43,6 @@ HOLD_STATUS = {
     "waiting": "대기 중",
     "in_transit": "키오스크로 옮기는 중",
     "ready": "찾아갈 수 있음",
-}
-
-
-# Every refusal code of the library's use cases, in Korean (``core.web.add_messages``): a
-# page shows these, whichever door a code is met through first.
-MESSAGES = {
-    # Residents: holds, renewals, their card.
-    "no_library_card": "이 계정에 연결된 도서관 회원증이 없습니다. 도서관 사서에게 회원증을 "
-    "이 계정에 연결해 달라고 요청해 주세요.",
-    "patron_suspended": "대출정지 기간에는 대출과 예약을 할 수 없습니다.",
-    "holds_barred": "예약한 책을 여러 번 찾아가지 않아 한동안 새 예약을 할 수 없습니다.",
-    "hold_limit_reached": "한 번에 예약할 수 있는 권수를 모두 채웠습니다.",
-    "hold_exists": "이미 예약하신 도서입니다. 내 도서에서 예약 상태를 확인해 주세요.",
-    "no_copies": "도서관에 빌려 드릴 수 있는 책이 없어 예약할 수 없습니다.",
-    "pickup_unavailable": "이 키오스크에서는 예약한 책을 받을 수 없습니다. 다른 키오스크를 "
-    "골라 주세요.",
-    "hold_closed": "이미 끝난 예약입니다.",
-    "loan_closed": "이미 반납한 책입니다.",
-    "loan_overdue": "반납 예정일이 지난 책은 연장할 수 없습니다. 먼저 반납해 주세요.",
-    "renewal_limit": "연장할 수 있는 횟수를 모두 썼습니다.",
-    "title_on_hold": "다른 분이 예약하고 기다리는 책이라 연장할 수 없습니다.",
-    # At the kiosk: cards, PINs, lending and returning.
-    "invalid_card_or_pin": "회원증 번호 또는 비밀번호가 맞지 않습니다.",
-    "card_locked": "비밀번호를 여러 번 틀려 회원증이 잠시 잠겼습니다. 잠시 후 다시 해 주세요.",
-    "locked": "비밀번호를 여러 번 틀려 회원증이 잠시 잠겼습니다. 잠시 후 다시 해 주세요.",
-    "unknown_card": "등록되지 않은 회원증입니다.",
-    "overdue_loans": "반납 예정일이 지난 책을 먼저 반납해 주세요.",
-    "loan_limit_reached": "대출할 수 있는 권수를 모두 채웠습니다.",
-    "copy_on_loan": "이미 대출 중인 책입니다.",
-    "copy_reserved": "다른 분이 예약한 책입니다.",
-    "copy_not_lendable": "분실되었거나 제적된 책이라 대출할 수 없습니다.",
-    "not_on_loan": "대출 중인 책이 아닙니다.",
-    "function_unavailable": "이 키오스크에서는 지금 이 기능을 쓸 수 없습니다.",
-    "kiosk_full": "키오스크에 빈 칸이 없습니다. 가까운 다른 키오스크를 이용해 주세요.",
-    "copy_changed_since": "그 사이에 책의 상태가 바뀌었습니다.",
-    "clock_skew": "키오스크의 시계가 맞지 않습니다.",
-    "transaction_id_reused": "이미 다른 요청에 쓰인 거래 번호입니다.",
-    # Librarians: catalogue, copies, patrons, kiosks, conflicts.
-    "isbn_exists": "이미 등록된 ISBN입니다.",
-    "title_has_copies": "소장 책이 있는 도서는 지울 수 없습니다. 책을 먼저 제적해 주세요.",
-    "barcode_exists": "이미 쓰고 있는 바코드입니다.",
-    "unknown_barcode": "등록되지 않은 바코드입니다.",
-    "status_change_refused": "지금 상태에서는 이렇게 바꿀 수 없습니다.",
-    "card_taken": "이미 발급된 회원증 번호입니다.",
-    "user_has_card": "이미 회원증이 연결된 계정입니다.",
-    "not_suspended": "대출정지 상태가 아닙니다.",
-    "kiosk_exists": "이미 있는 키오스크 코드입니다.",
-    "already_revoked": "이미 사용을 멈춘 키오스크 키입니다.",
-    "slots_in_use": "책이 들어 있는 칸이 있어 칸 수를 줄일 수 없습니다.",
-    "no_such_slot": "없는 칸 번호입니다.",
-    "slot_occupied": "이미 책이 들어 있는 칸입니다.",
-    "slot_empty": "빈 칸입니다.",
-    "copy_in_kiosk": "이미 다른 칸에 들어 있는 책입니다. 먼저 꺼내 주세요.",
-    "copy_not_loadable": "지금 상태로는 키오스크에 넣을 수 없는 책입니다.",
-    "already_resolved": "이미 처리한 항목입니다.",
 }
 
 

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from core.http import Id
 from core.openapi import error_with
-from library.models import COPY_STATUSES
+from library.models import COPY_STATUSES, SIP2_ENCODINGS
 
 PIN = dict(
     required=True,
@@ -279,6 +279,10 @@ class KioskUpdateSchema(ma.Schema):
     functions = ma.fields.Nested(
         KioskFunctionsSchema, metadata={"description": "Switch functions on or off"}
     )
+    sip2_encoding = ma.fields.String(
+        validate=validate.OneOf(SIP2_ENCODINGS),
+        metadata={"description": "Text encoding of its SIP2 connection", "example": "cp949"},
+    )
 
 
 class KioskSchema(ma.Schema):
@@ -303,6 +307,7 @@ class KioskSchema(ma.Schema):
     enabled_functions = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
     occupied_slots = ma.fields.Integer(metadata={"example": 240})
     fill_rate = ma.fields.Float(metadata={"example": 0.8})
+    sip2_encoding = ma.fields.String(metadata={"example": "utf-8"})
 
 
 class KioskKeySchema(KioskSchema):

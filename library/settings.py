@@ -78,3 +78,26 @@ def pin_passwords(config) -> Passwords:
         memory_cost_kib=config["LIBRARY_PIN_ARGON2_MEMORY_COST_KIB"],
         parallelism=1,
     )
+
+
+@dataclass(frozen=True)
+class Sip2Settings:
+    """The SIP2 server for self-check machines (``library.sip2``)."""
+
+    institution_id: str
+    idle_timeout: int
+    host: str
+    port: int
+    enabled: bool
+    workers: int = 1
+
+    @classmethod
+    def from_config(cls, config) -> Sip2Settings:
+        return cls(
+            institution_id=config["SIP2_INSTITUTION_ID"],
+            idle_timeout=int(config["SIP2_IDLE_TIMEOUT"]),
+            host=config["SIP2_HOST"],
+            port=int(config["SIP2_PORT"]),
+            enabled=bool(config["SIP2_ENABLED"]),
+            workers=int(config["SIP2_WORKERS"]),
+        )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core import audit
 from core.device_keys import DeviceKind
-from core.errors import Conflict, RuleViolation
+from core.errors import Conflict, RuleViolation, Unauthorized
 from core.extensions import db
 from library.models import FAULT_EFFECTS, KIOSK_FUNCTIONS, Copy, Kiosk
 from library.services import holds as hold_rules
@@ -31,6 +31,7 @@ def _snapshot(kiosk: Kiosk) -> dict:
         "slot_count": kiosk.slot_count,
         "functions": enabled_functions(kiosk),
         "revoked": kiosk.key_revoked_at is not None,
+        "sip2_encoding": kiosk.sip2_encoding,
     }
 
 
@@ -165,6 +166,41 @@ def heartbeat(kiosk: Kiosk, faults: list[str], *, now: datetime, settings: Libra
         "functions": functions(kiosk),
         "server_time": now,
     }
+
+
+def sip2_login(code: str, key: str) -> Kiosk:
+    """The kiosk a SIP2 login names: its code (``CN``) and its device key (``CO``) must
+    belong together, and the key must not be revoked."""
+    kiosk = KIOSK.by_key(key)
+    if kiosk.code != code.strip().upper():
+        raise Unauthorized("The kiosk code does not match its key", code="invalid_kiosk_key")
+    return kiosk
+
+
+def logged_in(kiosk_id: int) -> Kiosk:
+    """The kiosk a SIP2 session logged in as, while its key stays valid."""
+    kiosk = db.session.get(Kiosk, kiosk_id)
+    if kiosk is None or kiosk.key_revoked_at is not None:
+        raise Unauthorized("The kiosk key is invalid or revoked", code="invalid_kiosk_key")
+    return kiosk
+
+
+# The SIP2 status message (99) reports a printer out of paper as status 1.
+PRINTER_FAULT = "printer_error"
+
+
+def status_report(
+    kiosk: Kiosk, printer_ok: bool, *, now: datetime, settings: LibrarySettings
+) -> dict:
+    """A self-check machine's SIP2 status (99): a heartbeat that keeps the faults reported
+    through the kiosk API and sets or clears only the printer's. Answers as ``heartbeat``."""
+    faults = set(kiosk.faults or [])
+    if printer_ok:
+        faults.discard(PRINTER_FAULT)
+    else:
+        faults.add(PRINTER_FAULT)
+    answer = heartbeat(kiosk, sorted(faults), now=now, settings=settings)
+    return answer | {"name": kiosk.name, "code": kiosk.code, "location": kiosk.location}
 
 
 def occupancy(kiosk_ids: list[int]) -> dict[int, int]:
@@ -339,6 +375,7 @@ def describe(
         "enabled_functions": enabled_functions(kiosk),
         "occupied_slots": occupied,
         "fill_rate": round(occupied / kiosk.slot_count, 3),
+        "sip2_encoding": kiosk.sip2_encoding,
     }
     if detail:
         view["slots"] = slots(kiosk)

@@ -1,0 +1,405 @@
+"""SIP2 sessions benchmark: many self-check machines on the SIP2 server at once.
+
+Seeds a temporary SQLite database through the app: S kiosks (default 50), each with its own
+device key, 30 copies in its slots and 3 patrons (card + PIN). Starts ``flask --app wsgi
+library sip2-serve`` on a free loopback port. Then every machine runs in its own thread with
+its own TCP session: login (93) and status (99), then for the given duration rounds of a
+patron at the machine: patron information (63), two checkouts (11), then, for a patron back
+with books, checkins (09); between messages a think time of 1-2 s (machines are paced by
+people). A share of checkouts is sent twice with the same sequence number (a machine that
+missed the answer), half of those on a new connection. Every message is encoded and every
+answer decoded by the third-party ``pysip2`` codec. Afterwards the database is checked: no
+copy with two open loans, as many loans as checkouts answered ok.
+
+Prints one JSON object: per message p50/p95/p99 (ms), counts, refusals, duplicates.
+
+    .venv/bin/python bench/sip2_sessions.py [--sessions 50] [--duration 60] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import support
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from pysip2 import (  # noqa: E402
+    CheckinRequest,
+    EndPatronSessionRequest,
+    LoginRequest,
+    PatronInformationRequest,
+    SCStatusRequest,
+)
+
+from tests.library.sip2_client import INSTITUTION, Sip2Client, sip_now  # noqa: E402
+
+PIN = "4821"
+COPIES = 30
+PATRONS = 3
+
+
+def _settings(workdir: Path) -> dict[str, str]:
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "bench-secret-key",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "MEDIA_DIR": str(workdir / "media"),
+        "INDEX_DIR": str(workdir / "index"),
+        "JOBS_DB_PATH": str(workdir / "jobs.db"),
+        "JOBS_IMMEDIATE": "1",
+        "INSTANCE_DIR": str(workdir / "instance"),
+        "SIP2_IDLE_TIMEOUT": "120",
+    }
+
+
+def seed(count: int) -> list[dict]:
+    """Kiosks through the services (keys hashed as in production); copies and patrons in bulk
+    with one shared PIN hash."""
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from core.app import create_app
+    from core.extensions import db
+    from core.settings import settings_of
+    from library.models import Copy, Patron
+    from library.services import catalogue, kiosks
+    from library.settings import LibrarySettings
+
+    app = create_app()
+    machines = []
+    with app.app_context():
+        upgrade()
+        now = datetime.now(UTC)
+        pin_hash = settings_of(LibrarySettings).passwords.hash(PIN)
+        titles = []
+        for n in range(40):
+            first12 = f"97911{n + 1:07d}"
+            check = (
+                10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12)) % 10
+            ) % 10
+            data = {
+                "isbn": first12 + str(check),
+                "title": f"벤치 도서 {n + 1}",
+                "author": "저자",
+                "publisher": None,
+                "year": 2020,
+                "kdc": "813.7",
+            }
+            titles.append(catalogue.create_title("bench", data, now=now))
+        for k in range(count):
+            kiosk, key = kiosks.create_kiosk(
+                "bench", code=f"S-{k + 1:03d}", name=f"자가대출기 {k + 1}", slot_count=60, now=now
+            )
+            barcodes = [f"S{k + 1:03d}-{c + 1:03d}" for c in range(COPIES)]
+            db.session.execute(
+                insert(Copy),
+                [
+                    {
+                        "barcode": b,
+                        "title_id": titles[(k * 7 + c) % len(titles)].id,
+                        "status": "in_kiosk",
+                        "kiosk_id": kiosk.id,
+                        "slot": c + 1,
+                        "changed_at": now,
+                        "created_at": now,
+                    }
+                    for c, b in enumerate(barcodes)
+                ],
+            )
+            cards = [f"SIP-{k + 1:03d}-{p + 1}" for p in range(PATRONS)]
+            db.session.execute(
+                insert(Patron),
+                [
+                    {
+                        "card_number": c,
+                        "name": f"김독자{p + 1}",
+                        "pin_hash": pin_hash,
+                        "failed_pin_attempts": 0,
+                        "created_at": now,
+                    }
+                    for p, c in enumerate(cards)
+                ],
+            )
+            machines.append({"code": kiosk.code, "key": key, "barcodes": barcodes, "cards": cards})
+        db.session.commit()
+    return machines
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = {}
+        self.outcomes: dict[str, dict[str, int]] = {}
+        self.retries = self.retry_mismatches = 0
+        self.errors: list[str] = []
+
+    def record(self, kind: str, ms: float, ok: bool) -> None:
+        with self.lock:
+            self.latencies.setdefault(kind, []).append(ms)
+            counts = self.outcomes.setdefault(kind, {"ok": 0, "refused": 0})
+            counts["ok" if ok else "refused"] += 1
+
+
+def _timed(stats: Stats, kind: str, client: Sip2Client, message):
+    began = time.perf_counter()
+    answer = client.request(message)
+    ms = (time.perf_counter() - began) * 1000
+    ok = getattr(answer, "ok", "1") == "1" and getattr(answer, "valid_patron", "Y") != "N"
+    stats.record(kind, ms, ok)
+    return answer
+
+
+def run_machine(port, machine, deadline, stats: Stats, args, rng: random.Random) -> None:
+    def think():
+        time.sleep(rng.uniform(args.think_min, args.think_max))
+
+    try:
+        client = Sip2Client(port)
+        assert _timed(stats, "login", client, _login(machine)).ok == "1"
+        _timed(stats, "status", client, _status())
+        shelf = list(machine["barcodes"])
+        borrowed: dict[str, list[str]] = {card: [] for card in machine["cards"]}
+        while time.monotonic() < deadline:
+            card = rng.choice(machine["cards"])
+            think()
+            _timed(stats, "patron_information", client, _info(client, card))
+            if borrowed[card] and rng.random() < 0.5:
+                for barcode in list(borrowed[card]):
+                    think()
+                    if _timed(stats, "checkin", client, _checkin(client, barcode)).ok == "1":
+                        borrowed[card].remove(barcode)
+                        shelf.append(barcode)
+                continue
+            for _ in range(2):
+                if not shelf or len(borrowed[card]) >= 4:
+                    break
+                barcode = shelf.pop(rng.randrange(len(shelf)))
+                think()
+                message = client.checkout_message(card, barcode, PIN)
+                frame = client.frame(message)
+                began = time.perf_counter()
+                raw = client.send_raw(frame)
+                ms = (time.perf_counter() - began) * 1000
+                answer = client.decode(raw)
+                stats.record("checkout", ms, answer.ok == "1")
+                if answer.ok == "1":
+                    borrowed[card].append(barcode)
+                else:
+                    shelf.append(barcode)
+                if rng.random() < args.retry_share:
+                    if rng.random() < 0.5:  # reconnect first, as after a lost connection
+                        client.close()
+                        client = Sip2Client(port)
+                        client.request(_login(machine))
+                    began = time.perf_counter()
+                    again = client.send_raw(frame)
+                    stats.record("checkout_retry", (time.perf_counter() - began) * 1000, True)
+                    with stats.lock:
+                        stats.retries += 1
+                        stats.retry_mismatches += _same(client.decode(again)) != _same(answer)
+        think()
+        client.request(_end(card))
+        client.close()
+    except Exception as error:
+        with stats.lock:
+            stats.errors.append(f"{machine['code']}: {type(error).__name__}: {error}")
+
+
+def _same(answer) -> tuple:
+    """What a replayed checkout answer must repeat (the answer's own date is when it is sent)."""
+    return (answer.ok, answer.item_identifier, answer.due_date, answer.screen_message)
+
+
+def _login(machine):
+    return LoginRequest(
+        uid_algorithm="0",
+        pwd_algorithm="0",
+        login_user_id=machine["code"],
+        login_password=machine["key"],
+    )
+
+
+def _status():
+    return SCStatusRequest(status_code="0", max_print_width="040", protocol_version="2.00")
+
+
+def _info(client, card):
+    return PatronInformationRequest(
+        language="000",
+        transaction_date=sip_now(),
+        summary=" " * 10,
+        institution_id=INSTITUTION,
+        patron_identifier=card,
+        patron_password=PIN,
+    )
+
+
+def _checkin(client, barcode):
+    return CheckinRequest(
+        no_block="N",
+        transaction_date=sip_now(),
+        return_date=sip_now(),
+        current_location="",
+        institution_id=INSTITUTION,
+        item_identifier=barcode,
+        terminal_password="",
+    )
+
+
+def _end(card):
+    return EndPatronSessionRequest(
+        transaction_date=sip_now(), institution_id=INSTITUTION, patron_identifier=card
+    )
+
+
+def check_database(ok_checkouts: int) -> dict:
+    from sqlalchemy import func, select
+
+    from core.app import create_app
+    from core.extensions import db
+    from library.models import Loan
+
+    app = create_app()
+    with app.app_context():
+        doubled = db.session.scalar(
+            select(func.count()).select_from(
+                select(Loan.copy_id)
+                .where(Loan.returned_at.is_(None))
+                .group_by(Loan.copy_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+        loans = db.session.scalar(select(func.count()).select_from(Loan))
+    return {
+        "copies_with_two_open_loans": doubled,
+        "loans": loans,
+        "checkouts_answered_ok": ok_checkouts,
+        "loans_beyond_answers": loans - ok_checkouts,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument("--think-min", type=float, default=1.0, help="seconds")
+    parser.add_argument("--think-max", type=float, default=2.0, help="seconds")
+    parser.add_argument("--retry-share", type=float, default=0.1, help="checkouts sent twice")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--quick", action="store_true", help="15 seconds of load")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration = 15.0
+
+    probe = support.cpu_probe_ms()
+    workdir = Path(tempfile.mkdtemp(prefix="sip2-sessions-"))
+    settings = _settings(workdir)
+    os.environ.update(settings)
+    server = log = None
+    try:
+        machines = seed(args.sessions)
+        port = support.free_port()
+        log = open(workdir / "sip2.log", "w")  # noqa: SIM115
+        server = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "library", "sip2-serve"]
+            + ["--port", str(port), "--workers", str(args.workers)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **settings},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_for(port, server, workdir)
+        while len(support.children(server.pid)) < args.workers and args.workers > 1:
+            time.sleep(0.1)  # the master listens before it forks its workers
+        processes = [server.pid, *support.children(server.pid)]
+        cpu_before = support.cpu_seconds(processes)
+        stats = Stats()
+        started = time.monotonic()
+        deadline = started + args.duration
+        threads = [
+            threading.Thread(
+                target=run_machine, args=(port, m, deadline, stats, args, random.Random(i))
+            )
+            for i, m in enumerate(machines)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        server_cpu = support.cpu_seconds(processes) - cpu_before
+        server.terminate()
+        server.wait(timeout=30)
+        served = [ms for kind, v in stats.latencies.items() for ms in v]
+        result = {
+            "sessions": args.sessions,
+            "cpu_probe_ms": probe,
+            "database": "sqlite",
+            "server": f"sip2-serve, {args.workers} processes, a thread per connection",
+            "duration_s": round(elapsed, 1),
+            "think_s": [args.think_min, args.think_max],
+            "messages": len(served),
+            "messages_per_s": round(len(served) / elapsed, 1),
+            "server_cpu_ms_per_message": round(server_cpu * 1000 / max(1, len(served)), 1),
+            "server_cpu_share_of_a_core": round(server_cpu / elapsed, 2),
+            "p50_ms": support.percentile(served, 50),
+            "p95_ms": support.percentile(served, 95),
+            "p99_ms": support.percentile(served, 99),
+            "by_message": {
+                kind: {
+                    "count": len(v),
+                    **stats.outcomes[kind],
+                    "p50_ms": support.percentile(v, 50),
+                    "p95_ms": support.percentile(v, 95),
+                    "p99_ms": support.percentile(v, 99),
+                }
+                for kind, v in sorted(stats.latencies.items())
+            },
+            "retries": stats.retries,
+            "retries_with_other_answer": stats.retry_mismatches,
+            "client_errors": len(stats.errors),
+            "first_errors": stats.errors[:3],
+            "server_exit": server.returncode,
+        }
+        server = None
+        result |= check_database(stats.outcomes.get("checkout", {}).get("ok", 0))
+        print(json.dumps(result, ensure_ascii=False))
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        if log is not None:
+            log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_for(port: int, process: subprocess.Popen, workdir: Path) -> None:
+    import socket
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((workdir / "sip2.log").read_text()[-3000:]) from None
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main()
