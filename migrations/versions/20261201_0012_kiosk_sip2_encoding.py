@@ -1,7 +1,7 @@
 """the text encoding a kiosk's SIP2 connection speaks
 
 Revision ID: 0012_kiosk_sip2_encoding
-Revises: 0010_notification_choices
+Revises: 0013_failed_jobs
 Create Date: 2026-12-01
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0012_kiosk_sip2_encoding"
-down_revision = "0010_notification_choices"
+down_revision = "0013_failed_jobs"
 branch_labels = None
 depends_on = None
 
