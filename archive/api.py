@@ -196,6 +196,17 @@ def retry_media(record_id, media_id):
     return media_service.retry(g.user, media_service.get_media(record_id, media_id), now=now())
 
 
+@blp.post("/records/<int:record_id>/media/<int:media_id>/ocr")
+@blp.auth(*STAFF)
+@blp.response(202, MediaSchema)
+@blp.errors(404, 409)
+def rerun_ocr(record_id, media_id):
+    """Read a processed item's text again (its images are kept; a correction stays the text
+    searched until cleared); a failed item is processed again from the start. One being
+    processed → 409."""
+    return media_service.rerun_ocr(g.user, media_service.get_media(record_id, media_id), now=now())
+
+
 def _send(media: Media, kind: str, mimetype: str, **kwargs):
     path = media_service.media_file(media, kind, settings_of(ArchiveSettings).media_dir)
     response = send_file(path, mimetype=mimetype, conditional=True, etag=True, **kwargs)

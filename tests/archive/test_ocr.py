@@ -18,6 +18,7 @@ from tests.fixtures.archive import (
     upload,
     use_archive_settings,
 )
+from tests.fixtures.users import auth_headers
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +105,25 @@ def test_ocr_error_fails_visibly(app, client, archivist, archivist_headers, monk
     assert shown["status"] == "failed"
     assert shown["ocr_status"] == "failed"
     assert shown["failure_reason"].startswith("OCR failed")
+
+
+def test_the_api_reads_a_scan_again_and_keeps_the_correction(
+    client, archivist, archivist_headers, resident
+):
+    record = create_record(archivist)
+    media_id = upload(client, record.id, korean_png(["의정부 회룡사"]), archivist_headers).json[
+        "id"
+    ]
+    url = f"/api/archive/records/{record.id}/media/{media_id}"
+    client.patch(url, json={"corrected_text": "의정부 회룡사 (고침)"}, headers=archivist_headers)
+
+    assert client.post(url + "/ocr", headers=auth_headers(resident)).status_code == 403
+    assert client.post(url + "1/ocr", headers=archivist_headers).status_code == 404
+    again = client.post(url + "/ocr", headers=archivist_headers)
+    assert again.status_code == 202
+    shown = client.get(url, headers=archivist_headers).json
+    assert shown["status"] == "ready" and shown["ocr_status"] == "done"
+    assert "회룡사" in shown["ocr_text"]
+    assert shown["text"] == "의정부 회룡사 (고침)"  # the archivist's correction stays
+    actions = db.session.scalars(select(AuditLog.action).filter_by(target_id=media_id)).all()
+    assert "archive.media.rerun_ocr" in actions
