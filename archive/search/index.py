@@ -34,6 +34,12 @@ MORPHEME_FIELDS = {
 BIGRAM_FIELDS = {"title_ng": 2.0, "body_ng": 0.6}
 # Parts of compounds (도봉 + 산 of 도봉산) from every text: a match there ranks below the word.
 PARTS_FIELD, PARTS_BOOST = "parts", 0.15
+# Bigrams inside every written word of every text: two-syllable words inside longer ones.
+WORD_GRAMS_FIELD = "word_ng"
+# The nouns of each written word (세미콜론 in 세미콜론으로): the word on its own ranks first.
+WHOLE_FIELD, WHOLE_BOOST = "whole", 3.0
+# 초성 of the words of titles, places, subjects and names (ㅇㅈㅂ → 의정부).
+CHOSEONG_FIELDS = {"title_cho": 2.0, "names_cho": 1.0}
 WRITE_LOCK_TIMEOUT = 60.0
 BODY_STORED_CHARS = 20000  # enough for snippets; the full text lives in the database
 MAX_DECADES = 11  # a date range wider than a century gives no decade facet
@@ -77,6 +83,10 @@ def build_schema() -> Schema:
         parts=_unscored(TEXT(analyzer=analysis.PartAnalyzer(), phrase=False)),
         title_ng=grams(),
         body_ng=grams(),
+        word_ng=_unscored(TEXT(analyzer=analysis.WordGramAnalyzer(), phrase=False)),
+        whole=_unscored(TEXT(analyzer=analysis.WholeNounAnalyzer(), phrase=False)),
+        title_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
+        names_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
         # Filters; the *_facet columns hold one value per document for fast facet counts.
         subject=KEYWORD(commas=True),
         subjects_facet=ID(sortable=True),
@@ -155,6 +165,14 @@ def fields(document: dict) -> dict:
             [title, alt_title, "\n".join(subjects), place, creator, description, text]
         ),
         "title_ng": title,
+        "title_cho": analysis.PART_SEPARATOR.join([title, alt_title]),
+        "names_cho": analysis.PART_SEPARATOR.join(["\n".join(subjects), place, creator]),
+        "whole": analysis.PART_SEPARATOR.join(
+            [title, alt_title, "\n".join(subjects), place, creator, description, text]
+        ),
+        "word_ng": analysis.PART_SEPARATOR.join(
+            [title, alt_title, "\n".join(subjects), place, creator, description, text]
+        ),
         "body_ng": analysis.PART_SEPARATOR.join(
             [alt_title, "\n".join(subjects), place, creator, description, text]
         ),
