@@ -306,6 +306,14 @@ class SearchResultSchema(ma.Schema):
     per_page = ma.fields.Integer(metadata={"example": 20})
     hits = ma.fields.List(ma.fields.Nested(SearchHitSchema))
     facets = ma.fields.Nested(FacetsSchema)
+    did_you_mean = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "example": "의정부",
+            "description": "The query with words the archive does not know replaced by the "
+            "known word one jamo edit away (의정푸 → 의정부); null when there is none",
+        },
+    )
 
 
 StaleRecordErrorSchema = error_with(

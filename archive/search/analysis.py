@@ -129,12 +129,15 @@ class Morpheme:
         return self.tag in NOUN_TAGS
 
 
+_LONE_JAMO = re.compile(r"[\u1100-\u11ff\u3131-\u318e]+")
+
+
 def _from_kiwi(tokens) -> list[Morpheme]:
     kept = []
     for token in tokens:
         tag = _tag(token)
-        if tag not in CONTENT_TAGS:
-            continue
+        if tag not in CONTENT_TAGS or _LONE_JAMO.fullmatch(token.form):
+            continue  # a jamo typed on its own (회룡사ㅏ) is a slip, not a word
         form = token.form.lower()
         parts = compound_parts(form, tag == "NNP") if tag in ("NNG", "NNP") else ()
         kept.append(Morpheme(form, tag, token.start, token.start + token.len, parts))
@@ -377,6 +380,17 @@ class ChoseongTokenizer(_TermTokenizer):
 
 def ChoseongAnalyzer():
     return ChoseongTokenizer()
+
+
+class RomanTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        from archive.search.romanize import name_terms
+
+        return [t for text in value.split(PART_SEPARATOR) for t in name_terms(normalize(text))]
+
+
+def RomanAnalyzer():
+    return RomanTokenizer()
 
 
 def MorphemeAnalyzer():

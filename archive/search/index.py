@@ -40,6 +40,8 @@ WORD_GRAMS_FIELD = "word_ng"
 WHOLE_FIELD, WHOLE_BOOST = "whole", 3.0
 # 초성 of the words of titles, places, subjects and names (ㅇㅈㅂ → 의정부).
 CHOSEONG_FIELDS = {"title_cho": 2.0, "names_cho": 1.0}
+# Revised Romanization (loose keys) of the same words: Uijeongbu → 의정부.
+ROMAN_FIELDS = {"title_roman": 2.0, "names_roman": 1.0}
 WRITE_LOCK_TIMEOUT = 60.0
 BODY_STORED_CHARS = 20000  # enough for snippets; the full text lives in the database
 MAX_DECADES = 11  # a date range wider than a century gives no decade facet
@@ -87,6 +89,8 @@ def build_schema() -> Schema:
         whole=_unscored(TEXT(analyzer=analysis.WholeNounAnalyzer(), phrase=False)),
         title_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
         names_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
+        title_roman=_unscored(TEXT(analyzer=analysis.RomanAnalyzer(), phrase=False)),
+        names_roman=_unscored(TEXT(analyzer=analysis.RomanAnalyzer(), phrase=False)),
         # Filters; the *_facet columns hold one value per document for fast facet counts.
         subject=KEYWORD(commas=True),
         subjects_facet=ID(sortable=True),
@@ -167,6 +171,8 @@ def fields(document: dict) -> dict:
         "title_ng": title,
         "title_cho": analysis.PART_SEPARATOR.join([title, alt_title]),
         "names_cho": analysis.PART_SEPARATOR.join(["\n".join(subjects), place, creator]),
+        "title_roman": analysis.PART_SEPARATOR.join([title, alt_title]),
+        "names_roman": analysis.PART_SEPARATOR.join(["\n".join(subjects), place, creator]),
         "whole": analysis.PART_SEPARATOR.join(
             [title, alt_title, "\n".join(subjects), place, creator, description, text]
         ),

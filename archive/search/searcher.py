@@ -13,7 +13,7 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, NumericRange, Query, Term
 
-from archive.search import analysis, index, lexicon, snippets
+from archive.search import analysis, index, lexicon, romanize, snippets, typos
 from archive.search.engine import (
     AndMaybeNode,
     AndNode,
@@ -55,6 +55,7 @@ class SearchResult:
     per_page: int
     hits: list[dict] = field(default_factory=list)
     facets: dict[str, list[dict]] = field(default_factory=dict)
+    did_you_mean: str | None = None  # the query with mistyped words corrected
 
 
 # --- one open searcher per process ---
@@ -187,6 +188,10 @@ def _word_query(word: analysis.QueryWord) -> Node:
             options.append(TermNode(index.WORD_GRAMS_FIELD, grams[0], INSIDE_WEIGHT))
     for run in word.runs:  # the word on its own ranks above the word inside a compound
         options.append(TermNode(index.WHOLE_FIELD, run, index.WHOLE_BOOST))
+    if romanize.is_latin_word(word.surface):  # Uijeongbu, Nogyang-dong: a Korean name
+        key = romanize.loose(word.surface)
+        fields = index.ROMAN_FIELDS.items()
+        options.append(OrNode(tuple(TermNode(name, key, boost) for name, boost in fields)))
     head = _admin_head(word)
     if head is not None:  # 의정부시 also finds records that only say 의정부
         head_word = analysis.QueryWord(head, [analysis.Morpheme(head, "NNP", 0, len(head))],
@@ -325,6 +330,33 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size
     return cached
 
 
+def did_you_mean(reader, query: str, words: list[analysis.QueryWord]) -> str | None:
+    """The query with each word the index does not know replaced by the known word one jamo
+    edit away that most records hold; None when every word is known or has no such
+    neighbour."""
+
+    def known(word: str) -> int:
+        return reader.doc_frequency(index.WHOLE_FIELD, word)
+
+    corrected, changed = analysis.normalize(query).split(), False
+    surfaces = {word.surface: word for word in words}
+    for n, surface in enumerate(corrected):
+        word = surfaces.get(surface)
+        if word is None or word.initials or romanize.is_latin_word(surface):
+            continue
+        fixed = typos.correct(surface, known) if typos.has_jamo(surface) else None
+        if fixed is None:
+            for run in word.runs:
+                better = typos.correct(run, known)
+                if better:
+                    surface = surface.replace(run, better, 1)
+        else:
+            surface = fixed
+        if surface != corrected[n]:
+            corrected[n], changed = surface, True
+    return " ".join(corrected) if changed else None
+
+
 def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchResult:
     """Search the current index. An empty query lists every record passing the filters."""
     result = SearchResult(total=0, page=params.page, per_page=params.per_page)
@@ -336,6 +368,7 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
             result.facets = {name: [] for name in FACETS}
             return result
         docnums, scores, result.facets = _ranked(held, params, words, sort, cache_size)
+        result.did_you_mean = did_you_mean(held.searcher.reader(), params.q, words)
         result.total = int(len(docnums))
         first = (params.page - 1) * params.per_page
         page = docnums[first : first + params.per_page]
