@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from whoosh.analysis import Token, Tokenizer
 
-from archive.search import lexicon
+from archive.search import lexicon, romanize
 from archive.search.hanja_readings import to_hangul
 
 NOUN_TAGS = frozenset({"NNG", "NNP", "XR", "SL", "SH", "SN"})
@@ -384,9 +384,9 @@ def ChoseongAnalyzer():
 
 class RomanTokenizer(_TermTokenizer):
     def terms(self, value: str) -> list[str]:
-        from archive.search.romanize import name_terms
-
-        return [t for text in value.split(PART_SEPARATOR) for t in name_terms(normalize(text))]
+        return [
+            t for text in value.split(PART_SEPARATOR) for t in romanize.name_terms(normalize(text))
+        ]
 
 
 def RomanAnalyzer():

@@ -94,6 +94,9 @@ def build_schema() -> Schema:
         # Filters; the *_facet columns hold one value per document for fast facet counts.
         subject=KEYWORD(commas=True),
         subjects_facet=ID(sortable=True),
+        # What the search box suggests (titles and names as written).
+        title_label=ID(sortable=True),
+        creator_label=ID(sortable=True),
         place=ID(sortable=True),
         collection=KEYWORD(commas=True),
         type=ID(stored=True, sortable=True),
@@ -184,6 +187,8 @@ def fields(document: dict) -> dict:
         ),
         "subject": ",".join(subjects),
         "subjects_facet": FACET_SEPARATOR.join(subjects),
+        "title_label": title.strip()[:200],
+        "creator_label": creator.strip()[:200],
         "collection": ",".join(collections),
         "type": document.get("type") or "",
         "visibility": document.get("visibility") or "",

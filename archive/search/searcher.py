@@ -14,6 +14,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, NumericRange, Query, Term
 
 from archive.search import analysis, index, lexicon, romanize, snippets, typos
+from archive.search import suggest as suggestions
 from archive.search.engine import (
     AndMaybeNode,
     AndNode,
@@ -393,3 +394,19 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
             }
         )
     return result
+
+
+# --- suggestions for the search box ---
+
+
+def suggest(base: str, typed: str, *, limit: int = 10) -> list[dict]:
+    """Titles, places, subjects and names of published records starting with ``typed``, by
+    their 초성 or romanization too (see ``archive.search.suggest``)."""
+    with _open_lock:
+        held = _current(base)
+        if held is None:
+            return []
+        gen = held.generation
+        published = gen.mask_for(("suggest", "published"), Term("visibility", "published"))
+        built = gen.remember(("suggest",), lambda: suggestions.build(gen, published))
+    return suggestions.suggest(built, typed, limit)
