@@ -8,6 +8,7 @@ per searcher generation and kept in sorted lists, so a suggestion is a few binar
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ def _word_starts(text: str) -> list[str]:
     return ["".join(words[i:]) for i in range(len(words))]
 
 
+@functools.lru_cache(maxsize=120_000)  # labels outlive index generations: keys built once
 def _forms(label: str, kind: str) -> dict[str, list[str]]:
     normalized = _SPACES.sub(" ", analysis.normalize(label)).strip()
     starts = _word_starts(normalized) if kind != "title" else ["".join(normalized.split())]
