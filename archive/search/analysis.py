@@ -205,10 +205,26 @@ def plain_bigrams(hangul: str) -> list[str]:
 _HANGUL_RUN = re.compile(r"[가-힣]+")
 
 
-def word_bigrams(normalized: str) -> list[str]:
-    """Bigrams inside every written word, whatever the morphology makes of it (상대 inside
-    예상대로): what a two-syllable search finds last."""
-    return [g for run in _HANGUL_RUN.findall(normalized) for g in plain_bigrams(run)]
+# Particles and endings: a bigram inside one of them (에서, 으로) is no word to search for.
+_FUNCTION_PREFIXES = ("J", "E")
+
+
+def word_bigrams(normalized: str, tokens, known: set[str]) -> list[str]:
+    """Bigrams inside the written words that the other fields do not already give (상대
+    inside 예상대로, where the morphology sees 예상 + 대로): what a two-syllable search finds
+    last. Left out: the bigrams of the noun stretches (``known``, in ``title_ng`` and
+    ``body_ng``), bigrams inside a particle or an ending, and each bigram a second time."""
+    inside_function = set()
+    for token in tokens:
+        if _tag(token).startswith(_FUNCTION_PREFIXES) and token.len >= 2:
+            inside_function.update(range(token.start, token.start + token.len - 1))
+    out: dict[str, None] = {}
+    for run in _HANGUL_RUN.finditer(normalized):
+        for i in range(run.start(), run.end() - 1):
+            gram = normalized[i : i + 2]
+            if gram not in known and i not in inside_function:
+                out[gram] = None
+    return list(out)
 
 
 @dataclass
@@ -216,7 +232,7 @@ class Analysed:
     terms: list[str]  # content morphemes
     parts: list[str]  # parts of the compounds among them (indexed apart, they rank lower)
     grams: list[str]  # bigrams of the noun stretches
-    word_grams: list[str] = field(default_factory=list)  # bigrams inside every word
+    word_grams: list[str] = field(default_factory=list)  # bigrams inside words, not in grams
     # The nouns of each written word, particles and endings cut off (세미콜론으로 → 세미콜론):
     # a search word equal to one of them is the word on its own, not part of a compound.
     nouns: list[str] = field(default_factory=list)
@@ -226,7 +242,8 @@ def _analysed(normalized: str, tokens) -> Analysed:
     grams = [g for stretch in noun_stretches(normalized, tokens) for g in plain_bigrams(stretch)]
     found = _from_kiwi(tokens)
     nouns = noun_stretches(normalized, tokens, join_spaces=False)
-    return Analysed(_terms(found), _parts(found), grams, word_bigrams(normalized), nouns)
+    inside = word_bigrams(normalized, tokens, set(grams))
+    return Analysed(_terms(found), _parts(found), grams, inside, nouns)
 
 
 _EMPTY = Analysed([], [], [], [], [])

@@ -1,7 +1,7 @@
 """The Whoosh index: schema, document fields, and the only two ways it is written.
 
 Layout: ``INDEX_DIR/current`` is a symlink to one generation directory (``gen-<ns>``). The job
-``index_record`` updates the current generation in place; ``reindex`` builds a new generation
+``index_records`` updates the current generation in place; ``reindex`` builds a new generation
 next to it and swaps the link atomically, so a searcher never sees a half-built index.
 """
 
@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from whoosh import formats
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from archive.search import analysis
@@ -34,7 +36,9 @@ MORPHEME_FIELDS = {
 BIGRAM_FIELDS = {"title_ng": 2.0, "body_ng": 0.6}
 # Parts of compounds (도봉 + 산 of 도봉산) from every text: a match there ranks below the word.
 PARTS_FIELD, PARTS_BOOST = "parts", 0.15
-# Bigrams inside every written word of every text: two-syllable words inside longer ones.
+# Bigrams inside the written words of every text that the noun stretches' bigrams (above)
+# do not give: two-syllable words inside longer ones. Searched with those fields, presence
+# only (no frequencies).
 WORD_GRAMS_FIELD = "word_ng"
 # The nouns of each written word (세미콜론 in 세미콜론으로): the word on its own ranks first.
 WHOLE_FIELD, WHOLE_BOOST = "whole", 3.0
@@ -63,6 +67,38 @@ def _unscored(field):
     return field
 
 
+def _remember_missing_columns() -> None:
+    """Whoosh asks, for every posting it writes, for the field's length in that document; a
+    field without lengths (every text field here, see ``_unscored``) has no length column,
+    and whether it has one is a ``stat`` of the missing file, for each posting again. A
+    segment's columns do not change once it is written: remember that the column is not
+    there."""
+    original = W3PerDocReader._cached_reader
+    if getattr(original, "remembers_missing", False):
+        return
+
+    def cached_reader(self, fieldname, column):
+        missing = self.__dict__.setdefault("_missing_columns", set())
+        if fieldname in missing:
+            return None
+        reader = original(self, fieldname, column)
+        if reader is None:
+            missing.add(fieldname)
+        return reader
+
+    cached_reader.remembers_missing = True
+    W3PerDocReader._cached_reader = cached_reader
+
+
+_remember_missing_columns()
+
+
+def _presence(field):
+    # Whether the document holds the term, no frequencies: the smallest postings.
+    field.format = formats.Existence(field_boost=field.format.field_boost)
+    return _unscored(field)
+
+
 def build_schema() -> Schema:
     def morph():
         return _unscored(TEXT(analyzer=analysis.MorphemeAnalyzer(), phrase=False))
@@ -85,7 +121,7 @@ def build_schema() -> Schema:
         parts=_unscored(TEXT(analyzer=analysis.PartAnalyzer(), phrase=False)),
         title_ng=grams(),
         body_ng=grams(),
-        word_ng=_unscored(TEXT(analyzer=analysis.WordGramAnalyzer(), phrase=False)),
+        word_ng=_presence(TEXT(analyzer=analysis.WordGramAnalyzer(), phrase=False)),
         whole=_unscored(TEXT(analyzer=analysis.WholeNounAnalyzer(), phrase=False)),
         title_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
         names_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),

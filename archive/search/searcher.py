@@ -152,6 +152,13 @@ def _initials_query(word: analysis.QueryWord) -> Node:
     return OrNode(tuple(TermNode(name, word.surface, boost) for name, boost in fields))
 
 
+def _inside_query(gram: str) -> Node:
+    """Records with ``gram`` inside a written word: in the noun stretches' bigram fields, or
+    in ``word_ng``, which holds only the bigrams those fields do not."""
+    fields = (index.WORD_GRAMS_FIELD, *index.BIGRAM_FIELDS)
+    return OrNode(tuple(TermNode(name, gram) for name in fields), INSIDE_WEIGHT)
+
+
 def _word_query(word: analysis.QueryWord) -> Node:
     """Exact morphemes rank first, and a word written on its own (``whole``) above the same
     word inside a compound. A noun stretch of three or more syllables, or a word the model
@@ -186,7 +193,7 @@ def _word_query(word: analysis.QueryWord) -> Node:
             options.append(morph)
         if len(word.morphemes) == 1 and word.runs == [word.morphemes[0].form] and len(grams) == 1:
             # A two-syllable noun is also the head or tail of a longer word, ranked lower.
-            options.append(TermNode(index.WORD_GRAMS_FIELD, grams[0], INSIDE_WEIGHT))
+            options.append(_inside_query(grams[0]))
     for run in word.runs:  # the word on its own ranks above the word inside a compound
         options.append(TermNode(index.WHOLE_FIELD, run, index.WHOLE_BOOST))
     if romanize.is_latin_word(word.surface):  # Uijeongbu, Nogyang-dong: a Korean name
