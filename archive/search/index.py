@@ -40,7 +40,8 @@ PARTS_FIELD, PARTS_BOOST = "parts", 0.15
 # do not give: two-syllable words inside longer ones. Searched with those fields, presence
 # only (no frequencies).
 WORD_GRAMS_FIELD = "word_ng"
-# The nouns of each written word (세미콜론 in 세미콜론으로): the word on its own ranks first.
+# The nouns of each written word (세미콜론 in 세미콜론으로): the word on its own ranks first
+# (presence only, like ``word_ng``).
 WHOLE_FIELD, WHOLE_BOOST = "whole", 3.0
 # 초성 of the words of titles, places, subjects and names (ㅇㅈㅂ → 의정부).
 CHOSEONG_FIELDS = {"title_cho": 2.0, "names_cho": 1.0}
@@ -122,7 +123,7 @@ def build_schema() -> Schema:
         title_ng=grams(),
         body_ng=grams(),
         word_ng=_presence(TEXT(analyzer=analysis.WordGramAnalyzer(), phrase=False)),
-        whole=_unscored(TEXT(analyzer=analysis.WholeNounAnalyzer(), phrase=False)),
+        whole=_presence(TEXT(analyzer=analysis.WholeNounAnalyzer(), phrase=False)),
         title_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
         names_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
         title_roman=_unscored(TEXT(analyzer=analysis.RomanAnalyzer(), phrase=False)),
