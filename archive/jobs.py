@@ -58,3 +58,10 @@ def index_record(record_id: int) -> None:
     """(Re)index one record, or remove it from the index when it no longer exists. Only the
     job consumer (and the reindex command) writes the index, never a web worker."""
     indexing.index_record(record_id, settings_of(ArchiveSettings).index_dir)
+
+
+@background.index_records.bind
+@jobs.task()
+def index_records(record_ids: list[int]) -> None:
+    """(Re)index the records one transaction changed, with one commit of the index."""
+    indexing.index_records(record_ids, settings_of(ArchiveSettings).index_dir)

@@ -309,6 +309,33 @@ class SearchQuerySchema(ma.Schema):
         _years_in_order(data, "year_to must not be before year_from", "year_to")
 
 
+class SuggestQuerySchema(ma.Schema):
+    q = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "example": "ㅇㅈㅂ",
+            "description": "The start of a title, place, subject or name: as written, in "
+            "초성 (ㅇㅈㅂ) or romanized (uijeongbu)",
+        },
+    )
+    limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=20))
+
+
+class SuggestionSchema(ma.Schema):
+    text = ma.fields.String(metadata={"example": "의정부동"})
+    kind = ma.fields.String(
+        validate=validate.OneOf(["title", "place", "subject", "name"]),
+        metadata={"example": "place"},
+    )
+    count = ma.fields.Integer(metadata={"description": "Published records holding it"})
+
+
+class SuggestResultSchema(ma.Schema):
+    q = ma.fields.String(metadata={"example": "ㅇㅈㅂ"})
+    suggestions = ma.fields.List(ma.fields.Nested(SuggestionSchema))
+
+
 class FacetValueSchema(ma.Schema):
     value = ma.fields.String(metadata={"example": "photo"})
     count = ma.fields.Integer(metadata={"example": 12})
@@ -340,6 +367,14 @@ class SearchResultSchema(ma.Schema):
     per_page = ma.fields.Integer(metadata={"example": 20})
     hits = ma.fields.List(ma.fields.Nested(SearchHitSchema))
     facets = ma.fields.Nested(FacetsSchema)
+    did_you_mean = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "example": "의정부",
+            "description": "The query with words the archive does not know replaced by the "
+            "known word one jamo edit away (의정푸 → 의정부); null when there is none",
+        },
+    )
 
 
 class RecordChangeSchema(ma.Schema):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from archive.schemas import SearchQuerySchema, SearchResultSchema
+from archive.schemas import (
+    SearchQuerySchema,
+    SearchResultSchema,
+    SuggestQuerySchema,
+    SuggestResultSchema,
+)
 from archive.services import searching
 from archive.settings import ArchiveSettings
 from core.auth import current_user
@@ -38,3 +43,18 @@ def search(args):
         may_see_unpublished=user is not None and user.has_any_role(STAFF),
         settings=settings_of(ArchiveSettings),
     )
+
+
+@blp.get("/suggest")
+@blp.arguments(SuggestQuerySchema, location="query", unknown=ma.RAISE)
+@blp.response(200, SuggestResultSchema)
+def suggest(args):
+    """Suggestions for the search box: titles, places, subjects and names of published records
+    that start with ``q`` as written, by their 초성 (ㅇㅈㅂ → 의정부동) or romanized
+    (uijeongbu, Nogyang-dong), the most common first."""
+    return {
+        "q": args["q"],
+        "suggestions": searching.suggest(
+            args["q"], args["limit"], settings=settings_of(ArchiveSettings)
+        ),
+    }

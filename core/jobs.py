@@ -149,6 +149,16 @@ class Deferred:
         if not any(job is self.task and queued == args for job, queued, _ in pending):
             self.after_commit(*args)
 
+    def after_commit_gathered(self, item) -> None:
+        """As ``after_commit``, but one job per transaction takes the list of every ``item``
+        asked for in it (a batch of an import indexed at once, not a job per record)."""
+        for job, queued, _ in db.session.info.get("after_commit", []):
+            if job is self.task and len(queued) == 1 and isinstance(queued[0], list):
+                if item not in queued[0]:
+                    queued[0].append(item)
+                return
+        self.after_commit([item])
+
 
 class Coalesced:
     """A job without arguments that takes up whatever is waiting (say, every unsent

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from whoosh.analysis import Token, Tokenizer
 
-from archive.search import lexicon
+from archive.search import lexicon, romanize
 from archive.search.hanja_readings import to_hangul
 
 NOUN_TAGS = frozenset({"NNG", "NNP", "XR", "SL", "SH", "SN"})
@@ -129,12 +129,15 @@ class Morpheme:
         return self.tag in NOUN_TAGS
 
 
+_LONE_JAMO = re.compile(r"[\u1100-\u11ff\u3131-\u318e]+")
+
+
 def _from_kiwi(tokens) -> list[Morpheme]:
     kept = []
     for token in tokens:
         tag = _tag(token)
-        if tag not in CONTENT_TAGS:
-            continue
+        if tag not in CONTENT_TAGS or _LONE_JAMO.fullmatch(token.form):
+            continue  # a jamo typed on its own (회룡사ㅏ) is a slip, not a word
         form = token.form.lower()
         parts = compound_parts(form, tag == "NNP") if tag in ("NNG", "NNP") else ()
         kept.append(Morpheme(form, tag, token.start, token.start + token.len, parts))
@@ -156,11 +159,15 @@ def _parts(found: list[Morpheme]) -> list[str]:
     return [part for morpheme in found for part in morpheme.parts]
 
 
+# A stretch holds a word when it has one of these: nouns, and the bound nouns and numerals
+# the model cuts two-syllable words into (한개 → 한/MM 개/NNB, 두번 → 두/MM 번/NNB).
+STRETCH_NOUN_TAGS = NOUN_TAGS | {"NNB", "NR"}
+
 # Tags that end a noun stretch: particles, endings, copula, suffixes, symbols (and stems).
 _BREAK_PREFIXES = ("J", "E", "VC", "XSV", "XSA", "S")
 
 
-def noun_stretches(normalized: str, tokens) -> list[str]:
+def noun_stretches(normalized: str, tokens, *, join_spaces: bool = True) -> list[str]:
     """The Hangul of each stretch of a text that holds nouns, particles and endings cut off
     (``의정부에서`` → ``의정부``). Words written apart with nothing between them join
     (``스마트 도서관`` → ``스마트도서관``, as in the solid spelling), and syllables the model
@@ -179,13 +186,14 @@ def noun_stretches(normalized: str, tokens) -> list[str]:
             close()
             start, has_noun = None, False
             continue
-        if start is not None and normalized[end : token.start].strip():
+        between = normalized[end : token.start]
+        if start is not None and (between.strip() or (between and not join_spaces)):
             close()  # something other than spaces (a symbol kiwi did not tag) in between
             start, has_noun = None, False
         if start is None:
             start = token.start
         end = token.start + token.len
-        has_noun = has_noun or tag in NOUN_TAGS
+        has_noun = has_noun or tag in STRETCH_NOUN_TAGS
     close()
     return stretches
 
@@ -194,20 +202,51 @@ def plain_bigrams(hangul: str) -> list[str]:
     return [hangul[i : i + 2] for i in range(len(hangul) - 1)]
 
 
+_HANGUL_RUN = re.compile(r"[가-힣]+")
+
+
+# Particles and endings: a bigram inside one of them (에서, 으로) is no word to search for.
+_FUNCTION_PREFIXES = ("J", "E")
+
+
+def word_bigrams(normalized: str, tokens, known: set[str]) -> list[str]:
+    """Bigrams inside the written words that the other fields do not already give (상대
+    inside 예상대로, where the morphology sees 예상 + 대로): what a two-syllable search finds
+    last. Left out: the bigrams of the noun stretches (``known``, in ``title_ng`` and
+    ``body_ng``), bigrams inside a particle or an ending, and each bigram a second time."""
+    inside_function = set()
+    for token in tokens:
+        if _tag(token).startswith(_FUNCTION_PREFIXES) and token.len >= 2:
+            inside_function.update(range(token.start, token.start + token.len - 1))
+    out: dict[str, None] = {}
+    for run in _HANGUL_RUN.finditer(normalized):
+        for i in range(run.start(), run.end() - 1):
+            gram = normalized[i : i + 2]
+            if gram not in known and i not in inside_function:
+                out[gram] = None
+    return list(out)
+
+
 @dataclass
 class Analysed:
     terms: list[str]  # content morphemes
     parts: list[str]  # parts of the compounds among them (indexed apart, they rank lower)
     grams: list[str]  # bigrams of the noun stretches
+    word_grams: list[str] = field(default_factory=list)  # bigrams inside words, not in grams
+    # The nouns of each written word, particles and endings cut off (세미콜론으로 → 세미콜론):
+    # a search word equal to one of them is the word on its own, not part of a compound.
+    nouns: list[str] = field(default_factory=list)
 
 
 def _analysed(normalized: str, tokens) -> Analysed:
     grams = [g for stretch in noun_stretches(normalized, tokens) for g in plain_bigrams(stretch)]
     found = _from_kiwi(tokens)
-    return Analysed(_terms(found), _parts(found), grams)
+    nouns = noun_stretches(normalized, tokens, join_spaces=False)
+    inside = word_bigrams(normalized, tokens, set(grams))
+    return Analysed(_terms(found), _parts(found), grams, inside, nouns)
 
 
-_EMPTY = Analysed([], [], [])
+_EMPTY = Analysed([], [], [], [], [])
 
 
 def analyse(text: str) -> Analysed:
@@ -310,6 +349,67 @@ class BigramTokenizer(_TermTokenizer):
         return [g for text in value.split(PART_SEPARATOR) for g in analyse(text).grams]
 
 
+class WholeNounTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return [n for text in value.split(PART_SEPARATOR) for n in analyse(text).nouns]
+
+
+def WholeNounAnalyzer():
+    return WholeNounTokenizer()
+
+
+class WordGramTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return [g for text in value.split(PART_SEPARATOR) for g in analyse(text).word_grams]
+
+
+# 초성 (initial consonants): ㅇㅈㅂ finds 의정부. Compatibility jamo of the 19 initials.
+CHOSEONG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_CHOSEONG_QUERY = re.compile(f"[{CHOSEONG}]{{2,}}")
+MAX_CHOSEONG = 12  # longer initials strings are not indexed
+
+
+def choseong(hangul: str) -> str:
+    return "".join(CHOSEONG[(ord(ch) - 0xAC00) // 588] for ch in hangul)
+
+
+def as_choseong(word: str) -> str | None:
+    """A word typed as initials (ㅇㅈㅂ) in compatibility jamo, or None. NFKC turns them into
+    conjoining initials (U+1100…), which count too."""
+    word = "".join(CHOSEONG[ord(ch) - 0x1100] if "\u1100" <= ch <= "\u1112" else ch for ch in word)
+    return word if _CHOSEONG_QUERY.fullmatch(word) else None
+
+
+def choseong_terms(text: str) -> list[str]:
+    """The initials of every written word and of its beginnings (의정부역 → ㅇㅈ, ㅇㅈㅂ,
+    ㅇㅈㅂㅇ), so initials typed for a name find it at the start of a longer word too."""
+    terms = []
+    for run in _HANGUL_RUN.findall(normalize(text)):
+        initials = choseong(run[:MAX_CHOSEONG])
+        terms.extend(initials[:end] for end in range(2, len(initials) + 1))
+    return terms
+
+
+class ChoseongTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return [t for text in value.split(PART_SEPARATOR) for t in choseong_terms(text)]
+
+
+def ChoseongAnalyzer():
+    return ChoseongTokenizer()
+
+
+class RomanTokenizer(_TermTokenizer):
+    def terms(self, value: str) -> list[str]:
+        return [
+            t for text in value.split(PART_SEPARATOR) for t in romanize.name_terms(normalize(text))
+        ]
+
+
+def RomanAnalyzer():
+    return RomanTokenizer()
+
+
 def MorphemeAnalyzer():
     return MorphemeTokenizer()
 
@@ -320,6 +420,10 @@ def PartAnalyzer():
 
 def BigramAnalyzer():
     return BigramTokenizer()
+
+
+def WordGramAnalyzer():
+    return WordGramTokenizer()
 
 
 # Particles and conjunctions typed as words of their own (의정부 의 역사, 회룡사 및 망월사):
@@ -338,14 +442,49 @@ class QueryWord:
     morphemes: list[Morpheme]
     runs: list[str]  # noun stretches (Hangul only)
     marks: list[str]
+    initials: bool = False  # 초성 only (ㅇㅈㅂ)
 
     @property
     def has_noun(self) -> bool:
-        return any(m.is_noun for m in self.morphemes)
+        return self.initials or bool(self.runs) or any(m.is_noun for m in self.morphemes)
+
+    @property
+    def split(self) -> bool:
+        """The model cut a word of two or more syllables into one-syllable pieces (평문 →
+        평 + 문, 한개 → 한 + 개): its morphemes would match any record with those syllables."""
+        return self.longest_run >= 2 and all(len(m.form) < 2 for m in self.morphemes)
 
     @property
     def longest_run(self) -> int:
         return max((len(r) for r in self.runs), default=0)
+
+
+# Tags of a reading that is a noun phrase: nouns, their particles, suffixes and determiners.
+_NOUNISH = ("NN", "XR", "SL", "SN", "SH", "XSN", "J", "MM", "XPN")
+# How much less likely (log probability) a noun reading of a search word may be than the best.
+NOUN_READING_MARGIN = 3.0
+
+
+def _nounish(tokens) -> bool:
+    return all(token.tag.startswith(_NOUNISH) for token in tokens)
+
+
+def query_tokens(surface: str):
+    """The model's reading of one search word, preferring a noun reading when it is nearly as
+    likely as the best: a word typed alone is most often a noun (보고 the report rather than
+    보 + 고 "seeing", 태크 rather than 태 + 크), which in running text the context decides."""
+    readings = kiwi().analyze(surface, top_n=8)
+    best_tokens, best_score = readings[0]
+    if _nounish(best_tokens):
+        return best_tokens
+    # An interjection or adverb alone (인자 read as an interjection) is not what people search.
+    margin = float("inf") if all(t.tag in ("IC", "MAG") for t in best_tokens) else None
+    for tokens, score in readings[1:]:
+        if best_score - score > (margin or NOUN_READING_MARGIN):
+            break
+        if _nounish(tokens) and any(token.tag.startswith("NN") for token in tokens):
+            return tokens
+    return best_tokens
 
 
 def analyse_query(text: str) -> list[QueryWord]:
@@ -355,11 +494,15 @@ def analyse_query(text: str) -> list[QueryWord]:
     for surface in normalize(text).split():
         if surface in QUERY_STOPWORDS:
             continue
-        tokens = kiwi().tokenize(surface)
-        found = _from_kiwi(tokens)
-        if not found:
+        initials = as_choseong(surface)
+        if initials:
+            words.append(QueryWord(initials, [], [], [], initials=True))
             continue
+        tokens = query_tokens(surface)
+        found = _from_kiwi(tokens)
         runs = noun_stretches(surface, tokens)
+        if not found and not runs:
+            continue
         marks = {m.form for m in found if len(m.form) > 1 or m.is_noun} | set(runs)
         words.append(QueryWord(surface, found, runs, sorted(marks, key=len, reverse=True)))
     return words

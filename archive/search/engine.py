@@ -93,6 +93,7 @@ class AtLeastNode:
 
     children: tuple
     need: int
+    tiers: bool = False  # documents matched by more children always rank first
 
     def evaluate(self, gen):
         count = np.zeros(gen.size, dtype=np.int16)
@@ -102,6 +103,8 @@ class AtLeastNode:
             count += child_mask
             score += child_score
         mask = count >= self.need
+        if self.tiers and mask.any():
+            score = score + count * (float(score[mask].max()) + 1.0)
         return mask, np.where(mask, score, 0.0)
 
 

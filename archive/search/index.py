@@ -1,7 +1,7 @@
 """The Whoosh index: schema, document fields, and the only two ways it is written.
 
 Layout: ``INDEX_DIR/current`` is a symlink to one generation directory (``gen-<ns>``). The job
-``index_record`` updates the current generation in place; ``reindex`` builds a new generation
+``index_records`` updates the current generation in place; ``reindex`` builds a new generation
 next to it and swaps the link atomically, so a searcher never sees a half-built index.
 """
 
@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from whoosh import formats
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from archive.search import analysis
@@ -34,6 +36,17 @@ MORPHEME_FIELDS = {
 BIGRAM_FIELDS = {"title_ng": 2.0, "body_ng": 0.6}
 # Parts of compounds (도봉 + 산 of 도봉산) from every text: a match there ranks below the word.
 PARTS_FIELD, PARTS_BOOST = "parts", 0.15
+# Bigrams inside the written words of every text that the noun stretches' bigrams (above)
+# do not give: two-syllable words inside longer ones. Searched with those fields, presence
+# only (no frequencies).
+WORD_GRAMS_FIELD = "word_ng"
+# The nouns of each written word (세미콜론 in 세미콜론으로): the word on its own ranks first
+# (presence only, like ``word_ng``).
+WHOLE_FIELD, WHOLE_BOOST = "whole", 3.0
+# 초성 of the words of titles, places, subjects and names (ㅇㅈㅂ → 의정부).
+CHOSEONG_FIELDS = {"title_cho": 2.0, "names_cho": 1.0}
+# Revised Romanization (loose keys) of the same words: Uijeongbu → 의정부.
+ROMAN_FIELDS = {"title_roman": 2.0, "names_roman": 1.0}
 WRITE_LOCK_TIMEOUT = 60.0
 BODY_STORED_CHARS = 20000  # enough for snippets; the full text lives in the database
 MAX_DECADES = 11  # a date range wider than a century gives no decade facet
@@ -53,6 +66,38 @@ def _unscored(field):
     # Scoring is done by ``engine`` without field lengths: do not write them for each posting.
     field.scorable = False
     return field
+
+
+def _remember_missing_columns() -> None:
+    """Whoosh asks, for every posting it writes, for the field's length in that document; a
+    field without lengths (every text field here, see ``_unscored``) has no length column,
+    and whether it has one is a ``stat`` of the missing file, for each posting again. A
+    segment's columns do not change once it is written: remember that the column is not
+    there."""
+    original = W3PerDocReader._cached_reader
+    if getattr(original, "remembers_missing", False):
+        return
+
+    def cached_reader(self, fieldname, column):
+        missing = self.__dict__.setdefault("_missing_columns", set())
+        if fieldname in missing:
+            return None
+        reader = original(self, fieldname, column)
+        if reader is None:
+            missing.add(fieldname)
+        return reader
+
+    cached_reader.remembers_missing = True
+    W3PerDocReader._cached_reader = cached_reader
+
+
+_remember_missing_columns()
+
+
+def _presence(field):
+    # Whether the document holds the term, no frequencies: the smallest postings.
+    field.format = formats.Existence(field_boost=field.format.field_boost)
+    return _unscored(field)
 
 
 def build_schema() -> Schema:
@@ -77,9 +122,18 @@ def build_schema() -> Schema:
         parts=_unscored(TEXT(analyzer=analysis.PartAnalyzer(), phrase=False)),
         title_ng=grams(),
         body_ng=grams(),
+        word_ng=_presence(TEXT(analyzer=analysis.WordGramAnalyzer(), phrase=False)),
+        whole=_presence(TEXT(analyzer=analysis.WholeNounAnalyzer(), phrase=False)),
+        title_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
+        names_cho=_unscored(TEXT(analyzer=analysis.ChoseongAnalyzer(), phrase=False)),
+        title_roman=_unscored(TEXT(analyzer=analysis.RomanAnalyzer(), phrase=False)),
+        names_roman=_unscored(TEXT(analyzer=analysis.RomanAnalyzer(), phrase=False)),
         # Filters; the *_facet columns hold one value per document for fast facet counts.
         subject=KEYWORD(commas=True),
         subjects_facet=ID(sortable=True),
+        # What the search box suggests (titles and names as written).
+        title_label=ID(sortable=True),
+        creator_label=ID(sortable=True),
         place=ID(sortable=True),
         collection=KEYWORD(commas=True),
         type=ID(stored=True, sortable=True),
@@ -155,11 +209,23 @@ def fields(document: dict) -> dict:
             [title, alt_title, "\n".join(subjects), place, creator, description, text]
         ),
         "title_ng": title,
+        "title_cho": analysis.PART_SEPARATOR.join([title, alt_title]),
+        "names_cho": analysis.PART_SEPARATOR.join(["\n".join(subjects), place, creator]),
+        "title_roman": analysis.PART_SEPARATOR.join([title, alt_title]),
+        "names_roman": analysis.PART_SEPARATOR.join(["\n".join(subjects), place, creator]),
+        "whole": analysis.PART_SEPARATOR.join(
+            [title, alt_title, "\n".join(subjects), place, creator, description, text]
+        ),
+        "word_ng": analysis.PART_SEPARATOR.join(
+            [title, alt_title, "\n".join(subjects), place, creator, description, text]
+        ),
         "body_ng": analysis.PART_SEPARATOR.join(
             [alt_title, "\n".join(subjects), place, creator, description, text]
         ),
         "subject": ",".join(subjects),
         "subjects_facet": FACET_SEPARATOR.join(subjects),
+        "title_label": title.strip()[:200],
+        "creator_label": creator.strip()[:200],
         "collection": ",".join(collections),
         "type": document.get("type") or "",
         "visibility": document.get("visibility") or "",

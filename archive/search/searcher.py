@@ -13,7 +13,8 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, NumericRange, Query, Term
 
-from archive.search import analysis, index, lexicon, snippets
+from archive.search import analysis, index, lexicon, romanize, snippets, typos
+from archive.search import suggest as suggestions
 from archive.search.engine import (
     AndMaybeNode,
     AndNode,
@@ -25,6 +26,8 @@ from archive.search.engine import (
 )
 
 NGRAM_WEIGHT = 0.1  # bigram matches find what morphemes miss, but rank below exact words
+# A two-syllable word inside a longer one (관리 in 시설관리공단): found, ranked below the word
+INSIDE_WEIGHT = 0.1
 IDENTIFIER_BOOST = 20.0
 FACET_SIZE = 20
 SORTS = ("relevance", "date", "title", "newest")
@@ -53,6 +56,7 @@ class SearchResult:
     per_page: int
     hits: list[dict] = field(default_factory=list)
     facets: dict[str, list[dict]] = field(default_factory=dict)
+    did_you_mean: str | None = None  # the query with mistyped words corrected
 
 
 # --- one open searcher per process ---
@@ -143,30 +147,59 @@ def _admin_head(word: analysis.QueryWord) -> str | None:
     return None
 
 
+def _initials_query(word: analysis.QueryWord) -> Node:
+    fields = index.CHOSEONG_FIELDS.items()
+    return OrNode(tuple(TermNode(name, word.surface, boost) for name, boost in fields))
+
+
+def _inside_query(gram: str) -> Node:
+    """Records with ``gram`` inside a written word: in the noun stretches' bigram fields, or
+    in ``word_ng``, which holds only the bigrams those fields do not."""
+    fields = (index.WORD_GRAMS_FIELD, *index.BIGRAM_FIELDS)
+    return OrNode(tuple(TermNode(name, gram) for name in fields), INSIDE_WEIGHT)
+
+
 def _word_query(word: analysis.QueryWord) -> Node:
-    """Exact morphemes rank first. A noun stretch of three or more syllables must also occur
-    as such in the text (its bigrams): that finds it inside compounds and across spacing, and
-    keeps out records that only share its syllables. Shorter words match as words or as
-    parts of split compounds (회룡 → 회룡사), not inside any word (정부 is not in 의정부)."""
-    groups = []
+    """Exact morphemes rank first, and a word written on its own (``whole``) above the same
+    word inside a compound. A noun stretch of three or more syllables, or a word the model
+    cut into one-syllable pieces (평문, 한개), must occur as such in the text (its bigrams):
+    that finds it inside compounds and across spacing, and keeps out records that only share
+    its syllables. A two-syllable noun also matches inside any written word (관리 in
+    시설관리공단, 상대 in 예상대로), far below the word itself."""
+    if word.initials:
+        return _initials_query(word)
+    groups: list[Node] = []
     for morpheme in word.morphemes:
         exact = _morpheme_term(morpheme.form)
         if morpheme.parts:  # the compound whole, or its parts written apart
             exact = OrNode((exact, AndNode(tuple(_morpheme_term(p) for p in morpheme.parts))))
         groups.append(exact)
-    morph = groups[0] if len(groups) == 1 else AndNode(tuple(groups))
+    morph = groups[0] if len(groups) == 1 else AndNode(tuple(groups)) if groups else None
     synonyms = lexicon.SYNONYMS.get(word.morphemes[0].form, ()) if len(groups) == 1 else ()
     if synonyms:
         morph = OrNode((morph, OrNode(tuple(map(_morpheme_term, synonyms)), SYNONYM_WEIGHT)))
     identifier = TermNode("identifier_key", word.surface, IDENTIFIER_BOOST)
-    options = []
-    if word.longest_run >= 3:
-        grams = [g for run in word.runs for g in analysis.plain_bigrams(run)]
-        options.append(AndMaybeNode(_bigram_query(grams), morph))
+    options: list[Node] = []
+    grams = [g for run in word.runs for g in analysis.plain_bigrams(run)]
+    if word.longest_run >= 3 or word.split:
+        # The stretch as written; the morphemes only rank (a split word's one-syllable
+        # pieces would match any record with those syllables).
+        bigrams = _bigram_query(grams)
+        options.append(AndMaybeNode(bigrams, morph) if morph is not None else bigrams)
         if synonyms:
             options.append(OrNode(tuple(map(_morpheme_term, synonyms)), SYNONYM_WEIGHT))
     else:
-        options.append(morph)
+        if morph is not None:
+            options.append(morph)
+        if len(word.morphemes) == 1 and word.runs == [word.morphemes[0].form] and len(grams) == 1:
+            # A two-syllable noun is also the head or tail of a longer word, ranked lower.
+            options.append(_inside_query(grams[0]))
+    for run in word.runs:  # the word on its own ranks above the word inside a compound
+        options.append(TermNode(index.WHOLE_FIELD, run, index.WHOLE_BOOST))
+    if romanize.is_latin_word(word.surface):  # Uijeongbu, Nogyang-dong: a Korean name
+        key = romanize.loose(word.surface)
+        fields = index.ROMAN_FIELDS.items()
+        options.append(OrNode(tuple(TermNode(name, key, boost) for name, boost in fields)))
     head = _admin_head(word)
     if head is not None:  # 의정부시 also finds records that only say 의정부
         head_word = analysis.QueryWord(head, [analysis.Morpheme(head, "NNP", 0, len(head))],
@@ -193,6 +226,9 @@ def build_query(words: list[analysis.QueryWord], relax: int = 0) -> Node | None:
     need = max(1, minimum_match(len(required)) - relax)
     if len(required) == 1:
         main = required[0]
+    elif len(required) == 2:
+        # Two words: records with both first, then records with one of them.
+        main = AtLeastNode(tuple(required), 1, tiers=True)
     elif need == len(required):
         main = AndNode(tuple(required))
     else:  # any ``need`` of the words; records with more of them score higher
@@ -302,6 +338,33 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size
     return cached
 
 
+def did_you_mean(reader, query: str, words: list[analysis.QueryWord]) -> str | None:
+    """The query with each word the index does not know replaced by the known word one jamo
+    edit away that most records hold; None when every word is known or has no such
+    neighbour."""
+
+    def known(word: str) -> int:
+        return reader.doc_frequency(index.WHOLE_FIELD, word)
+
+    corrected, changed = analysis.normalize(query).split(), False
+    surfaces = {word.surface: word for word in words}
+    for n, surface in enumerate(corrected):
+        word = surfaces.get(surface)
+        if word is None or word.initials or romanize.is_latin_word(surface):
+            continue
+        fixed = typos.correct(surface, known) if typos.has_jamo(surface) else None
+        if fixed is None:
+            for run in word.runs:
+                better = typos.correct(run, known)
+                if better:
+                    surface = surface.replace(run, better, 1)
+        else:
+            surface = fixed
+        if surface != corrected[n]:
+            corrected[n], changed = surface, True
+    return " ".join(corrected) if changed else None
+
+
 def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchResult:
     """Search the current index. An empty query lists every record passing the filters."""
     result = SearchResult(total=0, page=params.page, per_page=params.per_page)
@@ -313,6 +376,7 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
             result.facets = {name: [] for name in FACETS}
             return result
         docnums, scores, result.facets = _ranked(held, params, words, sort, cache_size)
+        result.did_you_mean = did_you_mean(held.searcher.reader(), params.q, words)
         result.total = int(len(docnums))
         first = (params.page - 1) * params.per_page
         page = docnums[first : first + params.per_page]
@@ -337,3 +401,19 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
             }
         )
     return result
+
+
+# --- suggestions for the search box ---
+
+
+def suggest(base: str, typed: str, *, limit: int = 10) -> list[dict]:
+    """Titles, places, subjects and names of published records starting with ``typed``, by
+    their 초성 or romanization too (see ``archive.search.suggest``)."""
+    with _open_lock:
+        held = _current(base)
+        if held is None:
+            return []
+        gen = held.generation
+        published = gen.mask_for(("suggest", "published"), Term("visibility", "published"))
+        built = gen.remember(("suggest",), lambda: suggestions.build(gen, published))
+    return suggestions.suggest(built, typed, limit)

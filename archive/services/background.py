@@ -11,5 +11,6 @@ from __future__ import annotations
 from core.jobs import Deferred
 
 index_record = Deferred("index_record")  # (re)index one record, or drop it from the index
+index_records = Deferred("index_records")  # the same for every record a transaction changed
 process_media = Deferred("process_media")  # derivatives and OCR of one media item
 run_import = Deferred("run_import")  # one uploaded CSV import

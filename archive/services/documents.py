@@ -4,11 +4,12 @@ Contract between records/media and search:
 
 - ``record_document(record)`` below is the only view of a record the index uses.
 - Whenever a record or the text of its media changes (create, update, publish, withdraw,
-  delete, OCR finished, text corrected, CSV import), the change enqueues the
-  ``index_record`` job (``archive.jobs``) after commit (``queue_index`` below, through
-  ``archive.services.background``). That job re-reads the record and (re)indexes it, or
-  removes it from the index when the record no longer exists. Only the job consumer writes
-  the index.
+  delete, OCR finished, text corrected, CSV import), the change asks for the
+  ``index_records`` job (``archive.jobs``) after commit (``queue_index`` below, through
+  ``archive.services.background``): one job per transaction with every record it changed
+  (an import queues index work per batch, not per record). That job re-reads the records
+  and (re)indexes them, or removes from the index those that no longer exist. Only the job
+  consumer writes the index.
 - Visibility is part of the document: the index holds every record and search filters on it.
 """
 
@@ -51,5 +52,6 @@ def record_document(record) -> dict:
 
 
 def queue_index(record_id: int) -> None:
-    """Reindex the record once the current transaction commits (once per transaction)."""
-    background.index_record.after_commit_once(record_id)
+    """Reindex the record once the current transaction commits: one job for all the records
+    of a transaction (an import's batch is indexed with one commit of the index)."""
+    background.index_records.after_commit_gathered(record_id)

@@ -1,7 +1,7 @@
-"""Writing the search index: one record after it changed, or every record at once.
+"""Writing the search index: the records a transaction changed, or every record at once.
 
-Only the job consumer (``index_record``) and the reindex command write the index, never a
-web worker; what the index sees of a record is ``documents.record_document``.
+Only the job consumer (``index_records``, ``index_record``) and the reindex command write the
+index, never a web worker; what the index sees of a record is ``documents.record_document``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,21 @@ def index_record(record_id: int, index_dir: str) -> None:
         index.update_documents(index_dir, [], delete_ids=[record_id])
     else:
         index.update_documents(index_dir, [record_document(record)])
+
+
+def index_records(record_ids: list[int], index_dir: str) -> None:
+    """(Re)index many records with one commit of the index; those gone leave it."""
+    wanted = sorted(set(record_ids))
+    documents, found = [], set()
+    for start in range(0, len(wanted), BATCH):
+        records = db.session.scalars(
+            select(Record)
+            .where(Record.id.in_(wanted[start : start + BATCH]))
+            .options(selectinload(Record.media), selectinload(Record.subject_rows))
+        ).all()
+        documents += [record_document(record) for record in records]
+        found.update(record.id for record in records)
+    index.update_documents(index_dir, documents, delete_ids=[i for i in wanted if i not in found])
 
 
 def all_documents(batch: int = BATCH):

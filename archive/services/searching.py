@@ -46,3 +46,9 @@ def search_collection(
         if search_records(everything, may_see_unpublished=False, settings=settings).total == 0:
             raise NotFound(f"Collection {name} not found")
     return result
+
+
+def suggest(typed: str, limit: int, *, settings: ArchiveSettings) -> list[dict]:
+    """What the public search box suggests for ``typed``: titles, places, subjects and names
+    of published records (by 초성 and romanization too)."""
+    return searcher.suggest(settings.index_dir, typed, limit=limit)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.jobs import index_record
+from archive.jobs import index_records
 from archive.models import Media, Record
 from archive.services import records as record_service
 from archive.services.documents import record_document
@@ -34,9 +34,8 @@ KEYS = {
 
 
 def queued_index_jobs() -> list[int]:
-    return [
-        args[0] for job, args, _ in db.session.info.get("after_commit", []) if job is index_record
-    ]
+    pending = db.session.info.get("after_commit", [])
+    return [record_id for job, args, _ in pending if job is index_records for record_id in args[0]]
 
 
 def test_document_has_the_agreed_keys_and_text(client, archivist, archivist_headers):

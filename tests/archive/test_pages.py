@@ -115,6 +115,17 @@ def test_the_search_page_takes_no_visibility_from_anyone(client):
     assert result_titles(answer) == []
 
 
+def test_a_mistyped_word_gets_a_link_to_the_right_one(client):
+    record("회룡사 대웅전")
+    answer = client.get("/archive", query_string={"q": "회룡샤"})
+    assert answer.status_code == 200
+    assert "이 낱말을 찾으셨나요? 회룡사" in page_text(answer)
+    [url] = links(answer, "회룡사")
+    assert parse_qs(urlsplit(url).query)["q"] == ["회룡사"]
+    assert result_titles(client.get(url)) == ["회룡사 대웅전"]
+    assert "찾으셨나요" not in page_text(client.get("/archive", query_string={"q": "회룡사"}))
+
+
 # --- text is text ------------------------------------------------------------------------
 
 

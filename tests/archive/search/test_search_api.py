@@ -160,3 +160,17 @@ def test_index_job_removes_records_that_no_longer_exist(fresh_index):
     db.session.commit()
     index_record.call_local(record_id)
     assert index.indexed_ids(fresh_index) == set()
+
+
+def test_one_index_job_takes_every_record_of_a_transaction(fresh_index):
+    from archive.jobs import index_records
+
+    first = create_search_record(title="쌍암사 석불", identifier="UJB-J-1")
+    second = create_search_record(title="회룡사 대웅전", identifier="UJB-J-2")
+    first_id, second_id = first.id, second.id
+    db.session.commit()  # reading the ids began a transaction; the job writes in its own
+    assert {first_id, second_id} <= index.indexed_ids(fresh_index)
+    db.session.delete(first)
+    db.session.commit()
+    index_records.call_local([first_id, second_id, second_id + 1000])  # gone, kept, never there
+    assert index.indexed_ids(fresh_index) == {second_id}
