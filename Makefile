@@ -40,6 +40,7 @@ migrate: install instance/settings.env
 # self-check machines when SIP2_ENABLED is set; Ctrl-C stops them all.
 run: migrate
 	$(BIN)/flask --app wsgi seed-demo
+	$(BIN)/flask --app wsgi archive reindex --if-stale
 	@echo "HAPPY-HUB on http://127.0.0.1:$(PORT)  (API docs: http://127.0.0.1:$(PORT)/api/docs)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	  $(BIN)/flask --app wsgi jobs worker & \

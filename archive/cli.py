@@ -132,9 +132,17 @@ def verify_fixity(as_json):
 
 
 @archive_cli.command("reindex")
-def reindex_command():
+@click.option(
+    "--if-stale",
+    is_flag=True,
+    help="Only when there is no index or it was built by an older version (make run).",
+)
+def reindex_command(if_stale):
     """Rebuild the search index from the database (a fresh copy, swapped in when complete)."""
     settings = settings_of(ArchiveSettings)
+    if if_stale and not indexing.needs_rebuild(settings.index_dir):
+        click.echo("the search index is current")
+        return
     summary = commit_or_fail(
         lambda: indexing.reindex_all(settings.index_dir, limitmb=settings.search_index_limitmb)
     )

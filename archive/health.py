@@ -24,6 +24,9 @@ def ocr_check():
 
 def search_index_check():
     """Without an index, search answers with no results until it is built."""
-    if index.current_path(settings_of(ArchiveSettings).index_dir) is None:
+    index_dir = settings_of(ArchiveSettings).index_dir
+    if index.current_path(index_dir) is None:
         return "empty: run `flask --app wsgi archive reindex`"
+    if index.is_stale(index_dir):
+        return "built by an older version: run `flask --app wsgi archive reindex`"
     return None

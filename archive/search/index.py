@@ -281,6 +281,23 @@ def current_path(base: str | Path) -> Path | None:
     return path if whoosh_index.exists_in(path) else None
 
 
+def _layout(schema: Schema) -> list[tuple[str, str]]:
+    return sorted((name, type(field).__name__) for name, field in schema.items())
+
+
+def is_stale(base: str | Path) -> bool:
+    """Whether the current generation was built with other fields than this code writes and
+    searches (an index from before an upgrade): it must be rebuilt (``archive reindex``)."""
+    path = current_path(base)
+    if path is None:
+        return False
+    ix = whoosh_index.open_dir(path)
+    try:
+        return _layout(ix.schema) != _layout(build_schema())
+    finally:
+        ix.close()
+
+
 def _new_generation(base: Path) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     path = base / f"gen-{time.time_ns()}"

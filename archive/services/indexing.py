@@ -62,6 +62,11 @@ def all_documents(batch: int = BATCH):
         db.session.expunge_all()
 
 
+def needs_rebuild(base: str) -> bool:
+    """No index yet, or one built by an older version with other fields."""
+    return index.current_path(base) is None or index.is_stale(base)
+
+
 def reindex_all(base: str, *, limitmb: int) -> dict:
     """Build a new index generation from the database, swap it in, then catch up with
     records changed or deleted while it was being built (their jobs wrote the old one)."""

@@ -174,3 +174,27 @@ def test_one_index_job_takes_every_record_of_a_transaction(fresh_index):
     db.session.commit()
     index_records.call_local([first_id, second_id, second_id + 1000])  # gone, kept, never there
     assert index.indexed_ids(fresh_index) == {second_id}
+
+
+def test_an_index_built_by_an_older_version_is_reported_and_rebuilt(app, client, fresh_index):
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, TEXT, Schema
+
+    record = create_search_record(title="노강서원 강당")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["archive", "reindex", "--if-stale"]).output.startswith(
+        "the search index is current"
+    )
+    # An index of another layout, as an earlier version of the archive wrote it.
+    old = index.current_path(fresh_index)
+    for part in old.iterdir():
+        part.unlink()
+    whoosh_index.create_in(old, Schema(id=ID(stored=True, unique=True), title=TEXT))
+    ready = client.get("/api/ready", headers=auth_headers(create_user(("admin",))))
+    assert "older version" in ready.get_json()["checks"]["search_index"]
+
+    result = runner.invoke(args=["archive", "reindex", "--if-stale"])
+    assert result.exit_code == 0 and "indexed 1 records" in result.output, result.output
+    assert not index.is_stale(fresh_index)
+    body = client.get(URL, query_string={"q": "노강서원"}).get_json()
+    assert [hit["id"] for hit in body["hits"]] == [record.id]
