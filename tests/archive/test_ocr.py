@@ -125,5 +125,5 @@ def test_the_api_reads_a_scan_again_and_keeps_the_correction(
     assert shown["status"] == "ready" and shown["ocr_status"] == "done"
     assert "회룡사" in shown["ocr_text"]
     assert shown["text"] == "의정부 회룡사 (고침)"  # the archivist's correction stays
-    actions = db.session.scalars(select(AuditLog.action).filter_by(target_id=media_id)).all()
+    actions = db.session.scalars(select(AuditLog.action).filter_by(target_id=str(media_id))).all()
     assert "archive.media.rerun_ocr" in actions
