@@ -40,95 +40,22 @@ PATRONS_PER_KIOSK = 4
 SLOTS = 60
 
 
-def _settings(workdir: Path) -> dict[str, str]:
-    settings = {
-        "APP_ENV": "testing",
-        "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-        "MEDIA_DIR": str(workdir / "media"),
-        "INDEX_DIR": str(workdir / "index"),
-        "JOBS_DB_PATH": str(workdir / "jobs.db"),
-        "JOBS_IMMEDIATE": "1",  # while seeding; served with a real queue and consumer
-        "INSTANCE_DIR": str(workdir / "instance"),
-    }
-    return settings
-
-
 def seed(kiosk_count: int) -> list[dict]:
-    """Kiosks through the services (keys hashed as in production); copies and patrons in bulk
-    (one PIN hash shared: hashing thousands of PINs with Argon2 would only slow the seeding)."""
-    from flask_migrate import upgrade
-    from sqlalchemy import insert
-
-    from core.app import create_app
-    from core.extensions import db
-    from core.settings import settings_of
-    from library.models import Copy, Patron
-    from library.services import catalogue, kiosks
-    from library.settings import LibrarySettings
-
-    app = create_app()
-    fleet = []
-    with app.app_context():
-        upgrade()
-        now = datetime.now(UTC)
-        pin_hash = settings_of(LibrarySettings).passwords.hash(PIN)
-        titles = []
-        for n in range(80):
-            first12 = f"97911{n + 1:07d}"
-            check = (
-                10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12)) % 10
-            ) % 10
-            data = {
-                "isbn": first12 + str(check),
-                "title": f"벤치 도서 {n + 1}",
-                "author": "저자",
-                "publisher": None,
-                "year": 2020,
-                "kdc": "813.7",
-            }
-            titles.append(catalogue.create_title("bench", data, now=now))
-        for k in range(kiosk_count):
-            kiosk, key = kiosks.create_kiosk(
-                "bench",
-                code=f"B-{k + 1:03d}",
-                name=f"벤치 키오스크 {k + 1}",
-                slot_count=SLOTS,
-                now=now,
-            )
-            barcodes = [f"B{k + 1:03d}-{c + 1:03d}" for c in range(COPIES_PER_KIOSK)]
-            db.session.execute(
-                insert(Copy),
-                [
-                    {
-                        "barcode": b,
-                        "title_id": titles[(k * 7 + c) % len(titles)].id,
-                        "status": "in_kiosk",
-                        "kiosk_id": kiosk.id,
-                        "slot": c + 1,
-                        "changed_at": now,
-                        "created_at": now,
-                    }
-                    for c, b in enumerate(barcodes)
-                ],
-            )
-            cards = [f"BENCH-{k + 1:03d}-{p + 1}" for p in range(PATRONS_PER_KIOSK)]
-            db.session.execute(
-                insert(Patron),
-                [
-                    {
-                        "card_number": c,
-                        "name": "벤치",
-                        "pin_hash": pin_hash,
-                        "failed_pin_attempts": 0,
-                        "created_at": now,
-                    }
-                    for c in cards
-                ],
-            )
-            fleet.append({"key": key, "barcodes": barcodes, "cards": cards})
-        db.session.commit()
-    return fleet
+    return support.seed_kiosk_fleet(
+        support.FleetPlan(
+            kiosks=kiosk_count,
+            titles=80,
+            slots=SLOTS,
+            copies=COPIES_PER_KIOSK,
+            patrons=PATRONS_PER_KIOSK,
+            pin=PIN,
+            kiosk_code="B-{k:03d}",
+            kiosk_name="벤치 키오스크 {k}",
+            barcode="B{k:03d}-{c:03d}",
+            card="BENCH-{k:03d}-{p}",
+            patron_name="벤치",
+        )
+    )
 
 
 class Stats:
@@ -259,7 +186,7 @@ def main() -> None:
 
     probe = support.cpu_probe_ms()
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
-    settings = _settings(workdir)
+    settings = support.library_bench_settings(workdir)
     os.environ.update(settings)
     server = consumer = None
     try:

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import support
@@ -51,91 +50,22 @@ COPIES = 30
 PATRONS = 3
 
 
-def _settings(workdir: Path) -> dict[str, str]:
-    return {
-        "APP_ENV": "testing",
-        "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-        "MEDIA_DIR": str(workdir / "media"),
-        "INDEX_DIR": str(workdir / "index"),
-        "JOBS_DB_PATH": str(workdir / "jobs.db"),
-        "JOBS_IMMEDIATE": "1",
-        "INSTANCE_DIR": str(workdir / "instance"),
-        "SIP2_IDLE_TIMEOUT": "120",
-    }
-
-
 def seed(count: int) -> list[dict]:
-    """Kiosks through the services (keys hashed as in production); copies and patrons in bulk
-    with one shared PIN hash."""
-    from flask_migrate import upgrade
-    from sqlalchemy import insert
-
-    from core.app import create_app
-    from core.extensions import db
-    from core.settings import settings_of
-    from library.models import Copy, Patron
-    from library.services import catalogue, kiosks
-    from library.settings import LibrarySettings
-
-    app = create_app()
-    machines = []
-    with app.app_context():
-        upgrade()
-        now = datetime.now(UTC)
-        pin_hash = settings_of(LibrarySettings).passwords.hash(PIN)
-        titles = []
-        for n in range(40):
-            first12 = f"97911{n + 1:07d}"
-            check = (
-                10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12)) % 10
-            ) % 10
-            data = {
-                "isbn": first12 + str(check),
-                "title": f"벤치 도서 {n + 1}",
-                "author": "저자",
-                "publisher": None,
-                "year": 2020,
-                "kdc": "813.7",
-            }
-            titles.append(catalogue.create_title("bench", data, now=now))
-        for k in range(count):
-            kiosk, key = kiosks.create_kiosk(
-                "bench", code=f"S-{k + 1:03d}", name=f"자가대출기 {k + 1}", slot_count=60, now=now
-            )
-            barcodes = [f"S{k + 1:03d}-{c + 1:03d}" for c in range(COPIES)]
-            db.session.execute(
-                insert(Copy),
-                [
-                    {
-                        "barcode": b,
-                        "title_id": titles[(k * 7 + c) % len(titles)].id,
-                        "status": "in_kiosk",
-                        "kiosk_id": kiosk.id,
-                        "slot": c + 1,
-                        "changed_at": now,
-                        "created_at": now,
-                    }
-                    for c, b in enumerate(barcodes)
-                ],
-            )
-            cards = [f"SIP-{k + 1:03d}-{p + 1}" for p in range(PATRONS)]
-            db.session.execute(
-                insert(Patron),
-                [
-                    {
-                        "card_number": c,
-                        "name": f"김독자{p + 1}",
-                        "pin_hash": pin_hash,
-                        "failed_pin_attempts": 0,
-                        "created_at": now,
-                    }
-                    for p, c in enumerate(cards)
-                ],
-            )
-            machines.append({"code": kiosk.code, "key": key, "barcodes": barcodes, "cards": cards})
-        db.session.commit()
-    return machines
+    return support.seed_kiosk_fleet(
+        support.FleetPlan(
+            kiosks=count,
+            titles=40,
+            slots=60,
+            copies=COPIES,
+            patrons=PATRONS,
+            pin=PIN,
+            kiosk_code="S-{k:03d}",
+            kiosk_name="자가대출기 {k}",
+            barcode="S{k:03d}-{c:03d}",
+            card="SIP-{k:03d}-{p}",
+            patron_name="김독자{p}",
+        )
+    )
 
 
 class Stats:
@@ -307,7 +237,7 @@ def main() -> None:
 
     probe = support.cpu_probe_ms()
     workdir = Path(tempfile.mkdtemp(prefix="sip2-sessions-"))
-    settings = _settings(workdir)
+    settings = support.library_bench_settings(workdir, SIP2_IDLE_TIMEOUT="120")
     os.environ.update(settings)
     server = log = None
     try:

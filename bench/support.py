@@ -165,3 +165,118 @@ def stop_consumer(consumer: subprocess.Popen | None) -> None:
     if consumer is not None:
         consumer.terminate()
         consumer.wait(timeout=30)
+
+
+def library_bench_settings(workdir: Path, **extra: str) -> dict[str, str]:
+    """A throwaway SQLite instance for the library benches (jobs run at once while seeding;
+    the benches serve with a real queue and consumer)."""
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "bench-secret-key",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "MEDIA_DIR": str(workdir / "media"),
+        "INDEX_DIR": str(workdir / "index"),
+        "JOBS_DB_PATH": str(workdir / "jobs.db"),
+        "JOBS_IMMEDIATE": "1",
+        "INSTANCE_DIR": str(workdir / "instance"),
+        **extra,
+    }
+
+
+@dataclass
+class FleetPlan:
+    """What ``seed_kiosk_fleet`` makes, and how its codes, barcodes and cards are named."""
+
+    kiosks: int
+    titles: int
+    slots: int
+    copies: int
+    patrons: int
+    pin: str
+    kiosk_code: str  # "S-{k:03d}": k counts from 1
+    kiosk_name: str
+    barcode: str  # "S{k:03d}-{c:03d}"
+    card: str  # "SIP-{k:03d}-{p}"
+    patron_name: str  # "김독자{p}"
+
+
+def seed_kiosk_fleet(plan: FleetPlan) -> list[dict]:
+    """Migrate the instance in the environment, then make kiosks through the services (keys
+    hashed as in production), each with its slots stocked and its patrons, copies and patrons
+    in bulk with one shared PIN hash (hashing thousands of PINs with Argon2 would only slow
+    the seeding). Returns each kiosk's code, key, barcodes and cards."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from core.app import create_app
+    from core.extensions import db
+    from core.settings import settings_of
+    from library.models import Copy, Patron
+    from library.services import catalogue, kiosks
+    from library.settings import LibrarySettings
+
+    app = create_app()
+    fleet = []
+    with app.app_context():
+        upgrade()
+        now = datetime.now(UTC)
+        pin_hash = settings_of(LibrarySettings).passwords.hash(plan.pin)
+        titles = [
+            catalogue.create_title("bench", _bench_title(n), now=now) for n in range(plan.titles)
+        ]
+        for k in range(1, plan.kiosks + 1):
+            kiosk, key = kiosks.create_kiosk(
+                "bench",
+                code=plan.kiosk_code.format(k=k),
+                name=plan.kiosk_name.format(k=k),
+                slot_count=plan.slots,
+                now=now,
+            )
+            barcodes = [plan.barcode.format(k=k, c=c) for c in range(1, plan.copies + 1)]
+            db.session.execute(
+                insert(Copy),
+                [
+                    {
+                        "barcode": b,
+                        "title_id": titles[((k - 1) * 7 + c) % len(titles)].id,
+                        "status": "in_kiosk",
+                        "kiosk_id": kiosk.id,
+                        "slot": c + 1,
+                        "changed_at": now,
+                        "created_at": now,
+                    }
+                    for c, b in enumerate(barcodes)
+                ],
+            )
+            cards = [plan.card.format(k=k, p=p) for p in range(1, plan.patrons + 1)]
+            db.session.execute(
+                insert(Patron),
+                [
+                    {
+                        "card_number": card,
+                        "name": plan.patron_name.format(p=p),
+                        "pin_hash": pin_hash,
+                        "failed_pin_attempts": 0,
+                        "created_at": now,
+                    }
+                    for p, card in enumerate(cards, start=1)
+                ],
+            )
+            fleet.append({"code": kiosk.code, "key": key, "barcodes": barcodes, "cards": cards})
+        db.session.commit()
+    return fleet
+
+
+def _bench_title(n: int) -> dict:
+    first12 = f"97911{n + 1:07d}"
+    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12)) % 10) % 10
+    return {
+        "isbn": first12 + str(check),
+        "title": f"벤치 도서 {n + 1}",
+        "author": "저자",
+        "publisher": None,
+        "year": 2020,
+        "kdc": "813.7",
+    }
