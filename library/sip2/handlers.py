@@ -405,21 +405,32 @@ def patron_information(session: Session, request: codec.Request) -> Answer:
     )
 
 
-def checkout(session: Session, request: codec.Request) -> Answer:
-    """11 → 12: the kiosk API's checkout (picking up a hold included), journaled."""
+def _patron_transaction(session: Session, request: codec.Request, use_case, *, item: bool):
+    """A patron's journaled message (checkout, renew, renew all): the PIN required, the
+    journal's transaction id derived from the message, one call of the kiosk API's use case.
+    Returns (data, body), or (None, the refusal as the command's answer)."""
     pin = session.pin(request)
     if not pin:
-        return refuse(request, session, SIP2_TEXTS["pin_required"])
+        return None, refuse(request, session, SIP2_TEXTS["pin_required"])
     data = {
         "transaction_id": session.transaction_id(request),
         "occurred_at": _occurred_at(request),
         "card_number": request.get("AA"),
         "pin": pin,
-        "barcode": request.get("AB"),
     }
-    body, status = kiosk_transactions.checkout(session.kiosk(), data, now=_now(), settings=_lib())
+    if item:
+        data["barcode"] = request.get("AB")
+    body, status = use_case(session.kiosk(), data, now=_now(), settings=_lib())
     if status >= 400:
-        return refuse(request, session, *_refusal_text(body))
+        return None, refuse(request, session, *_refusal_text(body))
+    return data, body
+
+
+def checkout(session: Session, request: codec.Request) -> Answer:
+    """11 → 12: the kiosk API's checkout (picking up a hold included), journaled."""
+    data, body = _patron_transaction(session, request, kiosk_transactions.checkout, item=True)
+    if data is None:
+        return body
     text = "hold_collected" if body["hold_collected"] else "checked_out"
     return Answer(
         "12",
@@ -476,19 +487,9 @@ def checkin(session: Session, request: codec.Request) -> Answer:
 
 def renew(session: Session, request: codec.Request) -> Answer:
     """29 → 30: renew one loan, journaled as a checkout is."""
-    pin = session.pin(request)
-    if not pin:
-        return refuse(request, session, SIP2_TEXTS["pin_required"])
-    data = {
-        "transaction_id": session.transaction_id(request),
-        "occurred_at": _occurred_at(request),
-        "card_number": request.get("AA"),
-        "pin": pin,
-        "barcode": request.get("AB"),
-    }
-    body, status = kiosk_transactions.renew(session.kiosk(), data, now=_now(), settings=_lib())
-    if status >= 400:
-        return refuse(request, session, *_refusal_text(body))
+    data, body = _patron_transaction(session, request, kiosk_transactions.renew, item=True)
+    if data is None:
+        return body
     return Answer(
         "30",
         ["1", "Y", "U", "U", _date()],
@@ -505,18 +506,9 @@ def renew(session: Session, request: codec.Request) -> Answer:
 
 def renew_all(session: Session, request: codec.Request) -> Answer:
     """65 → 66."""
-    pin = session.pin(request)
-    if not pin:
-        return refuse(request, session, SIP2_TEXTS["pin_required"])
-    data = {
-        "transaction_id": session.transaction_id(request),
-        "occurred_at": _occurred_at(request),
-        "card_number": request.get("AA"),
-        "pin": pin,
-    }
-    body, status = kiosk_transactions.renew_all(session.kiosk(), data, now=_now(), settings=_lib())
-    if status >= 400:
-        return refuse(request, session, *_refusal_text(body))
+    data, body = _patron_transaction(session, request, kiosk_transactions.renew_all, item=False)
+    if data is None:
+        return body
     renewed, unrenewed = body["renewed"], body["unrenewed"]
     return Answer(
         "66",
