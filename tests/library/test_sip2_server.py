@@ -235,6 +235,63 @@ def test_five_wrong_pins_lock_the_card_and_the_status_says_so(machine):
     assert open_loans(copy.id) == 0
 
 
+def _failures(patron) -> int:
+    fresh()
+    return db.session.get(Patron, patron.id).failed_pin_attempts
+
+
+def test_a_pin_reset_by_a_librarian_between_messages_is_seen_at_once(machine, client, librarian):
+    # The session remembers the PIN it verified; the reset must end that at the next message.
+    kiosk, title, copy, patron = setup_shelf()
+    second = create_copy(title, kiosk=kiosk)
+    sip = machine(kiosk)
+    assert sip.patron_information(patron.card_number, PIN).valid_patron_password == "Y"
+    assert sip.checkout(patron.card_number, copy.barcode, PIN).ok == "1"
+    fresh()
+    reset = client.post(
+        f"/api/library/patrons/{patron.id}/pin",
+        json={"pin": "9999"},
+        headers=auth_headers(librarian),
+    )
+    assert reset.status_code == 200
+    refused = sip.checkout(patron.card_number, second.barcode, PIN)
+    assert refused.ok == "0" and "비밀번호" in refused.screen_message[0]
+    assert open_loans(second.id) == 0
+    assert _failures(patron) == 1  # the old PIN is a wrong PIN now, and counted
+    assert sip.checkout(patron.card_number, second.barcode, "9999").ok == "1"
+    assert _failures(patron) == 0
+
+
+def test_a_card_locked_by_another_machine_is_refused_at_once(machine):
+    kiosk, title, copy, patron = setup_shelf()
+    second = create_copy(title, kiosk=kiosk)
+    here, elsewhere = machine(kiosk), machine(create_kiosk())
+    assert here.patron_information(patron.card_number, PIN).valid_patron_password == "Y"
+    assert here.checkout(patron.card_number, copy.barcode, PIN).ok == "1"
+    for _ in range(5):
+        assert elsewhere.patron_information(patron.card_number, "0000").valid_patron_password == "N"
+    refused = here.checkout(patron.card_number, second.barcode, PIN)
+    assert refused.ok == "0" and refused.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    assert open_loans(second.id) == 0
+    status = here.patron_information(patron.card_number, PIN)
+    assert status.valid_patron_password == "N" and status.patron_status[:2] == "YY"
+
+
+def test_a_wrong_pin_after_a_right_one_is_counted_and_locks_as_before(machine):
+    kiosk, title, copy, patron = setup_shelf()
+    sip = machine(kiosk)
+    assert sip.patron_information(patron.card_number, PIN).valid_patron_password == "Y"
+    for attempt in range(1, 5):
+        refused = sip.checkout(patron.card_number, copy.barcode, "0000")
+        assert refused.ok == "0" and "비밀번호" in refused.screen_message[0]
+        assert _failures(patron) == attempt
+    locked = sip.checkout(patron.card_number, copy.barcode, "0000")
+    assert locked.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    refused = sip.checkout(patron.card_number, copy.barcode, PIN)  # the right one, too late
+    assert refused.ok == "0" and refused.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    assert open_loans(copy.id) == 0
+
+
 def test_a_suspended_patron_is_refused_and_shown_as_denied(machine):
     kiosk, _, copy, patron = setup_shelf()
     fresh()
