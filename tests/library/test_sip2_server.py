@@ -4,6 +4,7 @@ codec, which also checks that every answer is well-formed SIP2."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from library.models import Hold, Kiosk, KioskTransaction, Loan, Patron
 from library.services import holds, kiosks
+from library.sip2.server import Usage
 from tests.conftest import PROJECT_ROOT, _free_port, _live_env
 from tests.fixtures.library import (
     PIN,
@@ -640,10 +642,26 @@ def test_the_server_stops_gracefully_on_sigterm(app, test_settings, tmp_path, wo
     kiosk = create_kiosk()
     db.session.rollback()
     with Sip2Client(port) as client:
+        client.before_send = _release_the_database
         assert client.login(kiosk.kiosk.code, kiosk.key).ok == "1"
+        for _ in range(3):
+            client.status()
         process.send_signal(15)
         assert process.wait(timeout=30) == 0
         assert client.sock.recv(10) == b""
+    # Each process says, as it stops, what its messages cost by command.
+    reports = [
+        json.loads(line[line.index("{") :])
+        for line in process.stdout.read().splitlines()
+        if Usage.LOG_PREFIX in line
+    ]
+    assert len(reports) == int(workers)
+    answered = {}
+    for report in reports:
+        for command, usage in report.items():
+            answered[command] = answered.get(command, 0) + usage["messages"]
+            assert 0 < usage["cpu_s"] <= usage["in_server_s"] + 0.001
+    assert answered == {"93": 1, "99": 3}
 
 
 def test_if_enabled_does_nothing_when_sip2_is_off(app, test_settings, tmp_path):
