@@ -638,17 +638,22 @@ def test_the_server_stops_gracefully_on_sigterm(app, test_settings, tmp_path, wo
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout.readline().startswith(f"SIP2 server on 127.0.0.1:{port}")
-    kiosk = create_kiosk()
-    db.session.rollback()
-    with Sip2Client(port) as client:
-        client.before_send = _release_the_database
-        assert client.login(kiosk.kiosk.code, kiosk.key).ok == "1"
-        for _ in range(3):
-            client.status()
-        process.send_signal(15)
-        assert process.wait(timeout=30) == 0
-        assert client.sock.recv(10) == b""
+    try:
+        assert process.stdout.readline().startswith(f"SIP2 server on 127.0.0.1:{port}")
+        kiosk = create_kiosk()
+        db.session.rollback()
+        with Sip2Client(port) as client:
+            client.before_send = _release_the_database
+            assert client.login(kiosk.kiosk.code, kiosk.key).ok == "1"
+            for _ in range(3):
+                client.status()
+            process.send_signal(15)
+            assert process.wait(timeout=30) == 0
+            assert client.sock.recv(10) == b""
+    finally:  # a failure above must not leave a server (and its workers) behind
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
     # Each process says, as it stops, what its messages cost by command.
     reports = [
         json.loads(line[line.index("{") :])
