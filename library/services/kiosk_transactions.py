@@ -10,6 +10,10 @@ Transaction shape: the PIN is checked against its hash on a read-only snapshot f
 deliberately slow Argon2 never runs while holding the patron's row or SQLite's write lock;
 then the write transaction locks, acts and journals. Call these first in a unit of work (the
 snapshot ends with a rollback, undoing nothing only because nothing was written yet).
+
+A door that holds a patron session across messages (SIP2) passes its ``patrons.PinMemory``
+as ``pin_memory``: a PIN verified earlier in the session is then not hashed again while the
+patron's row shows no reset or lock since.
 """
 
 from __future__ import annotations
@@ -31,9 +35,14 @@ from library.settings import LibrarySettings
 KINDS = ("checkout", "return")
 
 
-def _pin_checked(card_number: str, pin: str, settings: LibrarySettings) -> patrons.PinCheck:
+def _pin_checked(
+    card_number: str,
+    pin: str,
+    settings: LibrarySettings,
+    memory: patrons.PinMemory | None = None,
+) -> patrons.PinCheck:
     with snapshot():
-        return patrons.check_pin(card_number, pin, settings=settings)
+        return patrons.check_pin(card_number, pin, settings=settings, memory=memory)
 
 
 def canonical(kind: str, data: dict) -> dict:
@@ -144,17 +153,27 @@ def verify_patron(
 
 
 def checkout(
-    kiosk: Kiosk, data: dict, *, now: datetime, settings: LibrarySettings
+    kiosk: Kiosk,
+    data: dict,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None = None,
 ) -> tuple[dict, int]:
     """Lend the copy the machine dispenses to the patron of card_number + pin (picking up a
     hold is a checkout of the held copy). ``data``: transaction_id, occurred_at, card_number,
     pin, barcode. Refusals are journaled and answered too: a retry gets the same one."""
-    checked = _pin_checked(data["card_number"], data["pin"], settings)
+    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
     found = {}
 
     def login():
         found["patron"] = patrons.authenticate(
-            data["card_number"], data["pin"], now=now, settings=settings, checked=checked
+            data["card_number"],
+            data["pin"],
+            now=now,
+            settings=settings,
+            checked=checked,
+            memory=pin_memory,
         )
 
     def action():
@@ -223,12 +242,21 @@ def replay(
 # --- what a self-check machine asks for over SIP2, beyond checkout and return --------------
 
 
-def _patron(card_number: str, pin: str, *, now: datetime, settings: LibrarySettings) -> Patron:
+def _patron(
+    card_number: str,
+    pin: str,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None,
+) -> Patron:
     """The patron of a card and PIN (checked on a snapshot first); a refusal keeps the wrong
     PIN's count."""
-    checked = _pin_checked(card_number, pin, settings)
+    checked = _pin_checked(card_number, pin, settings, pin_memory)
     try:
-        return patrons.authenticate(card_number, pin, now=now, settings=settings, checked=checked)
+        return patrons.authenticate(
+            card_number, pin, now=now, settings=settings, checked=checked, memory=pin_memory
+        )
     except DomainError as refusal:
         raise refusal.keeping_changes() from None
 
@@ -242,7 +270,13 @@ def _refusal_code(check: Callable[[], None]) -> str | None:
 
 
 def patron_standing(
-    kiosk: Kiosk, card_number: str, pin: str | None, *, now: datetime, settings: LibrarySettings
+    kiosk: Kiosk,
+    card_number: str,
+    pin: str | None,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None = None,
 ) -> dict:
     """A patron as a self-check machine asks about one (SIP2 patron status and information):
     whether the card exists, whether the PIN (when given) is right, what the patron may do
@@ -251,9 +285,9 @@ def patron_standing(
 
     Most asks change nothing (no PIN, or the right one with no failures to clear): those are
     answered on a snapshot, without SQLite's write lock; only a PIN to count or a count to
-    clear opens a write transaction."""
+    clear opens a write transaction. ``pin_memory``: see ``patrons.PinMemory``."""
     kiosk_id = kiosk.id
-    checked = _pin_checked(card_number, pin, settings) if pin is not None else None
+    checked = _pin_checked(card_number, pin, settings, pin_memory) if pin is not None else None
     with snapshot():
         patron = db.session.scalar(select(Patron).filter_by(card_number=card_number.strip()))
         if patron is None:
@@ -272,9 +306,13 @@ def patron_standing(
             and not patron.failed_pin_attempts
             and patron.pin_locked_until is None
         ):
+            if pin_memory is not None:
+                pin_memory.remember(patron.card_number, pin, patron.pin_hash)
             return _standing(kiosk_id, patron, True, False, now, settings)
     try:
-        patron = patrons.authenticate(card_number, pin, now=now, settings=settings, checked=checked)
+        patron = patrons.authenticate(
+            card_number, pin, now=now, settings=settings, checked=checked, memory=pin_memory
+        )
     except patrons.Locked:
         patron, valid, locked = patrons.patron_by_card(card_number), False, True
     except Unauthorized:
@@ -327,17 +365,27 @@ def _standing(
 
 
 def renew(
-    kiosk: Kiosk, data: dict, *, now: datetime, settings: LibrarySettings
+    kiosk: Kiosk,
+    data: dict,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None = None,
 ) -> tuple[dict, int]:
     """Renew the open loan of a copy for the patron of card_number + pin, journaled as a
     checkout is (``data``: transaction_id, occurred_at, card_number, pin, barcode): a retry
     gets the first answer and never renews twice."""
-    checked = _pin_checked(data["card_number"], data["pin"], settings)
+    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
     found = {}
 
     def login():
         found["patron"] = patrons.authenticate(
-            data["card_number"], data["pin"], now=now, settings=settings, checked=checked
+            data["card_number"],
+            data["pin"],
+            now=now,
+            settings=settings,
+            checked=checked,
+            memory=pin_memory,
         )
 
     def action():
@@ -365,16 +413,26 @@ def _renewal(loan: Loan) -> dict:
 
 
 def renew_all(
-    kiosk: Kiosk, data: dict, *, now: datetime, settings: LibrarySettings
+    kiosk: Kiosk,
+    data: dict,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None = None,
 ) -> tuple[dict, int]:
     """Renew every open loan of the patron of card_number + pin that may be renewed; the
     answer names those renewed and those not (with why). Journaled as ``renew``."""
-    checked = _pin_checked(data["card_number"], data["pin"], settings)
+    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
     found = {}
 
     def login():
         found["patron"] = patrons.authenticate(
-            data["card_number"], data["pin"], now=now, settings=settings, checked=checked
+            data["card_number"],
+            data["pin"],
+            now=now,
+            settings=settings,
+            checked=checked,
+            memory=pin_memory,
         )
 
     def action():
@@ -414,10 +472,11 @@ def place_hold(
     pickup_code: str | None,
     now: datetime,
     settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None = None,
 ) -> dict:
     """A patron at a self-check machine reserves the title of a copy (or of an ISBN) for
     pickup at this kiosk or the one ``pickup_code`` names: the residents' rules apply."""
-    patron = _patron(card_number, pin, now=now, settings=settings)
+    patron = _patron(card_number, pin, now=now, settings=settings, pin_memory=pin_memory)
     title = _title_of(barcode, isbn)
     pickup = kiosk
     if pickup_code:
@@ -437,9 +496,10 @@ def cancel_hold(
     isbn: str | None,
     now: datetime,
     settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None = None,
 ) -> dict:
     """A patron cancels their open hold on the title of a copy (or of an ISBN)."""
-    patron = _patron(card_number, pin, now=now, settings=settings)
+    patron = _patron(card_number, pin, now=now, settings=settings, pin_memory=pin_memory)
     title = _title_of(barcode, isbn)
     hold = db.session.scalar(
         select(Hold).where(

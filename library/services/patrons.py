@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -123,16 +125,70 @@ def patron_for_user(user: User) -> Patron:
 @dataclass(frozen=True)
 class PinCheck:
     """A PIN checked against the stored hash before any lock is taken: Argon2 is slow on
-    purpose, and must not hold the patron's row (or SQLite's write lock) while it runs."""
+    purpose, and must not hold the patron's row (or SQLite's write lock) while it runs.
+    ``remembered``: vouched for by a ``PinMemory`` rather than hashed again."""
 
     card_number: str
     pin_hash: str | None
     matches: bool
+    remembered: bool = False
 
 
-def check_pin(card_number: str, pin: str, *, settings: LibrarySettings) -> PinCheck:
+class PinMemory:
+    """The PINs verified during one patron session at a self-check machine (a SIP2 connection
+    keeps one), so that a patron borrowing several books pays for Argon2 once, not at every
+    message: the machine sends the same card and PIN with each item.
+
+    A remembered verification stands only for the same card and the same PIN, and only while
+    the patron's stored hash is the one it was verified against and the card has not been
+    locked since: a librarian's reset changes the hash, and a lock leaves ``pin_locked_until``
+    set until the PIN is verified again. Both are compared with the patron's row as read in
+    the message's own transaction (``check_pin`` on its snapshot, ``authenticate`` under the
+    row lock). A wrong PIN is never remembered, and makes the card's remembered PIN forgotten;
+    it is counted as any wrong PIN is. The PIN itself is kept only as a keyed digest."""
+
+    CARDS = 16  # a patron session has one patron; a machine that never ends one stays bounded
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._verified: dict[str, tuple[bytes, str]] = {}
+
+    def _digest(self, pin: str) -> bytes:
+        return hmac.new(self._key, pin.encode(), "sha256").digest()
+
+    def vouches_for(self, card_number: str, pin: str, pin_hash: str | None) -> bool:
+        entry = self._verified.get(card_number)
+        return (
+            entry is not None
+            and pin_hash is not None
+            and entry[1] == pin_hash
+            and hmac.compare_digest(entry[0], self._digest(pin))
+        )
+
+    def remember(self, card_number: str, pin: str, pin_hash: str) -> None:
+        self._verified.pop(card_number, None)
+        self._verified[card_number] = (self._digest(pin), pin_hash)
+        while len(self._verified) > self.CARDS:
+            del self._verified[next(iter(self._verified))]
+
+    def forget(self, card_number: str) -> None:
+        self._verified.pop(card_number.strip(), None)
+
+
+def check_pin(
+    card_number: str, pin: str, *, settings: LibrarySettings, memory: PinMemory | None = None
+) -> PinCheck:
     card_number = card_number.strip()
-    pin_hash = db.session.scalar(select(Patron.pin_hash).filter_by(card_number=card_number))
+    row = db.session.execute(
+        select(Patron.pin_hash, Patron.pin_locked_until).filter_by(card_number=card_number)
+    ).first()
+    pin_hash, locked_until = row if row is not None else (None, None)
+    if (
+        memory is not None
+        and locked_until is None
+        and memory.vouches_for(card_number, pin, pin_hash)
+    ):
+        return PinCheck(card_number, pin_hash, True, remembered=True)
     # Unknown cards cost the same as real ones (Passwords verifies a dummy): no card probing.
     return PinCheck(card_number, pin_hash, settings.passwords.verify(pin_hash, pin))
 
@@ -144,17 +200,22 @@ def authenticate(
     now: datetime,
     settings: LibrarySettings,
     checked: PinCheck | None = None,
+    memory: PinMemory | None = None,
 ) -> Patron:
     """The patron for a card and PIN, row-locked. A wrong PIN is counted and raises; the use
     case keeps the count even then (``keeping_changes()``, or by storing the refusal as its
     answer), so five in a row lock the card. ``checked`` is an earlier ``check_pin`` result,
-    used if the PIN hash has not changed since."""
+    used if the PIN hash has not changed since (and, for a remembered one, the card has not
+    been locked since). ``memory`` remembers a right PIN and forgets the card's on a wrong one
+    or a lock."""
     patron = locked(select(Patron).filter_by(card_number=card_number.strip()))
     if patron is None:
         if checked is None:
             settings.passwords.verify(None, pin)
         raise Unauthorized("Card number or PIN is wrong", code="invalid_card_or_pin")
     if patron.pin_locked_until is not None and patron.pin_locked_until > now:
+        if memory is not None:
+            memory.forget(patron.card_number)
         raise Locked(
             "This card is locked after too many wrong PINs",
             code="card_locked",
@@ -164,11 +225,14 @@ def authenticate(
         checked is not None
         and checked.card_number == patron.card_number
         and checked.pin_hash == patron.pin_hash
+        and not (checked.remembered and patron.pin_locked_until is not None)
     ):
         matches = checked.matches
     else:
         matches = settings.passwords.verify(patron.pin_hash, pin)
     if not matches:
+        if memory is not None:
+            memory.forget(patron.card_number)
         patron.failed_pin_attempts += 1
         left = settings.pin_max_failures - patron.failed_pin_attempts
         if left <= 0:
@@ -187,6 +251,8 @@ def authenticate(
     if patron.failed_pin_attempts or patron.pin_locked_until:
         patron.failed_pin_attempts, patron.pin_locked_until = 0, None
         db.session.flush()
+    if memory is not None:
+        memory.remember(patron.card_number, pin, patron.pin_hash)
     return patron
 
 

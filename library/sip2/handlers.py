@@ -21,7 +21,7 @@ from core.errors import DomainError
 from core.settings import settings_of
 from core.transactions import snapshot, unit_of_work
 from library.messages import MESSAGES, SIP2_TEXTS
-from library.services import kiosk_transactions, kiosks
+from library.services import kiosk_transactions, kiosks, patrons
 from library.settings import LibrarySettings, Sip2Settings
 from library.sip2 import codec
 from library.sip2.codec import count, flags, sip_date, yes_no
@@ -55,8 +55,10 @@ class Answer:
 @dataclass
 class Session:
     """One connection: the kiosk it logged in as, its text encoding, the last exchange (for
-    97 and for a repeated sequence number) and the PINs patrons gave in this patron session
-    (a checkout without ``AD`` uses the PIN given at patron information; 35 forgets it)."""
+    97 and for a repeated sequence number), the PINs patrons gave in this patron session (a
+    checkout without ``AD`` uses the PIN given at patron information; 35 forgets it) and the
+    use cases' memory of the PINs they verified (``patrons.PinMemory``: the same card and PIN
+    in the next message is not hashed again while the patron's row shows no reset or lock)."""
 
     kiosk_id: int | None = None
     kiosk_code: str = ""
@@ -64,6 +66,7 @@ class Session:
     last_request: bytes | None = None
     last_answer: bytes | None = None
     pins: dict[str, str] = field(default_factory=dict)
+    verified: patrons.PinMemory = field(default_factory=patrons.PinMemory)
 
     # --- the frame ---------------------------------------------------------------------
 
@@ -310,7 +313,7 @@ def _standing(session: Session, request: codec.Request) -> dict:
     card = request.get("AA") or ""
     pin = request.get("AD")
     standing = kiosk_transactions.patron_standing(
-        session.kiosk(), card, pin or None, now=_now(), settings=_lib()
+        session.kiosk(), card, pin or None, now=_now(), settings=_lib(), pin_memory=session.verified
     )
     if standing["valid_pin"]:
         session.pins[card] = pin
@@ -420,7 +423,9 @@ def _patron_transaction(session: Session, request: codec.Request, use_case, *, i
     }
     if item:
         data["barcode"] = request.get("AB")
-    body, status = use_case(session.kiosk(), data, now=_now(), settings=_lib())
+    body, status = use_case(
+        session.kiosk(), data, now=_now(), settings=_lib(), pin_memory=session.verified
+    )
     if status >= 400:
         return None, refuse(request, session, *_refusal_text(body))
     return data, body
@@ -557,6 +562,7 @@ def hold(session: Session, request: codec.Request) -> Answer:
         "isbn": request.get("AJ"),
         "now": _now(),
         "settings": _lib(),
+        "pin_memory": session.verified,
     }
     card = request.get("AA") or ""
     if mode == "+":
@@ -589,8 +595,10 @@ def hold(session: Session, request: codec.Request) -> Answer:
 
 
 def end_session(session: Session, request: codec.Request) -> Answer:
-    """35 → 36: the patron is done; the PIN they gave is forgotten."""
-    session.pins.pop(request.get("AA") or "", None)
+    """35 → 36: the patron is done; the PIN they gave, and its verification, are forgotten."""
+    card = request.get("AA") or ""
+    session.pins.pop(card, None)
+    session.verified.forget(card)
     return Answer(
         "36",
         ["Y", _date()],

@@ -6,6 +6,8 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import threading
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -130,6 +132,99 @@ def test_writers_in_several_processes_take_turns_and_lose_nothing(sqlite_engine)
     for worker in workers:
         worker.join(120)
     assert errors.empty(), errors.get()
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 240
+
+
+def test_threads_waiting_in_one_process_spend_no_cpu(tmp_path):
+    # The SIP2 server's connection threads: polling the file every half millisecond, twenty
+    # waiting threads cost about a quarter of a core and kept taking the GIL from the writer.
+    path = str(tmp_path / "db-writers.lock")
+    holder = WriterLock(path)
+    assert holder.acquire(1.0)
+    turns, inside, overlaps = [], [], []
+
+    def wait_and_write():
+        lock = WriterLock(path)
+        if lock.acquire(10.0):
+            overlaps.append(len(inside))
+            inside.append(1)
+            time.sleep(0.001)
+            inside.pop()
+            turns.append(1)
+            lock.release()
+        lock.close()
+
+    threads = [threading.Thread(target=wait_and_write) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    cpu_before = time.process_time()
+    time.sleep(0.5)
+    waiting_cpu = time.process_time() - cpu_before
+    assert _free(path) is False  # the holder still has it; nobody got in meanwhile
+    assert turns == []
+    holder.release()
+    for thread in threads:
+        thread.join(10)
+    holder.close()
+    assert len(turns) == 20 and overlaps == [0] * 20  # each in turn, one at a time
+    assert waiting_cpu < 0.02, f"{waiting_cpu:.3f} s of CPU spent waiting"
+
+
+def test_a_thread_that_gives_up_leaves_the_queue_to_the_next(tmp_path):
+    path = str(tmp_path / "db-writers.lock")
+    holder, impatient, patient = WriterLock(path), WriterLock(path), WriterLock(path)
+    assert holder.acquire(1.0)
+    results = {}
+
+    def try_for(name, lock, seconds):
+        results[name] = lock.acquire(seconds)
+
+    first = threading.Thread(target=try_for, args=("impatient", impatient, 0.05))
+    first.start()
+    first.join(5)
+    second = threading.Thread(target=try_for, args=("patient", patient, 5.0))
+    second.start()
+    holder.release()
+    second.join(10)
+    assert results == {"impatient": False, "patient": True}
+    assert not _free(path)
+    patient.close()
+    assert _free(path)
+    impatient.close()
+    holder.close()
+
+
+def _add_one_in_threads(url: str, threads: int, times: int) -> list[str]:
+    engine = create_engine(url)
+    configure_sqlite(engine, busy_timeout_ms=10000)
+    errors = []
+
+    def add():
+        try:
+            with intent(writes=True):
+                for _ in range(times):
+                    with engine.begin() as connection:
+                        n = connection.execute(text("SELECT n FROM counter WHERE id = 1")).scalar()
+                        connection.execute(
+                            text("UPDATE counter SET n = :n WHERE id = 1"), {"n": n + 1}
+                        )
+        except Exception as error:
+            errors.append(repr(error))
+
+    workers = [threading.Thread(target=add) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    engine.dispose()
+    return errors
+
+
+def test_writers_in_threads_of_one_process_take_turns_and_lose_nothing(sqlite_engine):
+    url = str(sqlite_engine.url)
+    assert _add_one_in_threads(url, 8, 30) == []
     with sqlite_engine.connect() as connection:
         assert connection.execute(text("SELECT n FROM counter")).scalar() == 240
 

@@ -4,6 +4,7 @@ codec, which also checks that every answer is well-formed SIP2."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from library.models import Hold, Kiosk, KioskTransaction, Loan, Patron
 from library.services import holds, kiosks
+from library.sip2.server import Usage
 from tests.conftest import PROJECT_ROOT, _free_port, _live_env
 from tests.fixtures.library import (
     PIN,
@@ -231,6 +233,63 @@ def test_five_wrong_pins_lock_the_card_and_the_status_says_so(machine):
     assert locked.valid_patron_password == "N"
     assert locked.patron_status[:2] == "YY"  # charge and renewal privileges denied
     refused = client.checkout(patron.card_number, copy.barcode, PIN)
+    assert refused.ok == "0" and refused.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    assert open_loans(copy.id) == 0
+
+
+def _failures(patron) -> int:
+    fresh()
+    return db.session.get(Patron, patron.id).failed_pin_attempts
+
+
+def test_a_pin_reset_by_a_librarian_between_messages_is_seen_at_once(machine, client, librarian):
+    # The session remembers the PIN it verified; the reset must end that at the next message.
+    kiosk, title, copy, patron = setup_shelf()
+    second = create_copy(title, kiosk=kiosk)
+    sip = machine(kiosk)
+    assert sip.patron_information(patron.card_number, PIN).valid_patron_password == "Y"
+    assert sip.checkout(patron.card_number, copy.barcode, PIN).ok == "1"
+    fresh()
+    reset = client.post(
+        f"/api/library/patrons/{patron.id}/pin",
+        json={"pin": "9999"},
+        headers=auth_headers(librarian),
+    )
+    assert reset.status_code == 200
+    refused = sip.checkout(patron.card_number, second.barcode, PIN)
+    assert refused.ok == "0" and "비밀번호" in refused.screen_message[0]
+    assert open_loans(second.id) == 0
+    assert _failures(patron) == 1  # the old PIN is a wrong PIN now, and counted
+    assert sip.checkout(patron.card_number, second.barcode, "9999").ok == "1"
+    assert _failures(patron) == 0
+
+
+def test_a_card_locked_by_another_machine_is_refused_at_once(machine):
+    kiosk, title, copy, patron = setup_shelf()
+    second = create_copy(title, kiosk=kiosk)
+    here, elsewhere = machine(kiosk), machine(create_kiosk())
+    assert here.patron_information(patron.card_number, PIN).valid_patron_password == "Y"
+    assert here.checkout(patron.card_number, copy.barcode, PIN).ok == "1"
+    for _ in range(5):
+        assert elsewhere.patron_information(patron.card_number, "0000").valid_patron_password == "N"
+    refused = here.checkout(patron.card_number, second.barcode, PIN)
+    assert refused.ok == "0" and refused.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    assert open_loans(second.id) == 0
+    status = here.patron_information(patron.card_number, PIN)
+    assert status.valid_patron_password == "N" and status.patron_status[:2] == "YY"
+
+
+def test_a_wrong_pin_after_a_right_one_is_counted_and_locks_as_before(machine):
+    kiosk, title, copy, patron = setup_shelf()
+    sip = machine(kiosk)
+    assert sip.patron_information(patron.card_number, PIN).valid_patron_password == "Y"
+    for attempt in range(1, 5):
+        refused = sip.checkout(patron.card_number, copy.barcode, "0000")
+        assert refused.ok == "0" and "비밀번호" in refused.screen_message[0]
+        assert _failures(patron) == attempt
+    locked = sip.checkout(patron.card_number, copy.barcode, "0000")
+    assert locked.screen_message[0].startswith("비밀번호를 여러 번 틀려")
+    refused = sip.checkout(patron.card_number, copy.barcode, PIN)  # the right one, too late
     assert refused.ok == "0" and refused.screen_message[0].startswith("비밀번호를 여러 번 틀려")
     assert open_loans(copy.id) == 0
 
@@ -579,14 +638,35 @@ def test_the_server_stops_gracefully_on_sigterm(app, test_settings, tmp_path, wo
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout.readline().startswith(f"SIP2 server on 127.0.0.1:{port}")
-    kiosk = create_kiosk()
-    db.session.rollback()
-    with Sip2Client(port) as client:
-        assert client.login(kiosk.kiosk.code, kiosk.key).ok == "1"
-        process.send_signal(15)
-        assert process.wait(timeout=30) == 0
-        assert client.sock.recv(10) == b""
+    try:
+        assert process.stdout.readline().startswith(f"SIP2 server on 127.0.0.1:{port}")
+        kiosk = create_kiosk()
+        db.session.rollback()
+        with Sip2Client(port) as client:
+            client.before_send = _release_the_database
+            assert client.login(kiosk.kiosk.code, kiosk.key).ok == "1"
+            for _ in range(3):
+                client.status()
+            process.send_signal(15)
+            assert process.wait(timeout=30) == 0
+            assert client.sock.recv(10) == b""
+    finally:  # a failure above must not leave a server (and its workers) behind
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+    # Each process says, as it stops, what its messages cost by command.
+    reports = [
+        json.loads(line[line.index("{") :])
+        for line in process.stdout.read().splitlines()
+        if Usage.LOG_PREFIX in line
+    ]
+    assert len(reports) == int(workers)
+    answered = {}
+    for report in reports:
+        for command, usage in report.items():
+            answered[command] = answered.get(command, 0) + usage["messages"]
+            assert 0 < usage["cpu_s"] <= usage["in_server_s"] + 0.001
+    assert answered == {"93": 1, "99": 3}
 
 
 def test_if_enabled_does_nothing_when_sip2_is_off(app, test_settings, tmp_path):
