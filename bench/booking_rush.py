@@ -7,9 +7,20 @@ bookings, and slots for the coming weeks. Starts gunicorn (``--preload``, 2 work
 (default 64), released together by a barrier, book the hot sessions (the rink's and the six
 sheets' evening session 13 days ahead) - every resident tries once - while other clients keep
 reading availability. Afterwards it measures availability alone for a 14-day window, checks
-the database for overbooking, and prints one JSON object.
+the database for overbooking, and prints one JSON object. The app is served through
+``bench/apps/counted_wsgi.py``, which counts the SQL statements and transactions its workers
+send.
 
-    .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--workers W] [--quick]
+With ``--database-url`` (a disposable PostgreSQL database) the same invocation then runs the
+bare endpoint (``bench/apps/bare_booking.py``: one conditional UPDATE and one INSERT per
+booking, no framework) through the same gunicorn settings, clients, residents and barrier, on
+the hot sessions put back as they were, and prints both runs' throughput, latencies, database
+work and overbooking checks, and the ratio of the app's throughput to the bare endpoint's.
+The bare run has no readers (it serves no availability): compare with ``--readers 0`` for
+like with like. The load average is printed at the start and the end: the machine is shared.
+
+    .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--workers W]
+        [--readers R] [--quick] [--database-url postgresql://...]
 """
 
 from __future__ import annotations
@@ -499,7 +510,7 @@ def check_database(data: dict) -> dict:
 
 
 def _counts(base: str, method: str = "GET") -> dict:
-    """The served app's database counters (bench/counted_wsgi.py, bench/bare_booking.py)."""
+    """The served app's database counters (bench/apps/counted_wsgi.py, bare_booking.py)."""
     status, raw = _request(base, method, "/bench/counts")
     assert status == 200, status
     return json.loads(raw)
@@ -562,7 +573,7 @@ def figures(outcome: dict, counts: dict) -> dict:
 
 def bare_run(env: dict, workdir: Path, data: dict, args) -> dict:
     """The same rush (clients, residents, barrier, gunicorn settings) against
-    bench/bare_booking.py on the same PostgreSQL database, after the hot slots are reset.
+    bench/apps/bare_booking.py on the same PostgreSQL database, after the hot slots are reset.
     No readers: the bare app has no availability to read."""
     reset_hot_slots(data)
     bare_env = {**env, "BARE_DATABASE_URL": args.database_url}
@@ -571,7 +582,7 @@ def bare_run(env: dict, workdir: Path, data: dict, args) -> dict:
         workdir,
         args.workers,
         extra_args=["--log-level", "warning"],
-        app="bench.bare_booking:app",
+        app="bench.apps.bare_booking:app",
     )
     try:
         warm_up(server.url, data, args.workers)
@@ -632,13 +643,13 @@ def main() -> None:
         # and one consumer delivers them (seeding above ran the jobs in-process).
         served_env = {**env, "JOBS_IMMEDIATE": "0"}
         consumer = start_consumer(served_env)
-        # The app as wsgi.py serves it, with its database work counted (bench/counted_wsgi.py).
+        # The app as wsgi.py serves it, with its database work counted (bench/apps/counted_wsgi.py).
         server = start_gunicorn(
             served_env,
             workdir,
             args.workers,
             extra_args=["--log-level", "warning"],
-            app="bench.counted_wsgi:app",
+            app="bench.apps.counted_wsgi:app",
         )
         warm = warm_up(server.url, data, args.workers)
         workers = children(server.process.pid)

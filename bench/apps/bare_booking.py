@@ -8,7 +8,7 @@ slots are exclusive are read once at start-up and kept in memory, so no lookup i
 request. ``bench/booking_rush.py`` serves it with the same gunicorn settings as the app
 (``--preload``, the same workers, this project's ``gunicorn.conf.py``).
 
-    BARE_DATABASE_URL=postgresql://... gunicorn --preload bench.bare_booking:app
+    BARE_DATABASE_URL=postgresql://... gunicorn --preload bench.apps.bare_booking:app
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _load() -> tuple[dict[str, int], set[int]]:
 
 USERS, EXCLUSIVE = _load()
 _connection: psycopg.Connection | None = None
-# Shared by the forked workers, as bench/counted_wsgi.py counts the app's.
+# Shared by the forked workers, as bench/apps/counted_wsgi.py counts the app's.
 COUNTERS = {name: multiprocessing.Value("q", 0) for name in ("statements", "begins", "pings")}
 
 
