@@ -12,14 +12,23 @@ from tests.fixtures.facilities import create_slot, kst
 from tests.fixtures.users import auth_headers
 
 
+class Seen(list):
+    """(verb, autocommit) pairs, with each statement's whole text in ``texts``."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts = []
+
+
 @contextlib.contextmanager
 def statements_sent():
     """Each statement sent on the app's engine: its first word (a BEGIN whole), and whether the
     driver was in autocommit (PostgreSQL; None on SQLite, whose BEGIN is a statement); and
     each COMMIT."""
-    seen = []
+    seen = Seen()
 
     def record(connection, _cursor, statement, _params, _context, _many):
+        seen.texts.append(statement)
         raw = connection.connection.dbapi_connection
         autocommit = raw.autocommit if connection.dialect.name == "postgresql" else None
         verb = statement.split(None, 1)[0].upper()
@@ -85,8 +94,10 @@ def test_a_winning_booking_writes_in_one_transaction(client, resident, rink_slot
     assert response.status_code == 201
     booking = seen[: seen.index(("COMMIT", None))]  # then the notification is delivered
     writes = [(verb, autocommit) for verb, autocommit in booking if verb in ("INSERT", "UPDATE")]
-    # The booking, the slot's counter, the notification and the retry's record.
-    assert [verb for verb, _ in writes] == ["INSERT", "UPDATE", "INSERT", "INSERT"]
+    # The slot's places taken by the statement that locks its row (no SELECT ... FOR UPDATE
+    # of the slot before), then the booking, the notification and the retry's record.
+    assert [verb for verb, _ in writes] == ["UPDATE", "INSERT", "INSERT", "INSERT"]
+    assert not [t for t in seen.texts if "FOR UPDATE" in t and "facilities_slot" in t]
     if db.engine.dialect.name == "postgresql":
         assert all(autocommit is False for _, autocommit in writes)
     else:
