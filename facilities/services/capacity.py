@@ -89,8 +89,8 @@ _TAKE_PLACES = (
 
 
 # Locks the slot's row and takes the places in one statement, only if the slot is open and they
-# fit; no row when they do not (the lock is then still held on PostgreSQL, once it was waited
-# for: the row was there).
+# fit (checked again on the latest row after waiting for another booking's lock); no row, and
+# no lock, when they do not.
 _TAKE_PLACES_IF_FREE = (
     update(_slots)
     .where(
