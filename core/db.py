@@ -145,6 +145,7 @@ def configure_postgresql(engine: Engine) -> None:
         try:
             dbapi_connection.autocommit = True  # a ping that leaves no transaction open
             dbapi_connection.execute("SELECT 1")
+            dbapi_connection.autocommit = False
         except Exception as error:  # the pool replaces the connection and tries again
             raise exc.DisconnectionError(str(error)) from error
 
