@@ -7,9 +7,20 @@ bookings, and slots for the coming weeks. Starts gunicorn (``--preload``, 2 work
 (default 64), released together by a barrier, book the hot sessions (the rink's and the six
 sheets' evening session 13 days ahead) - every resident tries once - while other clients keep
 reading availability. Afterwards it measures availability alone for a 14-day window, checks
-the database for overbooking, and prints one JSON object.
+the database for overbooking, and prints one JSON object. The app is served through
+``bench/apps/counted_wsgi.py``, which counts the SQL statements and transactions its workers
+send.
 
-    .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--workers W] [--quick]
+With ``--database-url`` (a disposable PostgreSQL database) the same invocation then runs the
+bare endpoint (``bench/apps/bare_booking.py``: one conditional UPDATE and one INSERT per
+booking, no framework) through the same gunicorn settings, clients, residents and barrier, on
+the hot sessions put back as they were, and prints both runs' throughput, latencies, database
+work and overbooking checks, and the ratio of the app's throughput to the bare endpoint's.
+The bare run has no readers (it serves no availability): compare with ``--readers 0`` for
+like with like. The load average is printed at the start and the end: the machine is shared.
+
+    .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--workers W]
+        [--readers R] [--quick] [--database-url postgresql://...]
 """
 
 from __future__ import annotations
@@ -307,10 +318,6 @@ def seed(residents: int, past_days: int) -> dict:
         }
 
 
-def start_server(env: dict[str, str], workdir: Path, workers: int) -> Server:
-    return start_gunicorn(env, workdir, workers, extra_args=["--log-level", "warning"])
-
-
 def stop_server(server: Server) -> None:
     stop_gunicorn(server, wait=45)
 
@@ -502,6 +509,101 @@ def check_database(data: dict) -> dict:
     }
 
 
+def _counts(base: str, method: str = "GET") -> dict:
+    """The served app's database counters (bench/apps/counted_wsgi.py, bare_booking.py)."""
+    status, raw = _request(base, method, "/bench/counts")
+    assert status == 200, status
+    return json.loads(raw)
+
+
+def database_backends(database_url: str | None) -> list[int]:
+    """The PostgreSQL server processes serving this database's connections (the workers'
+    pools, opened by the warm-up), whose CPU time counts for the rush too."""
+    if not database_url:
+        return []
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        return [
+            pid
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+
+
+def reset_hot_slots(data: dict) -> None:
+    """Put the hot sessions back as they were before the rush (no bookings, no places
+    taken), so the bare endpoint's run races for the same places."""
+    from sqlalchemy import delete, update
+
+    from core.app import create_app
+    from core.extensions import db
+    from facilities.models import Booking, Slot
+
+    hot = [data["hot_rink"], *data["hot_sheets"]]
+    with create_app().app_context():
+        db.session.execute(delete(Booking).where(Booking.slot_id.in_(hot)))
+        db.session.execute(update(Slot).where(Slot.id.in_(hot)).values(booked=0))
+        db.session.commit()
+
+
+def figures(outcome: dict, counts: dict) -> dict:
+    """What both runs report alike: throughput, latencies, and database work per booking."""
+    booking_ms = [ms for _, ms in outcome["bookings"]]
+    codes: dict[str, int] = {}
+    for code, _ in outcome["bookings"]:
+        codes[str(code)] = codes.get(str(code), 0) + 1
+    requests = len(booking_ms)
+    return {
+        "booking_requests": requests,
+        "booking_status_counts": codes,
+        "rush_seconds": outcome["seconds"],
+        "bookings_per_second": round(requests / outcome["seconds"], 1),
+        "booking_p50_ms": percentile(booking_ms, 50),
+        "booking_p95_ms": percentile(booking_ms, 95),
+        "booking_p99_ms": percentile(booking_ms, 99),
+        # Every request of the rush, readers' included, counted in the server's workers.
+        "sql_statements_per_booking": round(counts["statements"] / requests, 2),
+        "transactions_begun_per_booking": round(counts["begins"] / requests, 2),
+        "pings_per_booking": round(counts["pings"] / requests, 2),
+    }
+
+
+def bare_run(env: dict, workdir: Path, data: dict, args) -> dict:
+    """The same rush (clients, residents, barrier, gunicorn settings) against
+    bench/apps/bare_booking.py on the same PostgreSQL database, after the hot slots are reset.
+    No readers: the bare app has no availability to read."""
+    reset_hot_slots(data)
+    bare_env = {**env, "BARE_DATABASE_URL": args.database_url}
+    server = start_gunicorn(
+        bare_env,
+        workdir,
+        args.workers,
+        extra_args=["--log-level", "warning"],
+        app="bench.apps.bare_booking:app",
+    )
+    try:
+        warm_up(server.url, data, args.workers)
+        watched = {
+            "workers": children(server.process.pid),
+            "postgres_backends": database_backends(args.database_url),
+        }
+        before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        _counts(server.url, "POST")
+        outcome = rush(server.url, data, args.clients, readers=0)
+        counts = _counts(server.url)
+        rush_cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
+    finally:
+        stop_server(server)
+    return {
+        **figures(outcome, counts),
+        **check_database(data),
+        "rush_cpu_seconds": {k: round(v, 2) for k, v in rush_cpu.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=1000)
@@ -518,7 +620,7 @@ def main() -> None:
         "--database-url",
         default=None,
         help="a DISPOSABLE PostgreSQL database to use instead of a temporary SQLite file "
-        "(its public schema is dropped)",
+        "(its public schema is dropped); the bare endpoint is run on it too",
     )
     args = parser.parse_args()
     if args.quick:
@@ -526,11 +628,13 @@ def main() -> None:
     args.residents = max(args.residents, args.clients)
 
     probe = cpu_probe_ms()
+    load_at_start = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="booking-rush-"))
     settings = _settings(workdir, args.database_url)
     os.environ.update(settings)  # before the app is imported: core.config reads it
     env = {k: v for k, v in os.environ.items()}
     server = consumer = None
+    bare = None
     try:
         began = time.perf_counter()
         data = seed(args.residents, args.past_days)
@@ -539,13 +643,26 @@ def main() -> None:
         # and one consumer delivers them (seeding above ran the jobs in-process).
         served_env = {**env, "JOBS_IMMEDIATE": "0"}
         consumer = start_consumer(served_env)
-        server = start_server(served_env, workdir, args.workers)
+        # The app as wsgi.py serves it, with its database work counted (bench/apps/counted_wsgi.py).
+        server = start_gunicorn(
+            served_env,
+            workdir,
+            args.workers,
+            extra_args=["--log-level", "warning"],
+            app="bench.apps.counted_wsgi:app",
+        )
         warm = warm_up(server.url, data, args.workers)
         workers = children(server.process.pid)
-        watched = {"workers": workers, "consumer": [consumer.pid]}
+        watched = {
+            "workers": workers,
+            "consumer": [consumer.pid],
+            "postgres_backends": database_backends(args.database_url),
+        }
         before = {name: cpu_seconds(pids) for name, pids in watched.items()}
         before["bench_clients"] = time.process_time()
+        _counts(server.url, "POST")
         outcome = rush(server.url, data, args.clients, args.readers)
+        counts = _counts(server.url)
         rush_cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
         rush_cpu["bench_clients"] = time.process_time() - before["bench_clients"]
         alone = availability_alone(server.url, data, threads=4, rounds=50)
@@ -553,6 +670,8 @@ def main() -> None:
         stop_server(server)
         server = None
         checked = check_database(data)
+        if args.database_url:
+            bare = bare_run(served_env, workdir, data, args)
     finally:
         if server is not None:
             stop_server(server)
@@ -560,12 +679,19 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     booking_ms = [ms for _, ms in outcome["bookings"]]
-    codes: dict[str, int] = {}
-    for code, _ in outcome["bookings"]:
-        codes[str(code)] = codes.get(str(code), 0) + 1
     all_codes = [c for c, _ in outcome["bookings"]] + [c for c, _ in outcome["reads"]]
     all_codes += [row[0] for row in alone]
     slots_per_window = sorted({(row[2], row[3]) for row in alone})
+    app_figures = figures(outcome, counts)
+    comparison = {}
+    if bare is not None:
+        comparison = {
+            "bare_endpoint": bare,
+            # The app's booking throughput as a share of the bare endpoint's, in one run.
+            "throughput_ratio_app_to_bare": round(
+                app_figures["bookings_per_second"] / bare["bookings_per_second"], 3
+            ),
+        }
     print(
         json.dumps(
             {
@@ -573,23 +699,22 @@ def main() -> None:
                 "job_queue": "huey on SQLite, one consumer",
                 "residents": args.residents,
                 "clients": args.clients,
+                "readers": args.readers,
                 "gunicorn_workers": args.workers,
                 "cpu_probe_ms": probe,
+                "load_average_at_start": [round(x, 2) for x in load_at_start],
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "past_slots": data["past_slots"],
                 "past_bookings": data["past_bookings"],
                 "seed_seconds": seed_seconds,
-                "booking_requests": len(booking_ms),
-                "booking_status_counts": codes,
+                **app_figures,
                 **checked,
                 **delivery,
                 "http_5xx": sum(1 for c in all_codes if c >= 500),
-                "rush_seconds": outcome["seconds"],
                 # CPU seconds each party used during the rush (2 cores: at most 2 per second).
                 "rush_cpu_seconds": {k: round(v, 2) for k, v in rush_cpu.items()},
                 # Winning bookings while warming up (two clients per worker, no rush).
                 "warm_booking_p50_ms": percentile(warm[len(warm) // 2 :], 50),
-                "booking_p50_ms": percentile(booking_ms, 50),
-                "booking_p99_ms": percentile(booking_ms, 99),
                 "booking_mean_ms": round(statistics.fmean(booking_ms), 1),
                 # Each client's first request: the 64 that hit the server at the opening instant.
                 "opening_wave_p50_ms": percentile(outcome["first_wave"], 50),
@@ -602,6 +727,7 @@ def main() -> None:
                 "availability_p50_ms": percentile([row[1] for row in alone], 50),
                 "availability_window_days": 14,
                 "availability_slots_returned": {str(f): n for f, n in slots_per_window},
+                **comparison,
             },
             ensure_ascii=False,
         )

@@ -88,15 +88,17 @@ def start_gunicorn(
     workers: int,
     timeout: float = 120,
     extra_args: Sequence[str] = (),
+    app: str = "wsgi:app",
 ) -> Server:
     """gunicorn (``--preload``) on a free loopback port with ``env``; waits for /api/health.
 
-    ``extra_args`` are further gunicorn options (e.g. ``["--log-level", "warning"]``)."""
+    ``extra_args`` are further gunicorn options (e.g. ``["--log-level", "warning"]``); ``app``
+    another WSGI app to serve the same way (a benchmark's own)."""
     port = free_port()
     log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115  (closed by stop_gunicorn)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--no-control-socket", "--preload"]
-        + ["--workers", str(workers), "--bind", f"127.0.0.1:{port}", *extra_args, "wsgi:app"],
+        + ["--workers", str(workers), "--bind", f"127.0.0.1:{port}", *extra_args, app],
         cwd=PROJECT_ROOT,
         env={**os.environ, **env},
         stdout=log,

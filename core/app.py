@@ -15,7 +15,7 @@ from core import admin_pages, cli, health, jobs, pages, settings, staff_pages, w
 from core import api as accounts_api
 from core import config as config_module
 from core.clock import SystemClock
-from core.db import configure_sqlite, render_migration_type, write_intent
+from core.db import configure_postgresql, configure_sqlite, render_migration_type, write_intent
 from core.errors import register_error_handlers
 from core.extensions import api, db, migrate
 from core.ratelimit import build_limiter
@@ -64,15 +64,9 @@ def _apply_config(app: Flask, overrides: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalize_database_url(
         app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
     )
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS",
-        # A server's connections can go stale (a restart, a dropped socket): test each as it
-        # leaves the pool. A SQLite file's cannot, and the test would cost a statement each
-        # time a request, or a booking switching from its snapshot to its write, takes one.
-        {}
-        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-        else {"pool_pre_ping": True},
-    )
+    # No pool_pre_ping: on PostgreSQL only idle connections are pinged (core.db), and a
+    # SQLite file's connection cannot go stale.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
     # Pages' cookie session (core.web): it carries the API token, so it lives as long.
     app.config.update(
@@ -219,6 +213,8 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        elif db.engine.dialect.name == "postgresql":
+            configure_postgresql(db.engine)
     jobs.init_app(app)
 
     app.extensions["clock"] = SystemClock()

@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core import audit, lookup
 from core.db import execute_plain, intent
-from core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from core.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 from core.extensions import db
-from core.idempotency import answered, run_once
+from core.idempotency import STORED_COLUMNS, answered, lookup_parameters, replay_from, run_once
 from core.models import User
 from facilities.models import Booking, Facility, Resource, Rules, Slot, WaitlistEntry
 from facilities.services import capacity, notices, pricing, user_rules, waitlist
@@ -52,9 +52,11 @@ def book(
     snapshot, so on SQLite they run side by side instead of queueing for the single writer,
     and only requests that may win go on to a short write transaction, committed here with the
     retry's record (``run_once``). A retry is replayed, never refused: its first answer and the
-    slot are read in one snapshot, so a booking counted in the slot has its answer found here.
-    A door begins its request in that snapshot too (``core.db.intent(writes=False)``), so that
-    authenticating the person does not queue for the writer either.
+    slot are read by one statement, so a booking counted in the slot has its answer found
+    here (on PostgreSQL too, where two statements would see two snapshots). A door begins its
+    request the same way (``core.db.intent(writes=False, one_snapshot=False)``), so that
+    authenticating the person does not queue for the writer either, and on PostgreSQL opens
+    no transaction: a refused request costs two round trips, the person's token and this.
 
     ``render`` turns the new booking into the answer a door sends and ``run_once`` stores for
     replays: the door keeps its own representation (the JSON door passes its schema's dump),
@@ -62,11 +64,14 @@ def book(
     anything again."""
     payload = {"slot_id": slot_id, "party": party}
     owner = f"user:{user.id}"
-    with intent(writes=False):
-        replayed = answered(scope=BOOKING_SCOPE, owner=owner, key=idempotency_key, payload=payload)
+    # No common snapshot is needed beyond the one statement that reads both the first answer
+    # and the slot: on PostgreSQL these reads run without a transaction (core.db.intent).
+    with intent(writes=False, one_snapshot=False):
+        replayed = refuse_if_visibly_full(
+            user.id, slot_id, party, now, idempotency_key=idempotency_key
+        )
         if replayed is not None:
             return replayed
-        refuse_if_visibly_full(user.id, slot_id, party, now)
     _end_snapshot(keep=user)
     # Retries racing each other queue on the person's lock in create_booking (SQLite queues
     # every writer anyway), so each later one finds the first one's booking, breaks a rule,
@@ -133,7 +138,8 @@ def query_bookings(
 
 # Built once: this check runs for every request of a rush, and building a statement costs
 # more than running it. One round trip answers all it needs: the slot, the person's
-# suspension, and whether an unpaid hold in the slot is due to expire.
+# suspension, whether an unpaid hold in the slot is due to expire, and the first answer to a
+# retried request.
 _SNAPSHOT_SLOT = (
     select(
         Slot.capacity,
@@ -146,6 +152,7 @@ _SNAPSHOT_SLOT = (
         Facility.timezone,
         user_rules.SUSPENDED_UNTIL.label("suspended_until"),
         capacity.DUE_HOLD_IDS.exists().label("holds_due"),
+        *STORED_COLUMNS,
     )
     .join(Resource, Resource.id == Slot.resource_id)
     .join(Facility, Facility.id == Slot.facility_id)
@@ -153,35 +160,52 @@ _SNAPSHOT_SLOT = (
 )
 
 
-def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetime) -> None:
-    """Answer a rush's losers from a snapshot, without queueing for the slot's lock.
+def refuse_if_visibly_full(
+    user_id: int,
+    slot_id: int,
+    party: dict,
+    now: datetime,
+    *,
+    idempotency_key: str | None = None,
+) -> tuple[dict, int] | None:
+    """Answer a retry, or a rush's losers, from a snapshot, without queueing for the slot's lock.
 
-    Raises the same 409 the locked path would when the committed state already shows too few
-    places and no hold is due to expire. Anything less clear-cut (room left, a due hold,
-    closed, not open yet, bad party) is left to ``create_booking``, which decides under the
-    lock. A place can only come free by a cancellation or expiry committed later, and then
-    the answer "full" was simply true a moment earlier. A suspended person gets the 403 here,
-    so ``create_booking`` may skip that check in the same request (``suspension_checked``).
+    Returns the first answer when this is a retry of a booking made (``idempotency_key``),
+    read by the same statement as the slot. Raises the same 409 the locked path would when
+    the committed state already shows too few places and no hold is due to expire. Anything
+    less clear-cut (room left, a due hold, closed, not open yet, bad party) is left to
+    ``create_booking``, which decides under the lock: None. A place can only come free by a
+    cancellation or expiry committed later, and then the answer "full" was simply true a
+    moment earlier. A suspended person gets the 403 here, so ``create_booking`` may skip that
+    check in the same request (``suspension_checked``).
     """
+    owner = f"user:{user_id}"
+    stored = lookup_parameters(scope=BOOKING_SCOPE, owner=owner, key=idempotency_key)
+    payload = {"slot_id": slot_id, "party": party}
     row = None
     if lookup.in_range(slot_id):
         row = execute_plain(
-            _SNAPSHOT_SLOT, {"slot_id": slot_id, "user_id": user_id, "now": now}
+            _SNAPSHOT_SLOT, {"slot_id": slot_id, "user_id": user_id, "now": now, **stored}
         ).first()
-    if row is None:  # no such slot: the suspension still comes first
-        user_rules.check_not_suspended(user_id, now)
-        return
+    if row is None:  # no such slot: a replay, else the suspension still comes first
+        replayed = answered(scope=BOOKING_SCOPE, owner=owner, key=idempotency_key, payload=payload)
+        if replayed is None:
+            user_rules.check_not_suspended(user_id, now)
+        return replayed
+    replayed = replay_from(row, payload)
+    if replayed is not None:
+        return replayed
     user_rules.refuse_if_suspended(row.suspended_until)
     if row.status != "open" or now >= row.starts_at:
-        return
+        return None
     counts = list(party.values())
     if not all(isinstance(n, int) and n >= 0 for n in counts):
-        return
+        return None
     units = 1 if row.kind == "sheet" else sum(counts)
     if row.capacity - row.booked >= units:
-        return
+        return None
     if now < bookable_from(row.local_date, Rules.from_json(row.rules_json), row.timezone):
-        return
+        return None
     if not row.holds_due:
         raise Conflict(
             "This slot is full",
@@ -189,6 +213,7 @@ def refuse_if_visibly_full(user_id: int, slot_id: int, party: dict, now: datetim
             remaining=max(row.capacity - row.booked, 0),
             errors={"slot_id": ["Not enough places left."]},
         )
+    return None
 
 
 def check_bookable(slot: Slot, rules: Rules, now: datetime, *, by_staff: bool = False) -> None:
@@ -253,26 +278,31 @@ def create_booking(
     if not by_staff and not suspension_checked:
         user_rules.check_not_suspended(user.id, now)
     capacity.lock_user(user.id)
-    slot = capacity.lock_slot(slot_id)
+    slot = None if by_staff else _take_places_at_once(user, slot_id, party, now)
+    places_taken = slot is not None
+    if slot is None:
+        slot = capacity.lock_slot(slot_id)
     facility = slot.facility
     rules = facility.rules
     size = pricing.validate_party(party, rules)
     units = 1 if slot.resource.exclusive else size
-    check_bookable(slot, rules, now, by_staff=by_staff)
-    promised = waitlist.settle_for_booking(slot, now)
-    if slot.remaining < units or promised:
-        raise Conflict(
-            "This slot is full",
-            code="slot_full",
-            remaining=slot.remaining,
-            errors={"slot_id": ["Not enough places left."]},
-        )
-    if not by_staff:
-        user_rules.check_limits(user.id, slot, rules, now)
+    if not places_taken:
+        check_bookable(slot, rules, now, by_staff=by_staff)
+        promised = waitlist.settle_for_booking(slot, now)
+        if slot.remaining < units or promised:
+            raise Conflict(
+                "This slot is full",
+                code="slot_full",
+                remaining=slot.remaining,
+                errors={"slot_id": ["Not enough places left."]},
+            )
+        if not by_staff:
+            user_rules.check_limits(user.id, slot, rules, now)
     price, lines = pricing.for_slot(slot, party, verified_resident=user.is_verified_resident)
     confirmed = confirm or price == 0
     booking = capacity.add_booking(
         slot,
+        places_taken=places_taken,
         user_id=user.id,
         facility_id=facility.id,
         starts_at=slot.starts_at,
@@ -299,6 +329,41 @@ def create_booking(
     else:
         notices.booking_held(booking, now)
     return booking
+
+
+def _take_places_at_once(user: User, slot_id: int, party: dict, now: datetime) -> Slot | None:
+    """A resident's booking in the common case, with the slot's row locked only for its end.
+
+    Every check that needs no lock on the slot runs first (the party, the slot's times and
+    opening, the person's limits: their bookings are held still by the person's lock), on the
+    slot read without a lock; then one conditional UPDATE locks the row and takes the places
+    if the slot is still open and they still fit, and the waitlist's claims and due holds are
+    read after it, under the lock. The slot is then locked for the booking's last few
+    statements instead of all of them (on PostgreSQL the next booking of the slot waits that
+    long), and the places are taken by the statement that locks them.
+
+    Returns the slot with the places taken, or None with nothing left behind whenever the
+    case is less clear-cut (a refusal, too few places, a hold due, places promised to the
+    waitlist): the locked path then decides, and answers, exactly as it always has."""
+    slot = capacity.read_slot(slot_id)
+    if slot is None:
+        return None
+    rules = slot.facility.rules
+    try:
+        size = pricing.validate_party(party, rules)
+        check_bookable(slot, rules, now)
+        units = 1 if slot.resource.exclusive else size
+        if slot.remaining < units:
+            return None
+        user_rules.check_limits(user.id, slot, rules, now)
+    except DomainError:  # refused by the locked path, in its own order of checks
+        return None
+    if not capacity.take_places(slot, units):
+        return None
+    if waitlist.claimed(slot, slot.capacity - slot.booked + units, now):
+        capacity.give_back(slot, units)
+        return None
+    return slot
 
 
 def _state(booking: Booking) -> dict:

@@ -1,9 +1,11 @@
 """Places in a slot: row locks, taking and releasing places, expiring unpaid holds.
 
-Every change of a slot's ``booked`` happens after ``lock_slot`` in the same transaction. On
-PostgreSQL that is ``SELECT ... FOR UPDATE``, so concurrent bookings of one slot queue on the
-row and each sees the count the previous one committed. On SQLite every write transaction
-starts with ``BEGIN IMMEDIATE`` (core.db), which serializes writers the same way. The CHECK
+Every change of a slot's ``booked`` happens with the slot's row locked in the same
+transaction: after ``lock_slot`` (on PostgreSQL ``SELECT ... FOR UPDATE``, so concurrent
+bookings of one slot queue on the row and each sees the count the previous one committed), or
+by ``take_places``, a conditional UPDATE that locks the row and takes the places only if they
+fit, so no count is ever read and written apart. On SQLite every write transaction starts with
+``BEGIN IMMEDIATE`` (core.db), which serializes writers the same way. The CHECK
 ``booked <= capacity`` stays as the last line of defence.
 """
 
@@ -42,6 +44,17 @@ DUE_HOLD_IDS = select(Booking.id).where(
 _DUE_HOLDS = select(Booking).where(Booking.id.in_(DUE_HOLD_IDS))
 
 
+_READ_SLOT = (
+    select(Slot).where(Slot.id == bindparam("slot_id")).execution_options(populate_existing=True)
+)
+
+
+def read_slot(slot_id: int) -> Slot | None:
+    """The slot with its resource and facility, not locked (a booking's checks before it
+    takes places with ``take_places``)."""
+    return db.session.scalar(_READ_SLOT, {"slot_id": slot_id}) if in_range(slot_id) else None
+
+
 def lock_slot(slot_id: int) -> Slot:
     if not in_range(slot_id):
         raise NotFound(f"Slot {slot_id} not found", errors={"slot_id": ["No such slot."]})
@@ -75,14 +88,49 @@ _TAKE_PLACES = (
 )
 
 
-def add_booking(slot: Slot, **values) -> Booking:
-    """Insert a booking of the locked ``slot`` that takes its ``units`` of places."""
+# Locks the slot's row and takes the places in one statement, only if the slot is open and they
+# fit (checked again on the latest row after waiting for another booking's lock); no row, and
+# no lock, when they do not.
+_TAKE_PLACES_IF_FREE = (
+    update(_slots)
+    .where(
+        _slots.c.id == bindparam("slot"),
+        _slots.c.status == "open",
+        _slots.c.booked + bindparam("taken") <= _slots.c.capacity,
+    )
+    .values(booked=_slots.c.booked + bindparam("taken"))
+    .returning(_slots.c.booked)
+)
+
+
+def take_places(slot: Slot, units: int) -> bool:
+    """Take ``units`` places of the open ``slot`` if they fit, locking its row: True when taken.
+
+    One statement instead of ``lock_slot`` and then an UPDATE. The slot's ``booked`` is then
+    the count committed before plus these places."""
+    row = execute_plain(_TAKE_PLACES_IF_FREE, {"slot": slot.id, "taken": units}).first()
+    if row is None:
+        return False
+    set_committed_value(slot, "booked", row.booked)
+    return True
+
+
+def give_back(slot: Slot, units: int) -> None:
+    """Undo ``take_places`` in the same transaction (the row stays locked)."""
+    execute_plain(_TAKE_PLACES, {"slot": slot.id, "taken": -units})
+    set_committed_value(slot, "booked", slot.booked - units)
+
+
+def add_booking(slot: Slot, *, places_taken: bool = False, **values) -> Booking:
+    """Insert a booking of the locked ``slot`` that takes its ``units`` of places
+    (``places_taken``: ``take_places`` took them already)."""
     # Changes still pending (a hold just released in this slot) go first: the statements
     # below neither flush them nor may be undone by them. With none pending this costs nothing.
     db.session.flush()
     row = execute_plain(_INSERT_BOOKING, {"slot_id": slot.id, **values}).one()
-    execute_plain(_TAKE_PLACES, {"slot": slot.id, "taken": values["units"]})
-    set_committed_value(slot, "booked", slot.booked + values["units"])
+    if not places_taken:
+        execute_plain(_TAKE_PLACES, {"slot": slot.id, "taken": values["units"]})
+        set_committed_value(slot, "booked", slot.booked + values["units"])
     booking = Booking(**row._asdict())
     make_transient_to_detached(booking)  # as if loaded: persistent once added, nothing to flush
     db.session.add(booking)

@@ -132,6 +132,16 @@ def settle_for_booking(slot: Slot, now: datetime) -> bool:
     return slot.remaining > 0 and claims.promised
 
 
+def claimed(slot: Slot, remaining: int, now: datetime) -> bool:
+    """Whether a booking of the locked ``slot``, which had ``remaining`` free places, must
+    leave them: an unpaid hold in it is due to expire (``settle_for_booking`` expires it and
+    offers the places on), or they are promised to the waitlist. Reads nothing else."""
+    claims = execute_plain(
+        _CLAIMS, {"slot_id": slot.id, "now": now, "remaining": max(remaining, 0)}
+    ).one()
+    return bool(claims.holds_due or (remaining > 0 and claims.promised))
+
+
 def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:
     user_rules.check_not_suspended(user.id, now)
     slot = capacity.lock_slot(slot_id)

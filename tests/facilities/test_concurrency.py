@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.models import ApiToken, Notification
 from core.security import new_token, token_hash
-from facilities.models import Booking
+from facilities.models import Booking, Slot
 from tests.fixtures.facilities import create_facility, create_resource, create_slot
 from tests.fixtures.users import create_user
 
@@ -116,3 +116,30 @@ def test_a_rush_is_notified_through_the_queue_with_few_delivery_runs(live_server
             break
         assert time.monotonic() < deadline, statuses
         time.sleep(0.2)
+
+
+def test_parties_racing_for_places_never_overbook_nor_leave_a_refused_party_room(live_server):
+    """The places are taken by a conditional UPDATE: parties of one to four racing through
+    four worker processes fill the slot without going over, the counter matches the bookings,
+    and no party was refused while the places it asked for were still free at the end."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    rink = create_resource(create_facility("ice_rink"), capacity=150)
+    slot_id = create_slot(rink, start, capacity=20).id
+    sizes = [1 + (i * 7) % 4 for i in range(36)]  # 90 people for 20 places
+    calls = [
+        (bearer(create_user()), {"slot_id": slot_id, "party": {"adult": size}}) for size in sizes
+    ]
+    db.session.commit()
+    results = rush(live_server("/api/bookings"), calls)
+
+    assert not [r for r in results if r[0] >= 500], results
+    assert {code for code, _ in results} <= {201, 409}
+    won = [size for size, (code, _) in zip(sizes, results, strict=True) if code == 201]
+    refused = [size for size, (code, _) in zip(sizes, results, strict=True) if code == 409]
+    db.session.expire_all()
+    booked = db.session.get(Slot, slot_id).booked
+    active = select(func.coalesce(func.sum(Booking.units), 0)).where(
+        Booking.slot_id == slot_id, Booking.status == "held"
+    )
+    assert booked == db.session.scalar(active) == sum(won) <= 20
+    assert refused and all(size > 20 - booked for size in refused)
