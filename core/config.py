@@ -120,6 +120,10 @@ DEFAULTS: dict[str, object] = {
     "SEARCH_INDEX_LIMITMB": 256,
     # search: result lists kept per web worker for paging and repeated queries (0 = none)
     "SEARCH_RESULT_CACHE": 16,
+    # search: where the index lives. "whoosh": files in INDEX_DIR, written by the job consumer
+    # (one machine). "postgres": tables in the PostgreSQL database, written in the transaction
+    # that changes a record, shared by every app server (needs a PostgreSQL DATABASE_URL).
+    "SEARCH_BACKEND": "whoosh",
     # Largest single media file accepted (bytes); bigger uploads get 413.
     "ARCHIVE_MAX_UPLOAD_BYTES": 60 * 1024 * 1024,
     # Largest image (pixels per page) decoded; bigger ones are refused as decompression bombs.
