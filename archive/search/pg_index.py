@@ -114,9 +114,10 @@ def _rows(documents: list[dict]) -> tuple[list[dict], list[dict]]:
     return document_rows, posting_rows
 
 
-def write(session, documents: list[dict], delete_ids=()) -> None:
+def write(session, documents: list[dict], delete_ids=(), *, bulk: bool = False) -> None:
     """Replace the terms and values of ``documents`` and remove the records ``delete_ids``,
-    in the session's transaction, and start a new generation."""
+    in the session's transaction, and start a new generation. ``bulk`` (rebuilds) sends the
+    terms with COPY, several times faster than INSERT, but its errors are the driver's own."""
     ids = sorted({int(d["id"]) for d in documents} | {int(i) for i in delete_ids})
     if not ids:
         return
@@ -125,13 +126,14 @@ def write(session, documents: list[dict], delete_ids=()) -> None:
     document_rows, posting_rows = _rows(documents)
     if document_rows:
         session.execute(insert(SearchDocument), document_rows)
-    if posting_rows:
+    if posting_rows and bulk:
         _copy_postings(session, posting_rows)
+    elif posting_rows:
+        session.execute(insert(SearchPosting.__table__), posting_rows)
     new_generation(session)
 
 
 def _copy_postings(session, rows: list[dict]) -> None:
-    """COPY: several times faster than INSERT for the hundreds of terms of each record."""
     connection = session.connection().connection.driver_connection
     with connection.cursor() as cursor:
         copy_sql = "COPY archive_search_posting (record_id, field, term, weight) FROM STDIN"
@@ -171,7 +173,7 @@ def rebuild(session, documents, *, batch: int = 256) -> int:
     clear(session)
     count = 0
     for chunk in index._chunks(documents, batch):
-        write(session, chunk)
+        write(session, chunk, bulk=True)
         count += len(chunk)
     new_generation(session, layout=LAYOUT)
     return count

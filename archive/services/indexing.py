@@ -104,7 +104,7 @@ def reindex_all(base: str, *, limitmb: int) -> dict:
 # --- the PostgreSQL search: written in the record's own transaction ---
 
 
-def write_records(session, record_ids) -> int:
+def write_records(session, record_ids, *, bulk: bool = False) -> int:
     """Write the search terms of ``record_ids`` as the records now are (removing those that
     no longer exist), in the session's transaction. The records' rows are locked first, in id
     order: two transactions writing the terms of one record (an OCR result and a corrected
@@ -124,7 +124,8 @@ def write_records(session, record_ids) -> int:
         ).all()
         found = {record.id for record in records}
         documents = [record_document(record) for record in records]
-        pg_index.write(session, documents, delete_ids=[i for i in ids if i not in found])
+        gone = [i for i in ids if i not in found]
+        pg_index.write(session, documents, delete_ids=gone, bulk=bulk)
         written += len(documents)
     return written
 
@@ -159,7 +160,7 @@ def reindex_postgres(*, batch: int = BATCH) -> dict:
         ).all()
         if not ids:
             break
-        count += write_records(db.session, ids)
+        count += write_records(db.session, ids, bulk=True)
         db.session.commit()
         db.session.expunge_all()
         last_id = ids[-1]
