@@ -200,6 +200,15 @@ def indexed_ids(session) -> set[int]:
     return set(session.scalars(select(SearchDocument.record_id)))
 
 
+def size_bytes(session) -> int:
+    """The tables and their indexes on disk."""
+    tables = ("archive_search_posting", "archive_search_document", "archive_search_state")
+    return sum(
+        session.scalar(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t})
+        for t in tables
+    )
+
+
 def posting_count(session, record_ids=None) -> int:
     query = select(func.count()).select_from(SearchPosting)
     if record_ids is not None:
