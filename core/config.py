@@ -124,6 +124,10 @@ DEFAULTS: dict[str, object] = {
     # (one machine). "postgres": tables in the PostgreSQL database, written in the transaction
     # that changes a record, shared by every app server (needs a PostgreSQL DATABASE_URL).
     "SEARCH_BACKEND": "whoosh",
+    # postgres search: postings (one record's weight for one term) each web worker keeps for
+    # the terms of recent queries until the next write anywhere (about 12 bytes each; 0 =
+    # every query reads all its terms from the database)
+    "SEARCH_POSTINGS_CACHE": 2_000_000,
     # Largest single media file accepted (bytes); bigger uploads get 413.
     "ARCHIVE_MAX_UPLOAD_BYTES": 60 * 1024 * 1024,
     # Largest image (pixels per page) decoded; bigger ones are refused as decompression bombs.

@@ -11,9 +11,10 @@ them), kept in three tables (``archive.models``):
   tables, and the layout of fields they were built with.
 
 Searching uses the engine of the Whoosh backend unchanged (``engine.Generation``): a query's
-terms are fetched in one statement, the per-document values are loaded once per generation.
-Each process reads the generation (one row) at every search, so a record published or
-withdrawn through any server is seen by every server at once.
+terms are fetched in one statement, the per-document values are loaded once per generation,
+and the postings of recent queries' terms are kept (up to ``cache_postings``) until the
+generation changes. Each process reads the generation (one row) at every search, so a record
+published or withdrawn through any server is seen by every server at once.
 
 The tables are written inside the caller's transaction (``write``): the record and its terms
 commit or roll back together.
@@ -237,9 +238,12 @@ class PostgresGeneration(engine.Generation):
     by record id order; postings come from the posting table (a query's terms fetched in one
     statement), values from the document table (loaded once for the generation)."""
 
-    def __init__(self, key: str | None, session):
+    def __init__(self, key: str | None, session, cache_postings: int = 0):
         self.key = key
         self.session = session
+        self.cache_postings = cache_postings
+        self.kept: OrderedDict = OrderedDict()  # (field, term) → postings, least recent first
+        self.kept_size = 0
         columns = [SearchDocument.record_id, *(getattr(SearchDocument, c) for c in VALUE_COLUMNS)]
         rows = session.execute(select(*columns).order_by(SearchDocument.record_id)).all()
         self.record_ids = np.asarray([row[0] for row in rows], dtype=np.int64)
@@ -254,9 +258,26 @@ class PostgresGeneration(engine.Generation):
     # postings
 
     def prepare(self, query) -> None:
-        """Fetch every term of ``query`` in one statement (kept for this query only)."""
+        """The postings of every term of ``query``: those kept from earlier queries of this
+        generation, the others fetched in one statement."""
+        wanted = {(node.field, node.text) for node in engine.term_nodes(query)}
         self.fetched = {}
-        self._fetch({(node.field, node.text) for node in engine.term_nodes(query)})
+        for key in wanted & self.kept.keys():
+            self.kept.move_to_end(key)
+            self.fetched[key] = self.kept[key]
+        self._fetch(wanted - self.fetched.keys())
+        for key in wanted - self.kept.keys():
+            self._keep(key, self.fetched[key])
+
+    def _keep(self, key, postings) -> None:
+        size = len(postings[0])
+        if size > self.cache_postings:
+            return
+        self.kept[key] = postings
+        self.kept_size += size
+        while self.kept_size > self.cache_postings:
+            _, dropped = self.kept.popitem(last=False)
+            self.kept_size -= len(dropped[0])
 
     def _fetch(self, wanted) -> None:
         wanted = [(f, t) for f, t in wanted if (f, t) not in self.fetched and f in FIELD_NUMBERS]
@@ -271,7 +292,7 @@ class PostgresGeneration(engine.Generation):
         for number, term, packed in found:
             postings = np.frombuffer(packed, dtype=_POSTING)
             ids = postings["record"].astype(np.int64)
-            docnums = np.searchsorted(self.record_ids, ids)
+            docnums = np.searchsorted(self.record_ids, ids).astype(np.int32)
             # Terms of records written after this generation was loaded are left out.
             known = docnums < self.size
             known[known] = self.record_ids[docnums[known]] == ids[known]
@@ -380,8 +401,9 @@ class Source:
     """The tables of one database, for ``searcher.search`` and ``searcher.suggest`` (in
     place of a Whoosh index directory)."""
 
-    def __init__(self, session):
+    def __init__(self, session, *, cache_postings: int = 0):
         self.session = session
+        self.cache_postings = cache_postings
 
     def current(self) -> _Open:
         """This process's open generation, read again when the tables have a new one."""
@@ -390,7 +412,8 @@ class Source:
         with _held_lock:
             held = _held.get(engine_)
             if held is None or key is None or held.generation.key != key:
-                held = _held[engine_] = _Open(PostgresGeneration(key, self.session))
+                generation = PostgresGeneration(key, self.session, self.cache_postings)
+                held = _held[engine_] = _Open(generation)
             held.generation.session = self.session
             return held
 

@@ -17,7 +17,7 @@ def index_of(settings: ArchiveSettings):
     """What the searcher searches: the Whoosh index directory, or the PostgreSQL tables
     through this request's session (``SEARCH_BACKEND=postgres``)."""
     if settings.search_backend == "postgres":
-        return pg_index.Source(db.session)
+        return pg_index.Source(db.session, cache_postings=settings.search_postings_cache)
     return settings.index_dir
 
 

@@ -4,10 +4,8 @@ suite runs on PostgreSQL)."""
 
 import pytest
 
-from archive.search import index, pg_index, searcher, snippets
-from core.extensions import db
+from archive.search import index, searcher, snippets
 from tests.fixtures.archive_search import (
-    POSTGRES_ONLY,
     WHOOSH_ONLY,
     build_index,
     document,
@@ -251,70 +249,3 @@ def test_type_date_and_full_city_name_are_searchable():
     assert hit_ids(search("망월사 책")) == [2, 1]
     assert hit_ids(search("1970년대")) == [1]
     assert hit_ids(search("의정부시")) == [3]
-
-
-@POSTGRES_ONLY
-def test_postgres_writes_replace_and_delete_a_records_terms():
-    pg_index.write(db.session, [document(id=1, title="회룡사 대웅전")])
-    db.session.commit()
-    assert hit_ids(search("회룡사")) == [1]
-    assert pg_index.posting_count(db.session, [1]) > 0
-    pg_index.write(db.session, [document(id=1, title="망월사 전경")])
-    db.session.commit()
-    assert hit_ids(search("회룡사")) == []
-    assert hit_ids(search("망월사")) == [1]  # a new generation: read again at once
-    pg_index.write(db.session, [], delete_ids=[1])
-    db.session.commit()
-    assert hit_ids(search("망월사")) == []
-    assert pg_index.indexed_ids(db.session) == set()
-    assert pg_index.posting_count(db.session) == 0
-
-
-@POSTGRES_ONLY
-def test_postgres_rebuild_replaces_everything_and_marks_the_tables_current():
-    assert pg_index.problem(db.session).startswith("empty")
-    build_index([document(id=1, title="노강서원")])
-    assert pg_index.problem(db.session) is None
-    assert hit_ids(search("노강서원")) == [1]
-    build_index([document(id=2, title="노강서원"), document(id=3, title="노강서원")])
-    assert sorted(hit_ids(search("노강서원"))) == [2, 3]
-    assert pg_index.indexed_ids(db.session) == {2, 3}
-    assert pg_index.posting_count(db.session, [1]) == 0
-
-
-@POSTGRES_ONLY
-def test_postgres_with_nothing_written_answers_with_no_results():
-    result = search("의정부")
-    assert result.total == 0 and result.hits == []
-    assert result.facets == {"type": [], "subject": [], "place": [], "decade": []}
-
-
-@POSTGRES_ONLY
-def test_postgres_terms_and_weights_are_those_whoosh_indexes(fresh_index):
-    """The same analysis: every field's (term, weight) pairs equal the postings of a Whoosh
-    index of the same document."""
-    from whoosh import index as whoosh_index
-
-    doc = document(
-        id=7,
-        title="議政府 관아 터에서 본 의정부역",
-        alt_title="Uijeongbu",
-        description="회룡사는 도봉산 자락에 있다. 회룡사 대웅전, 회룡사 석탑.",
-        subjects=["사찰", "관아"],
-        place="호원동",
-        creator="의정부시",
-    )
-    index.rebuild(fresh_index, [doc])
-    fields = index.fields(doc)
-    ix = whoosh_index.open_dir(index.current_path(fresh_index))
-    with ix.searcher() as whoosh_searcher:
-        reader = whoosh_searcher.reader()
-        for name in pg_index.TERM_FIELDS:
-            expected = {
-                term.decode() if isinstance(term, bytes) else term: reader.postings(
-                    name, term
-                ).weight()
-                for term in reader.lexicon(name)
-            }
-            assert dict(pg_index.terms(name, fields[name])) == expected, name
-    ix.close()

@@ -3,15 +3,11 @@ visibility, parameters, and the reindex command."""
 
 import pytest
 from flask import current_app
-from sqlalchemy import update
 
-from archive.models import SearchState
-from archive.search import index, pg_index
+from archive.search import index
 from archive.services import records as record_service
-from archive.services.documents import record_document
 from core.extensions import db
 from tests.fixtures.archive_search import (
-    POSTGRES_ONLY,
     WHOOSH_ONLY,
     create_search_record,
     indexed_ids,
@@ -210,50 +206,3 @@ def test_an_index_built_by_an_older_version_is_reported_and_rebuilt(app, client,
     assert not index.is_stale(fresh_index)
     body = client.get(URL, query_string={"q": "노강서원"}).get_json()
     assert [hit["id"] for hit in body["hits"]] == [record.id]
-
-
-@POSTGRES_ONLY
-def test_postgres_reindex_command_rebuilds_from_the_database(app, client):
-    first = create_search_record(title="노강서원 강당")
-    second = create_search_record(title="노강서원 현판")
-    kept = {first.id, second.id}
-    # Terms lost (a restore of the records alone), and terms of a record that is gone.
-    pg_index.write(db.session, [], delete_ids=list(kept))
-    pg_index.write(db.session, [{**record_document(first), "id": 99999}])
-    db.session.commit()
-    assert client.get(URL, query_string={"q": "노강서원"}).get_json()["total"] == 1
-
-    result = app.test_cli_runner().invoke(args=["archive", "reindex"])
-    assert result.exit_code == 0, result.output
-    assert "indexed 2 records" in result.output and "removed 1" in result.output
-    body = client.get(URL, query_string={"q": "노강서원"}).get_json()
-    assert {hit["id"] for hit in body["hits"]} == kept
-    assert pg_index.indexed_ids(db.session) == kept
-
-
-@POSTGRES_ONLY
-def test_postgres_tables_never_built_or_built_by_an_older_version_are_reported_and_rebuilt(
-    app, client
-):
-    record_id = create_search_record(title="노강서원 강당").id  # written, never fully rebuilt
-    admin = auth_headers(create_user(("admin",)))
-    ready = client.get("/api/ready", headers=admin).get_json()
-    assert ready["checks"]["search_index"].startswith("empty")
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["archive", "reindex", "--if-stale"])
-    assert result.exit_code == 0 and "indexed 1 records" in result.output, result.output
-    assert client.get("/api/ready", headers=admin).get_json()["checks"]["search_index"] == "ok"
-    assert runner.invoke(args=["archive", "reindex", "--if-stale"]).output.startswith(
-        "the search index is current"
-    )
-
-    # Tables written by an earlier version, with another layout of fields.
-    db.session.execute(update(SearchState).values(layout="terms:title;values:type"))
-    db.session.commit()
-    ready = client.get("/api/ready", headers=admin).get_json()
-    assert "older version" in ready["checks"]["search_index"]
-    result = runner.invoke(args=["archive", "reindex", "--if-stale"])
-    assert result.exit_code == 0 and "indexed 1 records" in result.output, result.output
-    assert pg_index.problem(db.session) is None
-    body = client.get(URL, query_string={"q": "노강서원"}).get_json()
-    assert [hit["id"] for hit in body["hits"]] == [record_id]
