@@ -9,7 +9,8 @@ query mix against ``/api/archive/search`` and what visitors type into the search
 ``/api/archive/suggest``. Prints one JSON object.
 
     .venv/bin/python bench/archive_search.py [--records N] [--rounds R] [--quick]
-        [--backend postgres --database-url postgresql://postgres@127.0.0.1:5432/pgsearch_bench]
+        [--backend postgres --database-url postgresql://postgres@127.0.0.1:5432/pgsearch_bench
+         [--reuse] [--postings-cache N]]
 """
 
 from __future__ import annotations
@@ -232,6 +233,11 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="PostgreSQL database for --backend postgres (emptied)"
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="postgres: search the records and tables built by "
+        "an earlier run on --database-url instead of building them again",
+    )  # fmt: skip
+    parser.add_argument("--postings-cache", type=int, help="postgres: SEARCH_POSTINGS_CACHE")
     args = parser.parse_args()
     if args.backend == "postgres" and not args.database_url:
         parser.error("--backend postgres needs --database-url (a database the bench may empty)")
@@ -252,8 +258,10 @@ def main() -> None:
         "SEARCH_RESULT_CACHE": "0",
         "SEARCH_BACKEND": args.backend,
     }
+    if args.postings_cache is not None:
+        env["SEARCH_POSTINGS_CACHE"] = str(args.postings_cache)
     if args.backend == "postgres":
-        env["DATABASE_URL"] = empty_postgres(args.database_url)
+        env["DATABASE_URL"] = args.database_url if args.reuse else empty_postgres(args.database_url)
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT_ROOT))
     server = None
@@ -270,16 +278,20 @@ def main() -> None:
         app = create_app()
         with app.app_context():
             upgrade()
-            seed_seconds = _seed(args.records)
-            analysis.warm_up()  # model load is start-up, not indexing
-            started = time.monotonic()
-            summary = reindex(app.extensions["settings"][ArchiveSettings])
-            index_seconds = time.monotonic() - started
+            if args.reuse:  # the records and tables of an earlier run
+                args.records = len(pg_index.indexed_ids(db.session))
+                seed_seconds, index_seconds, summary = 0.0, 0.0, {"records": 0}
+            else:
+                seed_seconds = _seed(args.records)
+                analysis.warm_up()  # model load is start-up, not indexing
+                started = time.monotonic()
+                summary = reindex(app.extensions["settings"][ArchiveSettings])
+                index_seconds = time.monotonic() - started
             if args.backend == "postgres":
                 index_size = pg_index.size_bytes(db.session)
                 db.session.commit()
-        if args.backend == "whoosh":
-            index_size = index.size_bytes(env["INDEX_DIR"])
+            else:
+                index_size = index.size_bytes(env["INDEX_DIR"])
 
         server = start_gunicorn(env, workdir, workers=2)
         base = server.url
@@ -316,7 +328,7 @@ def main() -> None:
             "records": args.records,
             "seed_seconds": round(seed_seconds, 1),
             "index_seconds": round(index_seconds, 1),
-            "index_records_per_s": round(summary["records"] / index_seconds, 1),
+            "index_records_per_s": round(summary["records"] / max(index_seconds, 1e-9), 1),
             "index_size_mb": round(index_size / 1024 / 1024, 1),
             "queries": len(latencies),
             "search_p50_ms": percentile(latencies, 50),
