@@ -6,10 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from core.config import ConfigurationError
-
-SEARCH_BACKENDS = ("whoosh", "postgres")
-
 
 @dataclass(frozen=True)
 class ArchiveSettings:
@@ -60,7 +56,7 @@ class ArchiveSettings:
             media_lease_seconds=max(1, int(config["ARCHIVE_MEDIA_LEASE_SECONDS"])),
             media_max_attempts=max(1, int(config["ARCHIVE_MEDIA_MAX_ATTEMPTS"])),
             index_dir=config["INDEX_DIR"],
-            search_backend=_search_backend(config),
+            search_backend=config["SEARCH_BACKEND"],  # checked by core.config.check
             search_postings_cache=max(0, int(config["SEARCH_POSTINGS_CACHE"])),
             search_max_per_page=int(config["SEARCH_MAX_PER_PAGE"]),
             search_result_cache=int(config["SEARCH_RESULT_CACHE"]),
@@ -70,21 +66,6 @@ class ArchiveSettings:
             iiif_max_width=max(1, int(config["IIIF_MAX_WIDTH"])),
             iiif_max_area=max(1, int(config["IIIF_MAX_AREA"])),
         )
-
-
-def _search_backend(config) -> str:
-    backend = str(config["SEARCH_BACKEND"]).strip().lower()
-    if backend not in SEARCH_BACKENDS:
-        raise ConfigurationError(
-            f"SEARCH_BACKEND={config['SEARCH_BACKEND']!r}: use one of {', '.join(SEARCH_BACKENDS)}"
-        )
-    url = config.get("SQLALCHEMY_DATABASE_URI") or config["DATABASE_URL"]
-    if backend == "postgres" and not url.startswith(("postgresql", "postgres:")):
-        raise ConfigurationError(
-            "SEARCH_BACKEND=postgres keeps the search index in the PostgreSQL database, but "
-            "DATABASE_URL is not PostgreSQL: use SEARCH_BACKEND=whoosh with SQLite"
-        )
-    return backend
 
 
 @dataclass(frozen=True)

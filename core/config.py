@@ -221,8 +221,22 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+SEARCH_BACKENDS = ("whoosh", "postgres")
+
+
 def check(config: dict) -> None:
-    """Refuse configurations that must never serve real traffic."""
+    """Refuse configurations that must never serve real traffic (before anything is built
+    from them)."""
+    if config["SEARCH_BACKEND"] not in SEARCH_BACKENDS:
+        raise ConfigurationError(
+            f"SEARCH_BACKEND={config['SEARCH_BACKEND']!r}: use one of {', '.join(SEARCH_BACKENDS)}"
+        )
+    url = config.get("SQLALCHEMY_DATABASE_URI") or config["DATABASE_URL"]
+    if config["SEARCH_BACKEND"] == "postgres" and not url.startswith(("postgresql", "postgres:")):
+        raise ConfigurationError(
+            "SEARCH_BACKEND=postgres keeps the search index in the PostgreSQL database, but "
+            "DATABASE_URL is not PostgreSQL: use SEARCH_BACKEND=whoosh with SQLite"
+        )
     if config["APP_ENV"] not in {"development", "testing"} and not config["SECRET_KEY"]:
         raise ConfigurationError(
             f"SECRET_KEY is not set (APP_ENV={config['APP_ENV']}). Set it in the environment, "
