@@ -150,8 +150,9 @@ def _forget_changed_records(session, previous_transaction) -> None:
 def reindex_postgres(*, batch: int = BATCH) -> dict:
     """Rebuild the PostgreSQL search tables from the records, a batch of records per
     transaction (each committed here: searches keep answering, from the old terms of the
-    records not yet rewritten), then remove what belongs to no record and mark the tables
-    current. Changes made meanwhile write their own terms, under the same row locks."""
+    records not yet rewritten), then remove what belongs to no record, mark the tables
+    current and VACUUM ANALYZE them. Changes made meanwhile write their own terms, under the
+    same row locks."""
     started = time.monotonic()
     last_id, count = 0, 0
     while True:
@@ -167,6 +168,7 @@ def reindex_postgres(*, batch: int = BATCH) -> dict:
     removed = pg_index.remove_missing(db.session, select(Record.id))
     pg_index.new_generation(db.session, layout=pg_index.LAYOUT)
     db.session.commit()
+    pg_index.vacuum(db.engine)
     return {
         "records": count,
         "caught_up": 0,
