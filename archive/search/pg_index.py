@@ -370,12 +370,14 @@ class PostgresGeneration(engine.Generation):
         """A filter field's terms (as Whoosh's field type cuts its value) → documents."""
 
         def build():
-            field, docs = _SCHEMA[name], {}
+            field, docs, cut = _SCHEMA[name], {}, {}
             for docnum, value in enumerate(self.values[name]):
                 if value is None:
                     continue
-                for btext, *_ in field.index(value):
-                    docs.setdefault(btext.decode("utf-8"), []).append(docnum)
+                if value not in cut:  # few distinct values (types, places): each cut once
+                    cut[value] = [btext.decode("utf-8") for btext, *_ in field.index(value)]
+                for term in cut[value]:
+                    docs.setdefault(term, []).append(docnum)
             return {term: np.asarray(found, dtype=np.int64) for term, found in docs.items()}
 
         return self.remember(("terms", name), build)
