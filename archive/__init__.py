@@ -16,14 +16,19 @@ from archive import (
 )
 from archive import jobs as _jobs  # noqa: F401  (binds the jobs the services queue)
 from archive.search import analysis
+from archive.services import documents
 from archive.settings import ArchiveSettings, OaiSettings
 from core import settings, web
+from core.extensions import db
 from core.health import register_check
 
 
 def init_app(app, api_docs):
     """Register settings, blueprints, CLI commands, jobs, ready checks and demo data."""
-    settings.register(app, ArchiveSettings.from_config(app.config))
+    archive_settings = ArchiveSettings.from_config(app.config)
+    settings.register(app, archive_settings)
+    with app.app_context():  # this app's engine: its transactions write their search terms
+        documents.index_in_transaction(db.engine, archive_settings.search_backend == "postgres")
     settings.register(app, OaiSettings.from_config(app.config))
     api_docs.register_blueprint(api.blp)
     api_docs.register_blueprint(imports_api.blp)

@@ -140,12 +140,10 @@ def verify_fixity(as_json):
 def reindex_command(if_stale):
     """Rebuild the search index from the database (a fresh copy, swapped in when complete)."""
     settings = settings_of(ArchiveSettings)
-    if if_stale and not indexing.needs_rebuild(settings.index_dir):
+    if if_stale and not commit_or_fail(lambda: indexing.needs_rebuild(settings)):
         click.echo("the search index is current")
         return
-    summary = commit_or_fail(
-        lambda: indexing.reindex_all(settings.index_dir, limitmb=settings.search_index_limitmb)
-    )
+    summary = commit_or_fail(lambda: indexing.reindex(settings))
     click.echo(
         f"indexed {summary['records']} records in {summary['seconds']} s "
         f"(caught up {summary['caught_up']}, removed {summary['removed']})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from archive.search import index
-from archive.services import ocr
+from archive.services import indexing, ocr
 from archive.settings import ArchiveSettings
 from core.settings import settings_of
 
@@ -24,7 +24,10 @@ def ocr_check():
 
 def search_index_check():
     """Without an index, search answers with no results until it is built."""
-    index_dir = settings_of(ArchiveSettings).index_dir
+    settings = settings_of(ArchiveSettings)
+    if settings.search_backend == "postgres":
+        return indexing.postgres_problem()
+    index_dir = settings.index_dir
     if index.current_path(index_dir) is None:
         return "empty: run `flask --app wsgi archive reindex`"
     if index.is_stale(index_dir):

@@ -9,9 +9,12 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    REAL,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -303,3 +306,68 @@ class ImportRun(db.Model):
     # the lease has run out the run is taken up again after that line (nothing twice).
     resume_after_line: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- search on PostgreSQL (SEARCH_BACKEND=postgres, ``archive.search.pg_index``) ---
+
+
+class SearchState(db.Model):
+    """One row: the generation of the search tables, a new value written by every transaction
+    that changes them (each server keeps what it derived from them until it changes), and the
+    layout of fields they were built with (empty until ``archive reindex`` has run)."""
+
+    __tablename__ = "archive_search_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    generation: Mapped[str] = mapped_column(String(32))
+    layout: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchDocument(db.Model):
+    """A record as the search sees it besides its terms (``archive.search.index.fields``):
+    filter, facet and sort values, and what a hit shows. No foreign key: the writer removes
+    it with the record, in the same transaction."""
+
+    __tablename__ = "archive_search_document"
+
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    identifier: Mapped[str] = mapped_column(Text)
+    title_stored: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    subjects_facet: Mapped[str] = mapped_column(Text)
+    place: Mapped[str] = mapped_column(Text)
+    collection: Mapped[str] = mapped_column(Text)
+    year_from: Mapped[int | None]
+    year_to: Mapped[int | None]
+    decades_facet: Mapped[str] = mapped_column(Text)
+    date_key: Mapped[int]
+    title_sort: Mapped[str] = mapped_column(Text)
+    updated: Mapped[int] = mapped_column(BigInteger)
+    title_label: Mapped[str] = mapped_column(Text)
+    creator_label: Mapped[str] = mapped_column(Text)
+    date_text: Mapped[str] = mapped_column(Text)
+    thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    body_stored: Mapped[str] = mapped_column(Text)
+
+
+class SearchPosting(db.Model):
+    """One term of one field of one record, with its weight (the term's frequency there, as
+    Whoosh counts it). Looked up by (field, term) with record and weight in the index itself;
+    removed by record through the primary key."""
+
+    __tablename__ = "archive_search_posting"
+    __table_args__ = (
+        Index(
+            "ix_archive_search_posting_term",
+            "field",
+            "term",
+            postgresql_include=["record_id", "weight"],
+        ),
+    )
+
+    record_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    field: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    weight: Mapped[float] = mapped_column(REAL)

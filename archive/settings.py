@@ -26,6 +26,8 @@ class ArchiveSettings:
     media_lease_seconds: int
     media_max_attempts: int
     index_dir: str
+    search_backend: str  # "whoosh" (files in index_dir) or "postgres" (tables, see pg_index)
+    search_postings_cache: int  # postgres: postings kept per process between writes
     search_max_per_page: int
     search_result_cache: int
     search_index_limitmb: int
@@ -54,6 +56,8 @@ class ArchiveSettings:
             media_lease_seconds=max(1, int(config["ARCHIVE_MEDIA_LEASE_SECONDS"])),
             media_max_attempts=max(1, int(config["ARCHIVE_MEDIA_MAX_ATTEMPTS"])),
             index_dir=config["INDEX_DIR"],
+            search_backend=config["SEARCH_BACKEND"],  # checked by core.config.check
+            search_postings_cache=max(0, int(config["SEARCH_POSTINGS_CACHE"])),
             search_max_per_page=int(config["SEARCH_MAX_PER_PAGE"]),
             search_result_cache=int(config["SEARCH_RESULT_CACHE"]),
             search_index_limitmb=int(config["SEARCH_INDEX_LIMITMB"]),

@@ -1,12 +1,16 @@
 """Archive search benchmark: bulk indexing speed, search latency over HTTP, worker memory.
 
 Generates N records (default 50,000) with 1–2 KB of Korean text each (deterministic seed),
-stores them in a temporary SQLite database, builds the index through the bulk ``reindex``
-path, starts gunicorn (``--preload``, 2 workers) on a free loopback port and runs a fixed
+stores them in a temporary SQLite database (or, with ``--backend postgres``, the PostgreSQL
+database ``--database-url``, emptied first), builds the index through the bulk ``reindex``
+path (the Whoosh files, or the PostgreSQL search tables), starts gunicorn (``--preload``,
+2 workers) on a free loopback port and runs a fixed
 query mix against ``/api/archive/search`` and what visitors type into the search box against
 ``/api/archive/suggest``. Prints one JSON object.
 
     .venv/bin/python bench/archive_search.py [--records N] [--rounds R] [--quick]
+        [--backend postgres --database-url postgresql://postgres@127.0.0.1:5432/pgsearch_bench
+         [--reuse] [--postings-cache N]]
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import children, percentile, start_gunicorn, stop_gunicorn
+from support import children, empty_postgres, percentile, start_gunicorn, stop_gunicorn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261125
@@ -225,7 +229,18 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=10, help="passes over the query mix")
     parser.add_argument("--quick", action="store_true", help="2,000 records, 3 rounds")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument(
+        "--database-url", help="PostgreSQL database for --backend postgres (emptied)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="postgres: search the records and tables built by "
+        "an earlier run on --database-url instead of building them again",
+    )  # fmt: skip
+    parser.add_argument("--postings-cache", type=int, help="postgres: SEARCH_POSTINGS_CACHE")
     args = parser.parse_args()
+    if args.backend == "postgres" and not args.database_url:
+        parser.error("--backend postgres needs --database-url (a database the bench may empty)")
     if args.quick:
         args.records, args.rounds = 2000, 3
 
@@ -241,7 +256,12 @@ def main() -> None:
         "INSTANCE_DIR": str(workdir),
         # Measure the search itself: no result lists kept between requests.
         "SEARCH_RESULT_CACHE": "0",
+        "SEARCH_BACKEND": args.backend,
     }
+    if args.postings_cache is not None:
+        env["SEARCH_POSTINGS_CACHE"] = str(args.postings_cache)
+    if args.backend == "postgres":
+        env["DATABASE_URL"] = args.database_url if args.reuse else empty_postgres(args.database_url)
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT_ROOT))
     server = None
@@ -249,19 +269,29 @@ def main() -> None:
         import requests
         from flask_migrate import upgrade
 
-        from archive.search import analysis, index
-        from archive.services.indexing import reindex_all
+        from archive.search import analysis, index, pg_index
+        from archive.services.indexing import reindex
+        from archive.settings import ArchiveSettings
         from core.app import create_app
+        from core.extensions import db
 
         app = create_app()
         with app.app_context():
             upgrade()
-            seed_seconds = _seed(args.records)
-            analysis.warm_up()  # model load is start-up, not indexing
-            started = time.monotonic()
-            summary = reindex_all(env["INDEX_DIR"], limitmb=app.config["SEARCH_INDEX_LIMITMB"])
-            index_seconds = time.monotonic() - started
-        index_size = index.size_bytes(env["INDEX_DIR"])
+            if args.reuse:  # the records and tables of an earlier run
+                args.records = len(pg_index.indexed_ids(db.session))
+                seed_seconds, index_seconds, summary = 0.0, 0.0, {"records": 0}
+            else:
+                seed_seconds = _seed(args.records)
+                analysis.warm_up()  # model load is start-up, not indexing
+                started = time.monotonic()
+                summary = reindex(app.extensions["settings"][ArchiveSettings])
+                index_seconds = time.monotonic() - started
+            if args.backend == "postgres":
+                index_size = pg_index.size_bytes(db.session)
+                db.session.commit()
+            else:
+                index_size = index.size_bytes(env["INDEX_DIR"])
 
         server = start_gunicorn(env, workdir, workers=2)
         base = server.url
@@ -294,10 +324,11 @@ def main() -> None:
                 response.raise_for_status()
         workers = [_memory(pid) for pid in children(server.process.pid)]
         result = {
+            "backend": args.backend,
             "records": args.records,
             "seed_seconds": round(seed_seconds, 1),
             "index_seconds": round(index_seconds, 1),
-            "index_records_per_s": round(summary["records"] / index_seconds, 1),
+            "index_records_per_s": round(summary["records"] / max(index_seconds, 1e-9), 1),
             "index_size_mb": round(index_size / 1024 / 1024, 1),
             "queries": len(latencies),
             "search_p50_ms": percentile(latencies, 50),

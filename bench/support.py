@@ -282,3 +282,19 @@ def _bench_title(n: int) -> dict:
         "year": 2020,
         "kdc": "813.7",
     }
+
+
+def empty_postgres(url: str) -> str:
+    """Drop and create the public schema of the PostgreSQL database ``url`` (a database kept
+    for benchmarks: everything in it is lost); returns the URL for the app's config."""
+    from sqlalchemy import create_engine, text
+
+    for prefix in ("postgres://", "postgresql://"):  # the psycopg 3 driver, as the app uses
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url

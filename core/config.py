@@ -120,6 +120,14 @@ DEFAULTS: dict[str, object] = {
     "SEARCH_INDEX_LIMITMB": 256,
     # search: result lists kept per web worker for paging and repeated queries (0 = none)
     "SEARCH_RESULT_CACHE": 16,
+    # search: where the index lives. "whoosh": files in INDEX_DIR, written by the job consumer
+    # (one machine). "postgres": tables in the PostgreSQL database, written in the transaction
+    # that changes a record, shared by every app server (needs a PostgreSQL DATABASE_URL).
+    "SEARCH_BACKEND": "whoosh",
+    # postgres search: postings (one record's weight for one term) each web worker keeps for
+    # the terms of recent queries until the next write anywhere (about 12 bytes each; 0 =
+    # every query reads all its terms from the database)
+    "SEARCH_POSTINGS_CACHE": 2_000_000,
     # Largest single media file accepted (bytes); bigger uploads get 413.
     "ARCHIVE_MAX_UPLOAD_BYTES": 60 * 1024 * 1024,
     # Largest image (pixels per page) decoded; bigger ones are refused as decompression bombs.
@@ -213,8 +221,22 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+SEARCH_BACKENDS = ("whoosh", "postgres")
+
+
 def check(config: dict) -> None:
-    """Refuse configurations that must never serve real traffic."""
+    """Refuse configurations that must never serve real traffic (before anything is built
+    from them)."""
+    if config["SEARCH_BACKEND"] not in SEARCH_BACKENDS:
+        raise ConfigurationError(
+            f"SEARCH_BACKEND={config['SEARCH_BACKEND']!r}: use one of {', '.join(SEARCH_BACKENDS)}"
+        )
+    url = config.get("SQLALCHEMY_DATABASE_URI") or config["DATABASE_URL"]
+    if config["SEARCH_BACKEND"] == "postgres" and not url.startswith(("postgresql", "postgres:")):
+        raise ConfigurationError(
+            "SEARCH_BACKEND=postgres keeps the search index in the PostgreSQL database, but "
+            "DATABASE_URL is not PostgreSQL: use SEARCH_BACKEND=whoosh with SQLite"
+        )
     if config["APP_ENV"] not in {"development", "testing"} and not config["SECRET_KEY"]:
         raise ConfigurationError(
             f"SECRET_KEY is not set (APP_ENV={config['APP_ENV']}). Set it in the environment, "

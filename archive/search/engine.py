@@ -108,6 +108,19 @@ class AtLeastNode:
         return mask, np.where(mask, score, 0.0)
 
 
+def term_nodes(node) -> list[TermNode]:
+    """Every term a query tree looks up (for a backend that fetches them all at once)."""
+    if isinstance(node, TermNode):
+        return [node]
+    found = []
+    for child in getattr(node, "children", ()):
+        found += term_nodes(child)
+    for part in ("required", "optional"):
+        if hasattr(node, part):
+            found += term_nodes(getattr(node, part))
+    return found
+
+
 def _leaf_postings(reader, field: str, text: str) -> tuple[list, list]:
     try:
         matcher = reader.postings(field, text)
@@ -149,6 +162,9 @@ class Generation:
 
     def empty(self) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64)
+
+    def prepare(self, query: Node) -> None:
+        """Called before ``query`` is evaluated (Whoosh reads each term when asked)."""
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         all_ids, all_weights = [], []

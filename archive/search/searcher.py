@@ -82,6 +82,12 @@ class _OpenIndex:
         self.generation = Generation(self.searcher)
         self.results.clear()
 
+    def reader(self):
+        return self.searcher.reader()
+
+    def stored_fields(self, docnums) -> list[dict]:
+        return [self.searcher.stored_fields(int(docnum)) for docnum in docnums]
+
     def close(self) -> None:
         self.searcher.close()
         self.ix.close()
@@ -104,6 +110,14 @@ def _current(base: str) -> _OpenIndex | None:
     elif not held.searcher.up_to_date():
         held.refresh()
     return held
+
+
+def _open_source(source):
+    """A Whoosh index directory (its path), or an index of another kind that opens itself
+    (``pg_index.Source``: the same engine over PostgreSQL tables)."""
+    if isinstance(source, str | Path):
+        return _current(str(source))
+    return source.current()
 
 
 def close_all() -> None:
@@ -318,12 +332,15 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size
     if query is None:
         mask, scores = gen.live.copy(), np.zeros(gen.size)
     else:
+        gen.prepare(query)
         mask, scores = query.evaluate(gen)
         mask &= allowed
         if not mask.any() and len(words) >= 3:
             # Nothing has every word of a longer query: accept records missing one of them
             # (ranked by how many they have) rather than answer with nothing.
-            mask, scores = build_query(words, relax=1).evaluate(gen)
+            relaxed = build_query(words, relax=1)
+            gen.prepare(relaxed)
+            mask, scores = relaxed.evaluate(gen)
     mask &= allowed
     docnums = _order(gen, np.nonzero(mask)[0], scores, sort)
     facets = {
@@ -365,22 +382,22 @@ def did_you_mean(reader, query: str, words: list[analysis.QueryWord]) -> str | N
     return " ".join(corrected) if changed else None
 
 
-def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchResult:
+def search(base, params: SearchParams, *, cache_size: int = 16) -> SearchResult:
     """Search the current index. An empty query lists every record passing the filters."""
     result = SearchResult(total=0, page=params.page, per_page=params.per_page)
     words = analysis.analyse_query(params.q)
     sort = params.sort if words or params.sort != "relevance" else "newest"
     with _open_lock:
-        held = _current(base)
+        held = _open_source(base)
         if held is None or (params.q.strip() and not words):
             result.facets = {name: [] for name in FACETS}
             return result
         docnums, scores, result.facets = _ranked(held, params, words, sort, cache_size)
-        result.did_you_mean = did_you_mean(held.searcher.reader(), params.q, words)
+        result.did_you_mean = did_you_mean(held.reader(), params.q, words)
         result.total = int(len(docnums))
         first = (params.page - 1) * params.per_page
         page = docnums[first : first + params.per_page]
-        stored = [held.searcher.stored_fields(int(docnum)) for docnum in page]
+        stored = held.stored_fields(page)
     marks = [mark for word in words for mark in word.marks]
     marks += [head for head in map(_admin_head, words) if head]
     for docnum, fields in zip(page, stored, strict=True):
@@ -406,11 +423,11 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
 # --- suggestions for the search box ---
 
 
-def suggest(base: str, typed: str, *, limit: int = 10) -> list[dict]:
+def suggest(base, typed: str, *, limit: int = 10) -> list[dict]:
     """Titles, places, subjects and names of published records starting with ``typed``, by
     their 초성 or romanization too (see ``archive.search.suggest``)."""
     with _open_lock:
-        held = _current(base)
+        held = _open_source(base)
         if held is None:
             return []
         gen = held.generation

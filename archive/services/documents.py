@@ -10,12 +10,32 @@ Contract between records/media and search:
   (an import queues index work per batch, not per record). That job re-reads the records
   and (re)indexes them, or removes from the index those that no longer exist. Only the job
   consumer writes the index.
+- With ``SEARCH_BACKEND=postgres`` there is no job: ``queue_index`` gathers the records and
+  ``indexing`` writes their terms in the same transaction, just before it commits, so every
+  app server's search sees the change exactly when the record's own change is committed.
 - Visibility is part of the document: the index holds every record and search filters on it.
 """
 
 from __future__ import annotations
 
+import weakref
+
 from archive.services import background
+from core.extensions import db
+
+# Session key: the records whose search terms this transaction writes before it commits.
+CHANGED_RECORDS = "archive_search_changed"
+# Database engines of the apps whose search is in PostgreSQL (set at start-up).
+_in_transaction: weakref.WeakSet = weakref.WeakSet()
+
+
+def index_in_transaction(engine, enabled: bool = True) -> None:
+    """Write the search terms of records changed through ``engine`` in their own transaction
+    (``SEARCH_BACKEND=postgres``), or leave them to the index job (Whoosh)."""
+    if enabled:
+        _in_transaction.add(engine)
+    else:
+        _in_transaction.discard(engine)
 
 
 def record_text(record) -> str:
@@ -53,5 +73,9 @@ def record_document(record) -> dict:
 
 def queue_index(record_id: int) -> None:
     """Reindex the record once the current transaction commits: one job for all the records
-    of a transaction (an import's batch is indexed with one commit of the index)."""
-    background.index_records.after_commit_gathered(record_id)
+    of a transaction (an import's batch is indexed with one commit of the index). On the
+    PostgreSQL search, the record's terms are written before this transaction commits."""
+    if db.session.get_bind() in _in_transaction:
+        db.session.info.setdefault(CHANGED_RECORDS, set()).add(record_id)
+    else:
+        background.index_records.after_commit_gathered(record_id)

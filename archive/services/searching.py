@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
-from archive.search import searcher
+from archive.search import pg_index, searcher
 from archive.settings import ArchiveSettings
 from core.errors import Forbidden, NotFound
+from core.extensions import db
 
 # ``visibility`` value for every record whatever its state (archivists only; the search
 # door's schema offers it next to the states).
 ALL = "all"
+
+
+def index_of(settings: ArchiveSettings):
+    """What the searcher searches: the Whoosh index directory, or the PostgreSQL tables
+    through this request's session (``SEARCH_BACKEND=postgres``)."""
+    if settings.search_backend == "postgres":
+        return pg_index.Source(db.session, cache_postings=settings.search_postings_cache)
+    return settings.index_dir
 
 
 def search_records(
@@ -29,7 +38,7 @@ def search_records(
         visibility = "published"
     query["per_page"] = min(query["per_page"], settings.search_max_per_page)
     params = searcher.SearchParams(**query, visibility=None if visibility == ALL else visibility)
-    return searcher.search(settings.index_dir, params, cache_size=settings.search_result_cache)
+    return searcher.search(index_of(settings), params, cache_size=settings.search_result_cache)
 
 
 def search_collection(
@@ -51,4 +60,4 @@ def search_collection(
 def suggest(typed: str, limit: int, *, settings: ArchiveSettings) -> list[dict]:
     """What the public search box suggests for ``typed``: titles, places, subjects and names
     of published records (by 초성 and romanization too)."""
-    return searcher.suggest(settings.index_dir, typed, limit=limit)
+    return searcher.suggest(index_of(settings), typed, limit=limit)

@@ -1,10 +1,17 @@
 """The index and the searcher on plain documents: filters, sorting, paging, facets, snippets,
-updates, and the rebuild swap."""
+updates, and the rebuild swap; on each backend (Whoosh, and the PostgreSQL tables when the
+suite runs on PostgreSQL)."""
 
 import pytest
 
 from archive.search import index, searcher, snippets
-from tests.fixtures.archive_search import build_index, document, hit_ids, search
+from tests.fixtures.archive_search import (
+    WHOOSH_ONLY,
+    build_index,
+    document,
+    hit_ids,
+    search,
+)
 
 
 def test_filters_by_type_subject_place_and_collection():
@@ -155,6 +162,7 @@ def test_identifier_finds_its_record():
     assert hit_ids(search("UJB-2026-000123")) == [1]
 
 
+@WHOOSH_ONLY
 def test_job_path_updates_replaces_and_deletes(fresh_index):
     index.update_documents(fresh_index, [document(id=1, title="회룡사 대웅전")])
     assert hit_ids(search("회룡사")) == [1]
@@ -166,6 +174,7 @@ def test_job_path_updates_replaces_and_deletes(fresh_index):
     assert index.indexed_ids(fresh_index) == set()
 
 
+@WHOOSH_ONLY
 def test_a_commit_that_fails_lets_go_of_the_write_lock(fresh_index, monkeypatch):
     from whoosh.writing import SegmentWriter
 
@@ -186,6 +195,7 @@ def test_a_commit_that_fails_lets_go_of_the_write_lock(fresh_index, monkeypatch)
     assert hit_ids(search("망월사")) == [2]
 
 
+@WHOOSH_ONLY
 def test_rebuild_swaps_in_a_complete_new_generation(fresh_index):
     build_index([document(id=1, title="노강서원")])
     old_path = index.current_path(fresh_index)
@@ -196,6 +206,7 @@ def test_rebuild_swaps_in_a_complete_new_generation(fresh_index):
     assert index.indexed_ids(fresh_index) == {2, 3}
 
 
+@WHOOSH_ONLY
 def test_no_index_yet_means_no_results(fresh_index):
     result = searcher.search(fresh_index, searcher.SearchParams(q="의정부"))
     assert result.total == 0 and result.hits == []

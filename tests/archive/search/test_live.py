@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fixtures.archive_search import create_search_record, use_index_dir
+from tests.fixtures.archive_search import WHOOSH_ONLY, create_search_record, use_index_dir
 
 WORD = "라이브검색시험"
 
@@ -26,6 +26,7 @@ def _memory(pid: int) -> dict:
 
 
 @pytest.mark.slow
+@WHOOSH_ONLY  # the servers of the PostgreSQL backend: test_postgres_search.py
 def test_workers_see_new_records_and_share_the_model(app, test_settings, live_server):
     # The server indexes into the suite's index directory: write there too.
     use_index_dir(test_settings["INDEX_DIR"])

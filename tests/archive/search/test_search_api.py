@@ -7,7 +7,11 @@ from flask import current_app
 from archive.search import index
 from archive.services import records as record_service
 from core.extensions import db
-from tests.fixtures.archive_search import create_search_record
+from tests.fixtures.archive_search import (
+    WHOOSH_ONLY,
+    create_search_record,
+    indexed_ids,
+)
 from tests.fixtures.users import auth_headers, create_user
 
 URL = "/api/archive/search"
@@ -130,9 +134,10 @@ def test_changes_reach_the_index(client, archivist):
     )
     db.session.commit()
     assert client.get(URL, query_string={"q": "행복로"}).get_json()["total"] == 0
-    assert record_id not in index.indexed_ids(current_app.config["INDEX_DIR"])
+    assert record_id not in indexed_ids()
 
 
+@WHOOSH_ONLY
 def test_reindex_command_rebuilds_from_the_database(app, client, fresh_index):
     first = create_search_record(title="노강서원 강당")
     second = create_search_record(title="노강서원 현판")
@@ -148,6 +153,7 @@ def test_reindex_command_rebuilds_from_the_database(app, client, fresh_index):
     assert {hit["id"] for hit in body["hits"]} == {first.id, second.id}
 
 
+@WHOOSH_ONLY
 def test_index_job_removes_records_that_no_longer_exist(fresh_index):
     from archive.jobs import index_record
 
@@ -162,6 +168,7 @@ def test_index_job_removes_records_that_no_longer_exist(fresh_index):
     assert index.indexed_ids(fresh_index) == set()
 
 
+@WHOOSH_ONLY
 def test_one_index_job_takes_every_record_of_a_transaction(fresh_index):
     from archive.jobs import index_records
 
@@ -176,6 +183,7 @@ def test_one_index_job_takes_every_record_of_a_transaction(fresh_index):
     assert index.indexed_ids(fresh_index) == {second_id}
 
 
+@WHOOSH_ONLY
 def test_an_index_built_by_an_older_version_is_reported_and_rebuilt(app, client, fresh_index):
     from whoosh import index as whoosh_index
     from whoosh.fields import ID, TEXT, Schema
