@@ -169,6 +169,8 @@ DEFAULTS: dict[str, object] = {
     "PUBLIC_BASE_URL": "",
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",
+    # Tests only: the Redis database the two-server test may empty (no one else's).
+    "TEST_REDIS_URL": "redis://127.0.0.1:6379/5",
 }
 
 
