@@ -273,6 +273,16 @@ def test_a_page_session_and_its_form_tokens_work_on_either_server(cluster):
     assert again.status_code == 302 and "/login" in again.headers["Location"]
 
 
+def test_both_servers_are_ready_and_agree_on_their_keys(cluster, admin):
+    headers = auth_headers(admin)
+    for server in cluster.servers:
+        ready = requests.get(server("/api/ready"), headers=headers, timeout=30)
+        assert ready.status_code == 200, ready.text
+        checks = ready.json()["checks"]
+        assert checks["job_queue"] == checks["rate_limits"] == "ok"
+        assert checks["shared_secrets"] == "ok"
+
+
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
 
