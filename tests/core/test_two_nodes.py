@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -71,10 +72,10 @@ def _consumer(env: dict[str, str], log_path: Path):
 
 @pytest.fixture(scope="module")
 def cluster(app, test_settings, tmp_path_factory):
-    """Servers A and B and one consumer. Each has its own INSTANCE_DIR (its settings file, its
-    SQLite job file, its search index), so whatever they agree on comes from the shared
-    configuration, the database, Redis or MEDIA_DIR. Only this test's Redis database is
-    emptied, before and after."""
+    """Servers A and B and one consumer. Each has its own INSTANCE_DIR (a settings file with
+    secrets of its own, its SQLite job file, its search index), so whatever they agree on comes
+    from the shared configuration (the environment), the database, Redis or MEDIA_DIR. Only
+    this test's Redis database is emptied, before and after."""
     store = redis.Redis.from_url(str(config_module.env("TEST_REDIS_URL")))
     store.flushdb()
     root = tmp_path_factory.mktemp("two-nodes")
@@ -88,6 +89,12 @@ def cluster(app, test_settings, tmp_path_factory):
     def node_env(name: str) -> tuple[dict[str, str], Path]:
         instance = root / name
         instance.mkdir()
+        # A settings file of its own, as `make run` writes one with each machine's own
+        # secrets: the cluster's environment, the same for every node, must win over it.
+        (instance / "settings.env").write_text(
+            f"SECRET_KEY={secrets.token_urlsafe(32)}\n"
+            f"PAYMENT_CALLBACK_SECRET={secrets.token_urlsafe(32)}\n"
+        )
         env = _live_env(
             test_settings,
             instance,
