@@ -84,6 +84,8 @@ def cluster(app, test_settings, tmp_path_factory):
         "REDIS_URL": str(config_module.env("TEST_REDIS_URL")),
         "JOBS_IMMEDIATE": "0",
         "MEDIA_DIR": str(media_dir),
+        # Search shared by every server: the index in the PostgreSQL database.
+        "SEARCH_BACKEND": "postgres",
     }
 
     def node_env(name: str) -> tuple[dict[str, str], Path]:
@@ -412,3 +414,50 @@ def test_media_uploaded_through_one_server_are_served_by_the_other(cluster, arch
         )
         assert requests.get(server(media_path + "/thumbnail"), timeout=30).status_code == 404
         assert requests.get(server(tile), timeout=30).status_code == 404
+
+
+# --- archive search (the PostgreSQL search backend) ------------------------------------
+
+
+def _found(server, word) -> set[str]:
+    response = requests.get(
+        server("/api/archive/search"),
+        params={"q": word},
+        headers={"Connection": "close"},  # a new connection each time: any worker answers
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {hit["identifier"] for hit in response.json()["hits"]}
+
+
+def test_an_archivist_publishes_on_one_server_and_a_search_on_the_other_finds_it_at_once(
+    cluster, archivist
+):
+    """The cluster searches with SEARCH_BACKEND=postgres: a record's search terms are written
+    in the transaction that publishes or withdraws it, so no server waits for an index job.
+    (Each server's Whoosh index would be its own, written by no one: only the shared backend
+    can pass this.)"""
+    word = "두서버검색시험"
+    record = create_record(
+        archivist, title=f"{word} 회룡사 사진", rights="KOGL-1", transcription="회룡사 앞 풍경"
+    )
+    headers = auth_headers(archivist)
+    record_id, identifier = record.id, record.identifier
+    db.session.commit()
+    searches = NODE_WORKERS * 2  # per server: its workers answer, each with its own caches
+    for server in cluster.servers:
+        assert [_found(server, word) for _ in range(searches)] == [set()] * searches
+
+    published = requests.post(
+        cluster.a(f"/api/archive/records/{record_id}/publish"), headers=headers, timeout=30
+    )
+    assert published.status_code == 200, published.text
+    for server in (cluster.b, cluster.a):
+        assert [_found(server, word) for _ in range(searches)] == [{identifier}] * searches
+
+    withdrawn = requests.post(
+        cluster.b(f"/api/archive/records/{record_id}/withdraw"), headers=headers, timeout=30
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    for server in (cluster.a, cluster.b):
+        assert [_found(server, word) for _ in range(searches)] == [set()] * searches
