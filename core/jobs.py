@@ -85,7 +85,9 @@ class ClaimingHuey(Huey):
         return bool(self.storage.conn.set(key, "1", nx=True, ex=self.CLAIM_SECONDS))
 
 
-huey = ClaimingHuey("happyhub", storage_class=MemoryStorage, utc=True)
+# results=False: nothing reads a job's return value, and a queue that kept each one (a
+# periodic job's count every quarter hour, for ever) would only grow Redis's memory.
+huey = ClaimingHuey("happyhub", results=False, storage_class=MemoryStorage, utc=True)
 _bound_app: Flask | None = None
 
 

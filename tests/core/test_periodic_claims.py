@@ -12,6 +12,7 @@ from huey import crontab
 from huey.storage import RedisStorage, SqliteStorage
 
 from core import config as config_module
+from core import jobs as core_jobs
 from core.jobs import ClaimingHuey
 
 
@@ -68,3 +69,13 @@ def test_a_consumer_on_sqlite_enqueues_every_due_task(queue_name, tmp_path):
     for _ in range(2):
         due = consumer.read_periodic(datetime(2026, 3, 2, 3, 10, 0))
         assert sorted(task.name for task in due) == ["daily", "sweep"]
+
+
+def test_the_queue_keeps_no_job_results():
+    """Jobs' return values (a count of patrons barred) are read by no one: kept, one per job,
+    they would pile up in the shared queue's memory."""
+    from library import jobs as library_jobs  # the domain's jobs, as the consumer loads them
+
+    before = core_jobs.huey.result_count()
+    library_jobs.apply_missed_pickup_strikes([])  # returns how many patrons it barred: 0
+    assert core_jobs.huey.result_count() == before == 0
