@@ -196,8 +196,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIntConverter
     app.json.ensure_ascii = False  # Korean text as UTF-8, not \uXXXX escapes
     _apply_config(app, config)
-    if app.config["PROXY_FIX_X_FOR"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+    trusted = {
+        "x_for": app.config["PROXY_FIX_X_FOR"],
+        "x_proto": app.config["PROXY_FIX_X_PROTO"],
+        "x_host": app.config["PROXY_FIX_X_HOST"],
+    }
+    if any(trusted.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **trusted)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)

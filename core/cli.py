@@ -158,7 +158,8 @@ def seed_demo():
 @jobs_cli.command("worker")
 @click.option("--workers", default=1, show_default=True)
 def worker(workers):
-    """Run the job consumer (periodic tasks included) until interrupted."""
+    """Run the job consumer (periodic tasks included; with several consumers on Redis each
+    periodic run is claimed by one of them) until interrupted."""
     consumer = jobs.huey.create_consumer(workers=workers, periodic=True, check_worker_health=True)
     consumer.run()
 

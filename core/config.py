@@ -37,8 +37,12 @@ DEFAULTS: dict[str, object] = {
     "JOBS_DB_PATH": str(INSTANCE_DIR / "jobs.db"),
     "JOBS_IMMEDIATE": False,
     "TIMEZONE": "Asia/Seoul",
-    # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0 = none).
+    # Behind a reverse proxy: how many X-Forwarded-For hops to trust (0 = none), and of
+    # X-Forwarded-Proto and X-Forwarded-Host: a load balancer that ends TLS says the request
+    # came as https, so the absolute links the app gives (IIIF ids, manifests) say https too.
     "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
     # Request bodies: JSON is small; multipart uploads (archive scans, CSV imports) may be big.
     "MAX_JSON_BYTES": 1 * 1024 * 1024,
     "MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
@@ -177,6 +181,8 @@ DEFAULTS: dict[str, object] = {
     "PUBLIC_BASE_URL": "",
     # Tests only: a database URL for the suite (SQLite temp file when empty).
     "TEST_DATABASE_URL": "",
+    # Tests only: the Redis database the two-server test may empty (no one else's).
+    "TEST_REDIS_URL": "redis://127.0.0.1:6379/5",
 }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import marshmallow as ma
+import redis
 from flask import Flask, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
@@ -58,6 +61,42 @@ def register_core_checks(app: Flask) -> None:
         "rate_limits",
         lambda: None if current_app.extensions["limiter"].ping() else "unreachable",
     )
+    if app.config["REDIS_URL"]:
+        store = redis.Redis.from_url(app.config["REDIS_URL"])
+        fingerprint = secrets_fingerprint(app.config)
+        register_check(
+            app, "shared_secrets", lambda: secrets_check(store, fingerprint), critical=False
+        )
+
+
+# --- several servers: do they sign with the same keys? ---------------------------------------
+
+SECRETS_PREFIX = "happyhub:secrets-in-use:"
+# How long a server's answer counts as "in use": a few of a load balancer's probes.
+SECRETS_SEEN_SECONDS = 300
+
+
+def secrets_fingerprint(config) -> str:
+    """A short fingerprint of the keys every server must share (SECRET_KEY signs sessions,
+    CSRF tokens, check-in codes and OAI-PMH tokens; PAYMENT_CALLBACK_SECRET the provider's
+    callbacks), which tells nothing of the keys themselves."""
+    digest = hashlib.sha256()
+    for key in ("SECRET_KEY", "PAYMENT_CALLBACK_SECRET"):
+        secret = str(config[key] or "").encode()
+        digest.update(hmac.new(secret, b"happyhub shared secrets check", "sha256").digest())
+    return digest.hexdigest()[:16]
+
+
+def secrets_check(store: redis.Redis, fingerprint: str, prefix: str = SECRETS_PREFIX) -> str | None:
+    """Every server that answers /api/ready says which keys it signs with; more than one set
+    in use means a server was given keys of its own (say, generated in its instance's
+    settings file), and what one server signs another refuses. Only reported: during a key
+    rotation two sets are in use for a while, and no server is wrong to keep serving."""
+    store.set(prefix + fingerprint, "1", ex=SECRETS_SEEN_SECONDS)
+    in_use = sum(1 for _ in store.scan_iter(prefix + "*", count=1000))
+    if in_use > 1:
+        return f"differ: {in_use} sets of SECRET_KEY/PAYMENT_CALLBACK_SECRET in use"
+    return None
 
 
 @blp.get("/health")

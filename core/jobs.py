@@ -61,7 +61,33 @@ def storage_for(settings) -> tuple[type, dict]:
     return NormalSyncSqliteStorage, {"filename": str(path)}
 
 
-huey = Huey("happyhub", storage_class=MemoryStorage, utc=True)
+class ClaimingHuey(Huey):
+    """Huey whose periodic tasks run once per due minute however many consumers check the
+    schedule.
+
+    Every consumer enqueues the periodic tasks due in the minute it checks. On a queue that
+    several consumers share (Redis: one consumer per machine), each task due at 03:10 would
+    run once per consumer; here the first consumer to claim (task, minute) in Redis
+    (``SET NX``, kept an hour) enqueues it and the others skip it. On SQLite there is one
+    machine and one consumer: nothing to claim."""
+
+    CLAIM_SECONDS = 3600
+
+    def read_periodic(self, timestamp):
+        due = super().read_periodic(timestamp)
+        if not isinstance(self.storage, RedisStorage):
+            return due
+        minute = timestamp.strftime("%Y%m%dT%H%M")
+        return [task for task in due if self._claim(f"{task.name}.{minute}")]
+
+    def _claim(self, what: str) -> bool:
+        key = f"huey.periodic-claim.{self.name}.{what}"
+        return bool(self.storage.conn.set(key, "1", nx=True, ex=self.CLAIM_SECONDS))
+
+
+# results=False: nothing reads a job's return value, and a queue that kept each one (a
+# periodic job's count every quarter hour, for ever) would only grow Redis's memory.
+huey = ClaimingHuey("happyhub", results=False, storage_class=MemoryStorage, utc=True)
 _bound_app: Flask | None = None
 
 

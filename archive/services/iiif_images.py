@@ -420,8 +420,16 @@ def build_pyramid(original: Path, page: int, root: Path) -> Pyramid:
             image = image.reduce(2)
         meta = {"version": PYRAMID_VERSION, "width": width, "height": height, "levels": level}
         (building / "meta.json").write_text(json.dumps(meta))
-        shutil.rmtree(root, ignore_errors=True)  # an older version's
-        os.replace(building, root)
+        if root.exists() and _read_pyramid(root) is None:
+            shutil.rmtree(root, ignore_errors=True)  # an older version's
+        try:
+            os.replace(building, root)
+        except OSError:
+            # Another server made it meanwhile: shared storage whose locks do not reach across
+            # machines. Its pyramid is as good as ours, and stays in place for its readers.
+            if found := _read_pyramid(root):
+                return found
+            raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return Pyramid(root, width, height, level)

@@ -432,6 +432,21 @@ def test_deleting_media_removes_its_pyramids(app, client, archivist, archivist_h
     assert client.get(f"/iiif/3/{media_id}/info.json").status_code == 404
 
 
+def test_a_pyramid_made_twice_keeps_the_first_in_place(tmp_path):
+    """Two servers whose shared storage does not carry the build lock across machines may both
+    make a page's pyramid: the second finds the first in place and leaves it to its readers."""
+    original = tmp_path / "scan.png"
+    original.write_bytes(png(quadrants((1100, 700))))
+    root = iiif_images.pyramid_root(str(tmp_path / "media"), "ab" * 32, 1)
+    first = iiif_images.build_pyramid(original, 1, root)
+    tile = first.tile_path(0, 1, 1)
+    inode = tile.stat().st_ino
+    second = iiif_images.build_pyramid(original, 1, root)
+    assert second == first
+    assert tile.stat().st_ino == inode  # the file its readers opened, never removed
+    assert [p.name for p in root.parent.iterdir() if p.name.startswith(".build-")] == []
+
+
 # --- the IIIF validator, at level 2, through gunicorn ---------------------------------------
 
 

@@ -5,6 +5,7 @@ import logging
 import pytest
 from flask import Blueprint
 
+from core.app import create_app
 from tests.fixtures.users import PASSWORD, create_user
 
 ERROR_KEYS = {"code", "status", "message"}
@@ -200,3 +201,22 @@ def test_security_headers(client, resident):
     me = client.get("/api/me", headers=auth_headers(resident))
     assert me.headers["Cache-Control"] == "no-store"
     assert "Cache-Control" not in health.headers
+
+
+FORWARDED = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "archive.example.kr",
+    "X-Forwarded-For": "203.0.113.9",
+}
+
+
+def test_behind_a_load_balancer_that_ends_tls_the_links_given_say_https(client, test_settings):
+    behind = create_app(
+        {**test_settings, "PROXY_FIX_X_FOR": 1, "PROXY_FIX_X_PROTO": 1, "PROXY_FIX_X_HOST": 1}
+    ).test_client()
+    answer = behind.get("/iiif/3/17", headers=FORWARDED)
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "https://archive.example.kr/iiif/3/17/info.json"
+    # Trusted only when configured: otherwise a client cannot choose the links' address.
+    plain = client.get("/iiif/3/17", headers=FORWARDED)
+    assert plain.headers["Location"] == "http://localhost/iiif/3/17/info.json"
