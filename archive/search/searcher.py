@@ -4,6 +4,7 @@ query, filters, sorting, facets over the whole result set, and snippets."""
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -93,10 +94,15 @@ _open_lock = threading.RLock()
 
 def _current(base: str) -> _OpenIndex | None:
     """The open searcher for ``base``: reopened after a swap, refreshed after a commit."""
+    held = _open.get(base)
+    if held is not None and _linked(base) == held.path:
+        # The generation is still current (one readlink, not a look for its files).
+        if not held.searcher.up_to_date():
+            held.refresh()
+        return held
     path = index.current_path(base)
     if path is None:
         return None
-    held = _open.get(base)
     if held is None or held.path != path:
         if held is not None:
             held.close()
@@ -104,6 +110,13 @@ def _current(base: str) -> _OpenIndex | None:
     elif not held.searcher.up_to_date():
         held.refresh()
     return held
+
+
+def _linked(base: str) -> Path | None:
+    try:
+        return Path(base) / os.readlink(Path(base) / index.CURRENT)
+    except OSError:
+        return None
 
 
 def close_all() -> None:
@@ -338,13 +351,19 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size
     return cached
 
 
-def did_you_mean(reader, query: str, words: list[analysis.QueryWord]) -> str | None:
+def did_you_mean(gen: Generation, query: str, words: list[analysis.QueryWord]) -> str | None:
     """The query with each word the index does not know replaced by the known word one jamo
     edit away that most records hold; None when every word is known or has no such
     neighbour."""
+    reader = gen.searcher.reader()
+    # A typo's candidates are hundreds of words, most of them no word at all: looking each up
+    # in every segment of the index took longer than the search.
+    vocabulary = gen.remember(
+        ("terms", index.WHOLE_FIELD), lambda: frozenset(reader.field_terms(index.WHOLE_FIELD))
+    )
 
     def known(word: str) -> int:
-        return reader.doc_frequency(index.WHOLE_FIELD, word)
+        return reader.doc_frequency(index.WHOLE_FIELD, word) if word in vocabulary else 0
 
     corrected, changed = analysis.normalize(query).split(), False
     surfaces = {word.surface: word for word in words}
@@ -376,7 +395,7 @@ def search(base: str, params: SearchParams, *, cache_size: int = 16) -> SearchRe
             result.facets = {name: [] for name in FACETS}
             return result
         docnums, scores, result.facets = _ranked(held, params, words, sort, cache_size)
-        result.did_you_mean = did_you_mean(held.searcher.reader(), params.q, words)
+        result.did_you_mean = did_you_mean(held.generation, params.q, words)
         result.total = int(len(docnums))
         first = (params.page - 1) * params.per_page
         page = docnums[first : first + params.per_page]
