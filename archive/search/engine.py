@@ -27,7 +27,7 @@ K1 = 1.2
 # Posting lists kept per searcher generation, most recently used first, up to this many bytes
 # per process: reading a list from Whoosh's blocks (every segment, in Python) is most of a
 # query's time, and the words people search for repeat.
-POSTINGS_CACHE_BYTES = 48 * 1024 * 1024
+POSTINGS_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class Node(Protocol):
@@ -181,15 +181,17 @@ class Generation:
                 all_ids.append(np.asarray(ids, dtype=np.int64) + offset)
                 all_weights.append(np.asarray(weights, dtype=np.float64))
         if not all_ids:
-            return np.zeros(0, dtype=np.int32), np.zeros(0)
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         ids, weights = np.concatenate(all_ids), np.concatenate(all_weights)
         keep = self.live[ids]
-        return ids[keep].astype(np.int32), weights[keep]
+        # Kept small: weights are term counts (or 1), which float32 holds exactly.
+        return ids[keep].astype(np.int32), weights[keep].astype(np.float32)
 
     def term(self, field: str, text: str, boost: float):
         mask, score = self.empty()
         ids, weights = self.postings(field, text)
         if len(ids):
+            weights = weights.astype(np.float64)
             idf = math.log(1 + (self.live_count - len(ids) + 0.5) / (len(ids) + 0.5))
             mask[ids] = True
             score[ids] = boost * idf * weights * (K1 + 1) / (weights + K1)
