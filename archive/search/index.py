@@ -402,10 +402,12 @@ PIPELINE_CHUNK = 32
 
 def analysed_chunks(documents: Iterable[dict], size: int = PIPELINE_CHUNK):
     """The documents a chunk at a time, each chunk's texts analysed (``analysis.prime``) when
-    it is handed out. Kiwi tokenizes the next chunk on another thread meanwhile (it lets go of
-    the interpreter while it works), so the morphology of one chunk and the Python work of
-    indexing the one before run on both cores at once. ``documents`` is read on the
-    caller's thread (a generator may hold a database session)."""
+    it is handed out. Kiwi tokenizes the next chunk on another thread meanwhile: a batch goes
+    to Kiwi's worker threads, which run outside the interpreter lock, so the morphology of
+    one chunk and the Python work of indexing the one before share both cores (in a forked
+    web worker Kiwi has no threads and a single text's call holds the lock: no overlap,
+    the same result). ``documents`` is read on the caller's thread (a generator may hold a
+    database session)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiwi-batch") as pool:
         pending = None
         try:
