@@ -78,9 +78,15 @@ def warm_up(*, for_fork: bool = False) -> None:
     to_hangul("議政府")
 
 
+@functools.lru_cache(maxsize=4096)
+def _normalized(text: str) -> str:
+    return to_hangul(unicodedata.normalize("NFKC", text)).lower()
+
+
 def normalize(text: str) -> str:
-    """NFKC, Hanja read as Hangul, lower case: what both analyses see."""
-    return to_hangul(unicodedata.normalize("NFKC", text or "")).lower()
+    """NFKC, Hanja read as Hangul, lower case: what both analyses see. Kept for the last few
+    thousand texts: indexing a document asks again for each field that holds the text."""
+    return _normalized(text or "")
 
 
 def _tag(token) -> str:
@@ -132,10 +138,9 @@ class Morpheme:
 _LONE_JAMO = re.compile(r"[\u1100-\u11ff\u3131-\u318e]+")
 
 
-def _from_kiwi(tokens) -> list[Morpheme]:
+def _from_kiwi(tokens, tags: list[str] | None = None) -> list[Morpheme]:
     kept = []
-    for token in tokens:
-        tag = _tag(token)
+    for token, tag in zip(tokens, tags or [_tag(t) for t in tokens], strict=True):
         if tag not in CONTENT_TAGS or _LONE_JAMO.fullmatch(token.form):
             continue  # a jamo typed on its own (회룡사ㅏ) is a slip, not a word
         form = token.form.lower()
@@ -172,6 +177,15 @@ def noun_stretches(normalized: str, tokens, *, join_spaces: bool = True) -> list
     (``의정부에서`` → ``의정부``). Words written apart with nothing between them join
     (``스마트 도서관`` → ``스마트도서관``, as in the solid spelling), and syllables the model
     mis-tags inside a name (장/암/동) stay in their stretch."""
+    return _stretches(normalized, _spans(tokens), join_spaces)
+
+
+def _spans(tokens) -> list[tuple[str, int, int]]:
+    """(tag, start, end) of each token, read once from Kiwi's objects for every view."""
+    return [(_tag(token), token.start, token.start + token.len) for token in tokens]
+
+
+def _stretches(normalized: str, spans, join_spaces: bool) -> list[str]:
     stretches, start, end, has_noun = [], None, 0, False
 
     def close():
@@ -180,19 +194,18 @@ def noun_stretches(normalized: str, tokens, *, join_spaces: bool = True) -> list
             if hangul:
                 stretches.append(hangul)
 
-    for token in tokens:
-        tag = _tag(token)
+    for tag, token_start, token_end in spans:
         if tag.startswith(_BREAK_PREFIXES) or tag in STEM_TAGS:
             close()
             start, has_noun = None, False
             continue
-        between = normalized[end : token.start]
+        between = normalized[end:token_start]
         if start is not None and (between.strip() or (between and not join_spaces)):
             close()  # something other than spaces (a symbol kiwi did not tag) in between
             start, has_noun = None, False
         if start is None:
-            start = token.start
-        end = token.start + token.len
+            start = token_start
+        end = token_end
         has_noun = has_noun or tag in STRETCH_NOUN_TAGS
     close()
     return stretches
@@ -214,10 +227,14 @@ def word_bigrams(normalized: str, tokens, known: set[str]) -> list[str]:
     inside 예상대로, where the morphology sees 예상 + 대로): what a two-syllable search finds
     last. Left out: the bigrams of the noun stretches (``known``, in ``title_ng`` and
     ``body_ng``), bigrams inside a particle or an ending, and each bigram a second time."""
+    return _word_bigrams(normalized, _spans(tokens), known)
+
+
+def _word_bigrams(normalized: str, spans, known: set[str]) -> list[str]:
     inside_function = set()
-    for token in tokens:
-        if _tag(token).startswith(_FUNCTION_PREFIXES) and token.len >= 2:
-            inside_function.update(range(token.start, token.start + token.len - 1))
+    for tag, start, end in spans:
+        if tag.startswith(_FUNCTION_PREFIXES) and end - start >= 2:
+            inside_function.update(range(start, end - 1))
     out: dict[str, None] = {}
     for run in _HANGUL_RUN.finditer(normalized):
         for i in range(run.start(), run.end() - 1):
@@ -239,10 +256,11 @@ class Analysed:
 
 
 def _analysed(normalized: str, tokens) -> Analysed:
-    grams = [g for stretch in noun_stretches(normalized, tokens) for g in plain_bigrams(stretch)]
-    found = _from_kiwi(tokens)
-    nouns = noun_stretches(normalized, tokens, join_spaces=False)
-    inside = word_bigrams(normalized, tokens, set(grams))
+    spans = _spans(tokens)  # every view below reads the tokens' tags and offsets from here
+    grams = [g for stretch in _stretches(normalized, spans, True) for g in plain_bigrams(stretch)]
+    found = _from_kiwi(tokens, [tag for tag, _, _ in spans])
+    nouns = _stretches(normalized, spans, False)
+    inside = _word_bigrams(normalized, spans, set(grams))
     return Analysed(_terms(found), _parts(found), grams, inside, nouns)
 
 

@@ -14,6 +14,7 @@ facet codes) is kept on ``Generation`` until the index changes.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,10 @@ from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.reading import TermNotFound
 
 K1 = 1.2
+# Posting lists kept per searcher generation, most recently used first, up to this many bytes
+# per process: reading a list from Whoosh's blocks (every segment, in Python) is most of a
+# query's time, and the words people search for repeat.
+POSTINGS_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class Node(Protocol):
@@ -159,6 +164,8 @@ class Generation:
         self.live = live
         self.live_count = max(1, int(live.sum()))
         self.cache: dict = {}
+        self._postings: OrderedDict = OrderedDict()
+        self._postings_bytes = 0
 
     def empty(self) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64)
@@ -167,6 +174,22 @@ class Generation:
         """Called before ``query`` is evaluated (Whoosh reads each term when asked)."""
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The live documents holding ``text`` in ``field`` and the term's weight in each
+        (kept, see ``POSTINGS_CACHE_BYTES``)."""
+        key = (field, text)
+        found = self._postings.get(key)
+        if found is not None:
+            self._postings.move_to_end(key)
+            return found
+        found = self._read_postings(field, text)
+        self._postings[key] = found
+        self._postings_bytes += found[0].nbytes + found[1].nbytes + 200
+        while self._postings_bytes > POSTINGS_CACHE_BYTES and len(self._postings) > 1:
+            ids, weights = self._postings.popitem(last=False)[1]
+            self._postings_bytes -= ids.nbytes + weights.nbytes + 200
+        return found
+
+    def _read_postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         all_ids, all_weights = [], []
         for leaf, offset in self.leaves:
             ids, weights = _leaf_postings(leaf.reader(), field, text)
@@ -174,15 +197,17 @@ class Generation:
                 all_ids.append(np.asarray(ids, dtype=np.int64) + offset)
                 all_weights.append(np.asarray(weights, dtype=np.float64))
         if not all_ids:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         ids, weights = np.concatenate(all_ids), np.concatenate(all_weights)
         keep = self.live[ids]
-        return ids[keep], weights[keep]
+        # Kept small: weights are term counts (or 1), which float32 holds exactly.
+        return ids[keep].astype(np.int32), weights[keep].astype(np.float32)
 
     def term(self, field: str, text: str, boost: float):
         mask, score = self.empty()
         ids, weights = self.postings(field, text)
         if len(ids):
+            weights = weights.astype(np.float64)
             idf = math.log(1 + (self.live_count - len(ids) + 0.5) / (len(ids) + 0.5))
             mask[ids] = True
             score[ids] = boost * idf * weights * (K1 + 1) / (weights + K1)

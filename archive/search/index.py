@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -334,16 +335,17 @@ def open_for_writing(base: str | Path):
 
 
 def update_documents(base: str | Path, documents: list[dict], delete_ids: Iterable[int] = ()):
-    """Index or replace a few records, delete others, commit once (the job's path)."""
+    """Index or replace records (an import's batch), delete others, commit once (the job's
+    path)."""
     ix = open_for_writing(base)
-    analysis.prime([t for d in documents for t in _analysed_texts(d)])
     try:
         writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
         try:
             for record_id in delete_ids:
                 writer.delete_by_term("id", str(record_id))
-            for document in documents:
-                writer.update_document(**fields(document))
+            for chunk in analysed_chunks(documents):
+                for document in chunk:
+                    writer.update_document(**fields(document))
             writer.commit()
         except BaseException:
             # A commit that fails half-way still holds the index's write lock: let it go,
@@ -360,7 +362,7 @@ def update_documents(base: str | Path, documents: list[dict], delete_ids: Iterab
 
 
 def rebuild(
-    base: str | Path, documents: Iterable[dict], *, batch: int = 256, limitmb: int = 256
+    base: str | Path, documents: Iterable[dict], *, batch: int = 32, limitmb: int = 256
 ) -> int:
     """Build a fresh generation from ``documents`` (one writer, one commit), then swap it in.
 
@@ -375,11 +377,9 @@ def rebuild(
     writer = ix.writer(procs=1, limitmb=limitmb)
     count = 0
     try:
-        for chunk in _chunks(documents, batch):
-            analysis.prime(_chunk_texts(chunk))
+        for chunk in analysed_chunks(documents, batch):
             for document in chunk:
                 writer.add_document(**fields(document))
-            analysis.clear_primed()
             count += len(chunk)
         writer.commit()
     except BaseException:
@@ -393,6 +393,39 @@ def rebuild(
     _point_current(base, generation)
     _remove_old_generations(base, keep={generation.name})
     return count
+
+
+# Documents whose texts Kiwi reads at once: small enough that the first chunk's writing
+# starts soon, big enough for Kiwi's worker threads to share the work.
+PIPELINE_CHUNK = 32
+
+
+def analysed_chunks(documents: Iterable[dict], size: int = PIPELINE_CHUNK):
+    """The documents a chunk at a time, each chunk's texts analysed (``analysis.prime``) when
+    it is handed out. Kiwi tokenizes the next chunk on another thread meanwhile: a batch goes
+    to Kiwi's worker threads, which run outside the interpreter lock, so the morphology of
+    one chunk and the Python work of indexing the one before share both cores (in a forked
+    web worker Kiwi has no threads and a single text's call holds the lock: no overlap,
+    the same result). ``documents`` is read on the caller's thread (a generator may hold a
+    database session)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiwi-batch") as pool:
+        pending = None
+        try:
+            for chunk in _chunks(documents, size):
+                tokenized = pool.submit(analysis.tokenize_batch, _chunk_texts(chunk))
+                if pending is not None:
+                    yield _primed(*pending)
+                pending = (chunk, tokenized)
+            if pending is not None:
+                yield _primed(*pending)
+        finally:
+            analysis.clear_primed()
+
+
+def _primed(chunk: list[dict], tokenized) -> list[dict]:
+    analysis.clear_primed()
+    analysis.prime_with(tokenized.result())
+    return chunk
 
 
 def _chunks(documents: Iterable[dict], size: int):

@@ -4,6 +4,7 @@ query, filters, sorting, facets over the whole result set, and snippets."""
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -82,8 +83,8 @@ class _OpenIndex:
         self.generation = Generation(self.searcher)
         self.results.clear()
 
-    def reader(self):
-        return self.searcher.reader()
+    def reader(self) -> _WordCounts:
+        return _WordCounts(self.generation)
 
     def stored_fields(self, docnums) -> list[dict]:
         return [self.searcher.stored_fields(int(docnum)) for docnum in docnums]
@@ -99,10 +100,15 @@ _open_lock = threading.RLock()
 
 def _current(base: str) -> _OpenIndex | None:
     """The open searcher for ``base``: reopened after a swap, refreshed after a commit."""
+    held = _open.get(base)
+    if held is not None and _linked(base) == held.path:
+        # The generation is still current (one readlink, not a look for its files).
+        if not held.searcher.up_to_date():
+            held.refresh()
+        return held
     path = index.current_path(base)
     if path is None:
         return None
-    held = _open.get(base)
     if held is None or held.path != path:
         if held is not None:
             held.close()
@@ -112,12 +118,37 @@ def _current(base: str) -> _OpenIndex | None:
     return held
 
 
+class _WordCounts:
+    """How many records of a Whoosh index hold a word. A typo's candidates are hundreds of
+    words, most of them no word at all: looking each up in every segment of the index took
+    longer than the search, so the generation's set of whole words answers those first."""
+
+    def __init__(self, gen: Generation):
+        self.reader = gen.searcher.reader()
+        self.whole_words = gen.remember(
+            ("terms", index.WHOLE_FIELD),
+            lambda: frozenset(self.reader.field_terms(index.WHOLE_FIELD)),
+        )
+
+    def doc_frequency(self, field: str, word: str) -> int:
+        if field == index.WHOLE_FIELD and word not in self.whole_words:
+            return 0
+        return self.reader.doc_frequency(field, word)
+
+
 def _open_source(source):
     """A Whoosh index directory (its path), or an index of another kind that opens itself
     (``pg_index.Source``: the same engine over PostgreSQL tables)."""
     if isinstance(source, str | Path):
         return _current(str(source))
     return source.current()
+
+
+def _linked(base: str) -> Path | None:
+    try:
+        return Path(base) / os.readlink(Path(base) / index.CURRENT)
+    except OSError:
+        return None
 
 
 def close_all() -> None:
@@ -358,7 +389,8 @@ def _ranked(held: _OpenIndex, params: SearchParams, words, sort: str, cache_size
 def did_you_mean(reader, query: str, words: list[analysis.QueryWord]) -> str | None:
     """The query with each word the index does not know replaced by the known word one jamo
     edit away that most records hold; None when every word is known or has no such
-    neighbour."""
+    neighbour. ``reader`` counts the records holding a word (``doc_frequency``): the Whoosh
+    index's ``_WordCounts`` or the PostgreSQL tables' generation."""
 
     def known(word: str) -> int:
         return reader.doc_frequency(index.WHOLE_FIELD, word)

@@ -3,6 +3,7 @@ updates, and the rebuild swap; on each backend (Whoosh, and the PostgreSQL table
 suite runs on PostgreSQL)."""
 
 import pytest
+from whoosh import index as whoosh_index
 
 from archive.search import index, searcher, snippets
 from tests.fixtures.archive_search import (
@@ -249,3 +250,50 @@ def test_type_date_and_full_city_name_are_searchable():
     assert hit_ids(search("망월사 책")) == [2, 1]
     assert hit_ids(search("1970년대")) == [1]
     assert hit_ids(search("의정부시")) == [3]
+
+
+def test_a_batch_is_written_with_one_commit_and_every_chunk_analysed(fresh_index):
+    # More documents than Kiwi reads at once: the chunks are tokenized on another thread
+    # while the writer takes the ones before, and the batch is still one commit.
+    places = ["호원동", "장암동", "신곡동", "민락동", "녹양동"]
+    count = index.PIPELINE_CHUNK * 2 + 5
+    documents = [
+        document(id=n, title=f"{places[n % 5]} 기록 {n}", description=f"제{n}호 사진")
+        for n in range(1, count + 1)
+    ]
+    index.update_documents(fresh_index, documents[:1])
+    index.update_documents(fresh_index, documents)
+    ix = whoosh_index.open_dir(index.current_path(fresh_index))
+    try:
+        segments = ix._segments()
+        assert len(segments) == 2  # the first call's, then one for the whole batch
+        assert ix.doc_count() == count
+    finally:
+        ix.close()
+    for place in places:
+        found = search(place, per_page=100)
+        assert found.total == len([d for d in documents if place in d["title"]])
+    # Each document's own analyses, not a neighbour chunk's: the one with both words first.
+    assert hit_ids(search("녹양동 제44호"))[0] == 44
+    assert hit_ids(search("신곡동 제42호"))[0] == 42
+
+
+def test_kept_posting_lists_stay_within_their_budget(fresh_index, monkeypatch):
+    from archive.search import engine
+
+    build_index(
+        [
+            document(id=n, title=f"{word} 사진", description="")
+            for n, word in enumerate(
+                ["회룡사", "망월사", "도봉산", "수락산", "중랑천", "백석천"], start=1
+            )
+        ]
+    )
+    monkeypatch.setattr(engine, "POSTINGS_CACHE_BYTES", 1000)
+    for _ in range(2):
+        for n, word in enumerate(["회룡사", "망월사", "도봉산", "수락산", "중랑천", "백석천"]):
+            assert hit_ids(search(word)) == [n + 1]
+    generation = searcher._open[fresh_index].generation
+    assert generation._postings  # some are kept ...
+    # ... and no more than the budget (one list alone may be bigger than it).
+    assert generation._postings_bytes <= 1000 or len(generation._postings) == 1
