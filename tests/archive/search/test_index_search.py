@@ -252,6 +252,7 @@ def test_type_date_and_full_city_name_are_searchable():
     assert hit_ids(search("의정부시")) == [3]
 
 
+@WHOOSH_ONLY
 def test_a_batch_is_written_with_one_commit_and_every_chunk_analysed(fresh_index):
     # More documents than Kiwi reads at once: the chunks are tokenized on another thread
     # while the writer takes the ones before, and the batch is still one commit.
@@ -278,6 +279,7 @@ def test_a_batch_is_written_with_one_commit_and_every_chunk_analysed(fresh_index
     assert hit_ids(search("신곡동 제42호"))[0] == 42
 
 
+@WHOOSH_ONLY
 def test_kept_posting_lists_stay_within_their_budget(fresh_index, monkeypatch):
     from archive.search import engine
 
