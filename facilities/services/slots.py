@@ -12,10 +12,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from core.extensions import db
-from facilities.models import Facility, Slot
+from facilities.models import Facility, ProgrammeSession, Slot
 from facilities.services.catalog import active_templates, parse_time
 from facilities.services.closures import active_overlapping, covering, lock_facility
 from facilities.services.local_time import is_public_holiday, local_date, local_to_utc
+from facilities.services.rink_time import places_taken, scheduled_sessions
 
 SUNDAY = 6
 
@@ -50,6 +51,8 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
         existing.setdefault(resource_id, []).append((starts, ends))
     # Lifted closures close nothing any more.
     closures = active_overlapping(facility.id, window_start, window_end)
+    # Programmes' lessons hold part of the rink or a whole sheet at their times.
+    lessons: dict[int, list[ProgrammeSession]] = {}
     created = 0
     for offset in range(days + 1):
         day = first + timedelta(days=offset)
@@ -69,6 +72,15 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
                 # Another template's session (or this one's break) already holds the time.
                 if any(s < ends + buffer and e > starts for s, e in taken):
                     continue
+                if template.resource_id not in lessons:
+                    lessons[template.resource_id] = scheduled_sessions(
+                        template.resource_id, window_start, window_end
+                    )
+                taken_by_lessons = places_taken(
+                    template.resource, starts, ends, lessons[template.resource_id]
+                )
+                if taken_by_lessons is None or taken_by_lessons >= template.capacity:
+                    continue
                 closure = covering(closures, template.resource_id, starts, ends)
                 db.session.add(
                     Slot(
@@ -78,7 +90,7 @@ def generate_for_facility(facility: Facility, days: int, now: datetime) -> int:
                         starts_at=starts,
                         ends_at=ends,
                         local_date=day,
-                        capacity=template.capacity,
+                        capacity=template.capacity - taken_by_lessons,
                         booked=0,
                         base_price=template.base_price,
                         status="closed" if closure else "open",
