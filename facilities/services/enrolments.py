@@ -305,10 +305,12 @@ def _withdraw_from_session_lottery(application: Application, now: datetime) -> A
     return application
 
 
-def my_applications(user: User) -> list[Application]:
-    return db.session.scalars(
+def my_applications(user: User) -> list[dict]:
+    """The person's applications (their dependents' too), newest first, described."""
+    rows = db.session.scalars(
         select(Application).where(Application.user_id == user.id).order_by(Application.id.desc())
-    ).all()
+    )
+    return [describe(application) for application in rows]
 
 
 def describe(application: Application) -> dict:

@@ -5,6 +5,7 @@ application window, enrolled first come or by lottery; and the dependents reside
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
@@ -298,8 +299,10 @@ def describe(programme: Programme, now: datetime) -> dict:
     }
 
 
-def describe_page(programmes: list[Programme], now: datetime) -> list[dict]:
-    return [describe(programme, now) for programme in programmes]
+def list_programmes(now: datetime, *, page: Callable[[Select], Iterable], **filters) -> list:
+    """The programmes ``query_programmes`` finds, the page the door's ``page`` takes of them,
+    described."""
+    return [describe(programme, now) for programme in page(query_programmes(now, **filters))]
 
 
 def programme_details(programme_id: int, now: datetime) -> dict:
