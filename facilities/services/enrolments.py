@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.errors import Conflict, NotFound, RuleViolation, Unauthorized
@@ -163,7 +164,7 @@ def apply(
     else:
         programme = programmes.lock_programme(programme.id)
         if programme.remaining > 0 and not _waiting_exists(programme.id):
-            _take_place(programme, application, now)
+            _take_place(programme, application, now, _first_session(programme))
         else:
             application.status = "waiting"
             application.draw_position = _last_position(programme.id) + 1
@@ -214,16 +215,17 @@ def _first_session(programme: Programme) -> datetime | None:
     )
 
 
-def _take_place(programme: Programme, application: Application, now: datetime) -> None:
+def _take_place(
+    programme: Programme, application: Application, now: datetime, first: datetime | None
+) -> None:
     """Give the (locked) programme's free place to ``application``: held for payment until
-    ``payment_hours`` from now (never past the first session), or enrolled when free."""
+    ``payment_hours`` from now (never past the ``first`` session), or enrolled when free."""
     programme.enrolled += 1
     application.decided_at = now
     if application.price == 0:
         application.status, application.hold_expires_at = "enrolled", None
         return
     deadline = now + timedelta(hours=programme.payment_hours)
-    first = _first_session(programme)
     application.status = "held"
     application.hold_expires_at = min(deadline, first) if first else deadline
 
@@ -231,26 +233,26 @@ def _take_place(programme: Programme, application: Application, now: datetime) -
 def give_next(programme: Programme, now: datetime, *, drawn: bool) -> list[Application]:
     """Free places of the (locked) programme go to the waiting applications in their order,
     until the places or the waiting run out or the first session has begun."""
-    given = []
     first = _first_session(programme)
-    if programme.status != "open" or first is None or now >= first:
-        return given
-    while programme.remaining > 0:
-        application = db.session.scalar(
-            select(Application)
-            .where(Application.programme_id == programme.id, Application.status == "waiting")
-            .order_by(Application.draw_position, Application.id)
-            .limit(1)
-        )
-        if application is None:
-            break
-        _take_place(programme, application, now)
-        db.session.flush()
-        if application.status == "held":
-            programme_notices.place_held(programme, application, now, drawn=drawn)
-        else:
+    if programme.status != "open" or first is None or now >= first or not programme.remaining:
+        return []
+    # The next ones in order, with their people (told below), in two queries for them all.
+    given = db.session.scalars(
+        select(Application)
+        .options(selectinload(Application.user))
+        .where(Application.programme_id == programme.id, Application.status == "waiting")
+        .order_by(Application.draw_position, Application.id)
+        .limit(programme.remaining)
+        .execution_options(populate_existing=True)
+    ).all()
+    for application in given:
+        _take_place(programme, application, now, first)
+    db.session.flush()
+    held = [a for a in given if a.status == "held"]
+    programme_notices.place_held_all(programme, held, now, drawn=drawn)
+    for application in given:
+        if application.status == "enrolled":
             programme_notices.enrolled(programme, application, now)
-        given.append(application)
     return given
 
 
@@ -487,6 +489,7 @@ def cancel_programme(actor: User | str, programme: Programme, reason: str, now: 
     counted = [s for s in sessions if s.status == "scheduled" or s.closure_id is None]
     applications = db.session.scalars(
         select(Application)
+        .options(selectinload(Application.user))
         .where(Application.programme_id == programme.id, Application.status.in_(LIVE))
         .order_by(Application.id)
     ).all()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import lazyload
 
 from core import audit
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from core.lookup import find
+from core.models import User
 from facilities.models import Application, Lottery, Programme
 from facilities.services import draws, enrolments, programme_notices, programmes
 
@@ -97,30 +99,39 @@ def run_due(now: datetime, limit: int = 50) -> int:
 
 
 def draw(lottery_id: int, now: datetime) -> Lottery:
-    """Draw the lottery (its window has closed): publish, order, give places, tell everyone."""
+    """Draw the lottery (its window has closed): publish, order, give places, tell everyone.
+
+    Thousands of applications may take part: they are read as plain rows and their places in
+    the order written with one statement, rather than loaded and flushed one by one."""
     lottery = _lock(lottery_id)
     if lottery is None or lottery.status != "open" or now < lottery.window_closes_at:
         return lottery
     programme = None
     if lottery.programme_id is not None:
         programme = programmes.lock_programme(lottery.programme_id)
-    entries = db.session.scalars(
-        select(Application)
+    entries = db.session.execute(
+        select(
+            Application.id,
+            Application.priority_group,
+            Application.tickets,
+            Application.user_id,
+            Application.participant_name,
+        )
         .where(Application.lottery_id == lottery.id, Application.status == "applied")
         .order_by(Application.id)
     ).all()
-    published = [draws.PublishedApplication(a.id, a.priority_group, a.tickets) for a in entries]
+    published = [draws.PublishedApplication(e.id, e.priority_group, e.tickets) for e in entries]
     order = draws.draw(lottery.seed, published, lottery.priority_groups)
     lottery.status, lottery.drawn_at = "drawn", now
     lottery.published_applications = [a.to_json() for a in published]
     lottery.published_order = order
     lottery.applications_digest = draws.applications_digest(published)
-    by_number = {a.id: a for a in entries}
-    for position, number in enumerate(order, start=1):
-        application = by_number[number]
-        application.draw_position = position
-        application.status = "waiting"
     db.session.flush()
+    if order:
+        db.session.execute(
+            _PLACE_IN_ORDER,
+            [{"number": n, "position": i} for i, n in enumerate(order, start=1)],
+        )
     audit.record(
         "system",
         "lottery.draw",
@@ -136,21 +147,41 @@ def draw(lottery_id: int, now: datetime) -> Lottery:
         },
     )
     if programme is not None:
-        _allocate_programme(programme, order, by_number, now)
+        _allocate_programme(programme, order, {e.id: e for e in entries}, now)
     return lottery
 
 
-def _allocate_programme(programme: Programme, order, by_number, now: datetime) -> None:
+_applications = Application.__table__
+# Every drawn application waits at its place in the order; the first ones then get places.
+_PLACE_IN_ORDER = (
+    _applications.update()
+    .where(_applications.c.id == bindparam("number"))
+    .values(status="waiting", draw_position=bindparam("position"))
+)
+
+
+def _allocate_programme(programme: Programme, order, entries, now: datetime) -> None:
     """Places to the first in the order, the others told where they wait; a programme that
     cannot reach its minimum is cancelled instead (everyone told)."""
     if min(len(order), programme.capacity) < programme.min_enrolment:
         enrolments.settle(programme, now)
         return
-    winners = enrolments.give_next(programme, now, drawn=True)
-    won = {a.id for a in winners}
-    for number in order:
-        if number not in won:
-            programme_notices.lost(programme, by_number[number], now)
+    won = {a.id for a in enrolments.give_next(programme, now, drawn=True)}
+    losing = [number for number in order if number not in won]
+    users = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User)
+            .options(lazyload(User.role_rows))
+            .where(User.id.in_({entries[n].user_id for n in losing}))
+        )
+    }
+    losers = [
+        (n, entries[n].participant_name, position, users[entries[n].user_id])
+        for position, n in enumerate(order, start=1)
+        if n not in won
+    ]
+    programme_notices.lost_all(programme, losers, now)
     enrolments.settle(programme, now)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.notifications import notify
+from core.models import User
+from core.notifications import notify, notify_many
 from facilities.models import Application, Programme
 from facilities.services.notices import when
 
@@ -38,18 +39,26 @@ def received(programme: Programme, application: Application, now: datetime) -> N
     )
 
 
-def place_held(programme: Programme, application: Application, now: datetime, *, drawn: bool):
+def _place_held_message(programme: Programme, application: Application, drawn: bool):
     tz = programme.facility.timezone
     how = "추첨에 당첨되었습니다" if drawn else "자리가 확보되었습니다"
-    notify(
+    return (
         application.user,
         "programme_place_held",
         f"[해피허브] 강습 {how}",
         f"{_what(programme)} {_for(application)}이 {how}. "
         f"{when(application.hold_expires_at, tz)}까지 {application.price:,}원을 결제해 주세요. "
         "기한이 지나면 다음 순번에게 자리가 넘어갑니다.",
-        now=now,
     )
+
+
+def place_held(programme: Programme, application: Application, now: datetime, *, drawn: bool):
+    place_held_all(programme, [application], now, drawn=drawn)
+
+
+def place_held_all(programme: Programme, applications, now: datetime, *, drawn: bool) -> None:
+    """Places held for payment (the draw's winners, the next in order): one statement."""
+    notify_many((_place_held_message(programme, a, drawn) for a in applications), now=now)
 
 
 def enrolled(programme: Programme, application: Application, now: datetime) -> None:
@@ -62,14 +71,21 @@ def enrolled(programme: Programme, application: Application, now: datetime) -> N
     )
 
 
-def lost(programme: Programme, application: Application, now: datetime) -> None:
-    notify(
-        application.user,
-        "programme_lost",
-        "[해피허브] 강습 추첨 결과를 알려 드립니다",
-        f"{_what(programme)} {_for(application)}은 추첨되지 않았습니다. "
-        f"대기 {application.draw_position}번입니다: 결제되지 않은 자리는 추첨 순서대로 "
-        "넘어갑니다.",
+def lost_all(programme: Programme, losers: list[tuple[int, str, int, User]], now: datetime):
+    """Everyone the draw gave no place, ``(number, participant's name, place in the order,
+    person)``, is told where they wait, in one statement."""
+    what = _what(programme)
+    notify_many(
+        (
+            (
+                user,
+                "programme_lost",
+                "[해피허브] 강습 추첨 결과를 알려 드립니다",
+                f"{what} {name}님의 신청(번호 {number})은 추첨되지 않았습니다. "
+                f"대기 {position}번입니다: 결제되지 않은 자리는 추첨 순서대로 넘어갑니다.",
+            )
+            for number, name, position, user in losers
+        ),
         now=now,
     )
 
