@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
 
 from core import audit
-from core.errors import Conflict, RuleViolation
+from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
-from core.lookup import find, get
+from core.lookup import find, get, in_range
 from core.models import User
 from facilities.models import Dependent, Lottery, Programme, ProgrammeSession
 from facilities.services import lottery_setup, rink_time
@@ -36,8 +37,21 @@ _EDITABLE = (
 )
 
 
-def get_programme(programme_id: int, *, field: str | None = None) -> Programme:
-    return get(Programme, programme_id, field=field)
+def get_programme(programme_id: int, *, with_facility: bool = False) -> Programme:
+    """The programme, or a 404; ``with_facility``: its facility read in the same query (an
+    application's notice needs its name and time zone)."""
+    if not with_facility:
+        return get(Programme, programme_id)
+    programme = None
+    if in_range(programme_id):
+        programme = db.session.scalar(
+            select(Programme)
+            .options(joinedload(Programme.facility))
+            .where(Programme.id == programme_id)
+        )
+    if programme is None:
+        raise NotFound(f"Programme {programme_id} not found")
+    return programme
 
 
 def lock_programme(programme_id: int) -> Programme:
