@@ -505,7 +505,6 @@ def cancel_programme(actor: User | str, programme: Programme, reason: str, now: 
         select(ProgrammeSession).where(ProgrammeSession.programme_id == programme.id)
     ).all()
     left = [s for s in sessions if s.status == "scheduled" and s.starts_at > now]
-    counted = [s for s in sessions if s.status == "scheduled" or s.closure_id is None]
     applications = db.session.scalars(
         select(Application)
         .options(selectinload(Application.user))
@@ -514,8 +513,10 @@ def cancel_programme(actor: User | str, programme: Programme, reason: str, now: 
     ).all()
     refund_total = 0
     for application in applications:
-        application.refund_amount = _refund(application, len(left), len(counted))
-        refund_total += application.refund_amount
+        # On top of what closures already refunded for their sessions (share of the term).
+        refund = _refund(application, len(left), len(sessions))
+        application.refund_amount = (application.refund_amount or 0) + refund
+        refund_total += refund
         application.status, application.decided_at = "cancelled", now
         programme_notices.cancelled(programme, application, now)
     programme.enrolled = 0

@@ -14,7 +14,7 @@ from core.errors import Conflict, RuleViolation
 from core.extensions import db
 from facilities import jobs
 from facilities.models import Application, Programme, ProgrammeSession, Slot
-from facilities.services import enrolments, programmes
+from facilities.services import closures, enrolments, programmes
 from tests.fixtures.facilities import create_programme, create_slot, kst, now
 from tests.fixtures.users import create_user
 
@@ -217,3 +217,40 @@ def test_at_the_minimum_the_programme_goes_ahead(manager, dummy_rink, clock):
     jobs.settle_programme_windows_now()
     db.session.commit()
     assert _programme(programme.id).status == "open"
+
+
+def test_sessions_a_closure_cancels_are_refunded_pro_rata(manager, dummy_rink, clock, outbox):
+    programme = create_programme(manager, dummy_rink, capacity=3)
+    paid, unpaid = create_user(), create_user()
+    application = _apply(paid, programme)
+    _apply(unpaid, programme)
+    enrolments.confirm_payment(application.id, now(), actor="payments", payment_reference="c1")
+    db.session.commit()
+    # The ice fails for a week: the sessions of 2026-04-07 and 04-09 (of 9) are cancelled.
+    closures.create(
+        manager,
+        dummy_rink.facility,
+        starts_at=kst("2026-04-06", "00:00"),
+        ends_at=kst("2026-04-10", "00:00"),
+        reason="제빙기 고장",
+        resource_id=None,
+        now=now(),
+    )
+    db.session.commit()
+    cancelled = db.session.scalars(
+        select(ProgrammeSession.local_date).where(ProgrammeSession.status == "cancelled")
+    ).all()
+    assert [d.day for d in sorted(cancelled)] == [7, 9]
+    refunds = {a.user_id: a.refund_amount for a in db.session.scalars(select(Application))}
+    assert refunds == {paid.id: 120000 * 2 // 9, unpaid.id: None}
+    told = [n for n in outbox if n["kind"] == "programme_sessions_refunded"]
+    assert [n["user_id"] for n in told] == [paid.id] and "26,666원" in told[0]["body"]
+    entry = db.session.scalars(entries_query(action="closure.create")).one()
+    assert entry.after["programme_sessions_cancelled"] == 2
+    assert entry.after["programme_refund_total"] == 26666
+    # Cancelling the programme later refunds the rest, never more than the price.
+    enrolments.cancel_by_manager(manager, programme.id, "강사 사정", now())
+    db.session.commit()
+    assert db.session.get(Application, application.id).refund_amount == (
+        120000 * 2 // 9 + 120000 * 7 // 9
+    )
