@@ -8,6 +8,7 @@ from facilities import (
     cli,
     demo,
     health,
+    lottery_pages,
     manager_api,
     pages,
     programme_api,
@@ -32,6 +33,7 @@ def init_app(app, api):
     api.register_blueprint(manager_api.blp)
     api.register_blueprint(programme_api.blp)
     app.register_blueprint(pages.blp)
+    app.register_blueprint(lottery_pages.blp)
     if app.config["APP_ENV"] in SANDBOX_ENVIRONMENTS:
         app.register_blueprint(sandbox_pages.blp)
     web.add_nav(

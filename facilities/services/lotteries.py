@@ -230,6 +230,24 @@ def verify(lottery_id: int) -> dict:
     }
 
 
+def public_page(lottery_id: int, now: datetime) -> dict:
+    """What the lottery's public page shows: its description and, once drawn, the draw
+    recomputed (``verify``) with the published order position by position."""
+    lottery = get_lottery(lottery_id)
+    described = describe(lottery, now)
+    checked = verify(lottery.id) if lottery.is_drawn else None
+    rows = []
+    if lottery.is_drawn:
+        listed = {a["number"]: a for a in lottery.published_applications}
+        rows = [
+            {"position": i, **listed[number]}
+            for i, number in enumerate(lottery.published_order, start=1)
+            if number in listed
+        ]
+    programme = db.session.get(Programme, lottery.programme_id) if lottery.programme_id else None
+    return {"lottery": described, "verification": checked, "rows": rows, "programme": programme}
+
+
 def report(facility_id: int | None = None) -> list[dict]:
     """Applications against places per programme and priority group: how many applied, how
     many got a place (held or paid), how many wait."""

@@ -261,3 +261,43 @@ def test_racing_applications_over_http_are_all_kept_once(live_server, manager):
     owners = db.session.scalars(select(Application.user_id)).all()
     assert sorted(owners) == sorted(p.id for p in people)
     assert db.session.scalar(select(Lottery.status)) == "open"
+
+
+def test_the_lottery_page_checks_the_draw(client, manager, dummy_rink, clock):
+    programme = create_programme(
+        manager,
+        dummy_rink,
+        enrolment="lottery",
+        capacity=1,
+        window_opens_at=kst("2026-03-03", "10:00"),
+        window_closes_at=kst("2026-03-05", "18:00"),
+    )
+    lottery_id = db.session.scalar(select(Lottery.id))
+    commitment = db.session.scalar(select(Lottery.commitment))
+    before = client.get(f"/lotteries/{lottery_id}")
+    assert before.status_code == 200
+    page = before.get_data(as_text=True)
+    assert commitment in page and "추첨 순서" not in page
+    clock.at = kst("2026-03-04", "10:00")
+    for _ in range(3):
+        client.post(
+            f"/api/programmes/{programme.id}/applications",
+            json={"category": "adult", "birth_year": 1980},
+            headers=auth_headers(create_user()),
+        )
+    clock.at = kst("2026-03-05", "18:00")
+    jobs.draw_lotteries_now()
+    db.session.commit()
+    lottery = db.session.get(Lottery, lottery_id)
+    page = client.get(f"/lotteries/{lottery_id}").get_data(as_text=True)
+    assert lottery.seed in page and "일치합니다" in page
+    for position, number in enumerate(lottery.published_order, start=1):
+        assert f"<tr><td>{position}</td><td>{number}</td>" in page
+    db.session.execute(
+        text("UPDATE facilities_application SET priority_group = 'resident' WHERE id = :id"),
+        {"id": lottery.published_order[0]},
+    )
+    db.session.commit()
+    page = client.get(f"/lotteries/{lottery_id}").get_data(as_text=True)
+    assert "일치하지 않습니다" in page and "저장된 신청과 다릅니다" in page
+    assert client.get("/lotteries/999999").status_code == 404
