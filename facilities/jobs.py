@@ -9,7 +9,15 @@ import logging
 from core import clock
 from core.jobs import crontab, periodic
 from core.settings import settings_of
-from facilities.services import booking, checkin, enrolments, lotteries, slots, waitlist
+from facilities.services import (
+    booking,
+    checkin,
+    enrolments,
+    lotteries,
+    session_lotteries,
+    slots,
+    waitlist,
+)
 from facilities.settings import FacilitySettings
 
 log = logging.getLogger("happyhub.facilities")
@@ -36,6 +44,11 @@ def draw_lotteries_now() -> int:
 def expire_programme_holds_now() -> int:
     """Unpaid programme places past their deadline pass to the next in order."""
     return enrolments.expire_holds(clock.now())
+
+
+def pass_on_session_places_now() -> int:
+    """Unpaid places of drawn sessions pass to the next in the drawn order."""
+    return session_lotteries.pass_on(clock.now())
 
 
 def settle_programme_windows_now() -> int:
@@ -78,6 +91,11 @@ def expire_programme_holds() -> None:
     count = expire_programme_holds_now()
     if count:
         log.info("expired %s unpaid programme places", count)
+
+
+@periodic(crontab(minute="*"))
+def pass_on_session_places() -> None:
+    pass_on_session_places_now()
 
 
 @periodic(crontab(minute="*"))

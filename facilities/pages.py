@@ -82,6 +82,7 @@ MESSAGES = {
     "schedule_out_of_range": "볼 수 있는 날짜 범위를 벗어났습니다.",
     "schedule_query_invalid": "날짜나 보기 방식이 올바르지 않습니다.",
     # Programmes and lotteries
+    "slot_by_lottery": "이 회차는 추첨으로 자리를 정합니다. 추첨에 신청해 주세요.",
     "age_band": "이 강습의 나이 기준에 맞지 않습니다.",
     "already_applied": "이미 이 강습에 신청하셨습니다. 한 사람은 한 번만 신청할 수 있습니다.",
     "birth_year_required": "본인 신청에는 출생 연도가 필요합니다.",

@@ -28,8 +28,9 @@ from facilities.programme_schemas import (
     ProgrammeReportRowSchema,
     ProgrammeSchema,
     ProgrammeUpdateSchema,
+    SessionLotteryApplySchema,
 )
-from facilities.services import enrolments, lotteries, programmes
+from facilities.services import enrolments, lotteries, programmes, session_lotteries
 from facilities.settings import FacilitySettings
 
 blp = Blueprint(
@@ -162,6 +163,19 @@ def get_lottery(lottery_id):
     (number, group, tickets) and the application numbers in the drawn order. The procedure
     to recompute it is `draw-v1` (see the README)."""
     return lotteries.lottery_details(lottery_id, now())
+
+
+@blp.post("/lotteries/<int:lottery_id>/applications")
+@blp.auth()
+@blp.arguments(SessionLotteryApplySchema)
+@blp.response(201, ApplicationSchema)
+@blp.errors(403, 404, 409, 422)
+def apply_to_session_lottery(data, lottery_id):
+    """Apply to the lottery of a session (a slot of an `allocation: lottery` template) with
+    your party, while its window is open → 201 with the application `number`. At the draw a
+    winner gets a held booking to pay within 24 hours; an unpaid one passes to the next in
+    the drawn order."""
+    return enrolments.describe(session_lotteries.apply(g.user, lottery_id, data["party"], now()))
 
 
 @blp.get("/lotteries/<int:lottery_id>/verification")

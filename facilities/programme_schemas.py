@@ -15,7 +15,7 @@ from facilities.models import (
     PRIORITY_GROUPS,
     PROGRAMME_LEVELS,
 )
-from facilities.schemas import HHMM
+from facilities.schemas import HHMM, PartyField
 
 PRICES_EXAMPLE = {"adult": 120000, "child": 80000}
 MAX_PRICE = 10_000_000
@@ -351,3 +351,7 @@ class ProgrammeReportRowSchema(ma.Schema):
 
 class ProgrammeReportQuerySchema(ma.Schema):
     facility_id = ma.fields.Integer(validate=ID)
+
+
+class SessionLotteryApplySchema(ma.Schema):
+    party = PartyField(required=True, validate=validate.Length(min=1))

@@ -21,7 +21,13 @@ from core.extensions import db
 from core.lookup import find
 from core.models import User
 from facilities.models import Application, Lottery, Programme
-from facilities.services import draws, enrolments, programme_notices, programmes
+from facilities.services import (
+    draws,
+    enrolments,
+    programme_notices,
+    programmes,
+    session_lotteries,
+)
 
 
 def get_lottery(lottery_id: int) -> Lottery:
@@ -148,6 +154,8 @@ def draw(lottery_id: int, now: datetime) -> Lottery:
     )
     if programme is not None:
         _allocate_programme(programme, order, {e.id: e for e in entries}, now)
+    else:
+        session_lotteries.allocate(lottery, order, now)
     return lottery
 
 

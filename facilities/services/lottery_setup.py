@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.errors import RuleViolation
+from sqlalchemy import and_, bindparam, exists, or_, select
+
+from core.errors import Conflict, RuleViolation
 from core.extensions import db
-from facilities.models import PRIORITY_GROUPS, Lottery
+from facilities.models import PRIORITY_GROUPS, Application, Lottery
 from facilities.services import draws
 
 DEFAULT_GROUPS = ("resident", "everyone")
@@ -73,3 +75,29 @@ def open_lottery(
     db.session.add(lottery)
     db.session.flush()
     return lottery
+
+
+# The slot's places are the lottery's: applications are open, or drawn people still wait for
+# an unpaid place (it goes to the next in the drawn order, not to whoever books first).
+_HELD_BY_LOTTERY = select(Lottery.id).where(
+    Lottery.slot_id == bindparam("slot_id"),
+    or_(
+        Lottery.status == "open",
+        and_(
+            Lottery.status == "drawn",
+            exists().where(Application.lottery_id == Lottery.id, Application.status == "waiting"),
+        ),
+    ),
+)
+
+
+def refuse_if_drawn_by_lottery(slot_id: int) -> None:
+    """A session of an ``allocation: lottery`` template is not booked first come while its
+    lottery holds its places (409 ``slot_by_lottery``, naming the lottery)."""
+    lottery_id = db.session.scalar(_HELD_BY_LOTTERY, {"slot_id": slot_id})
+    if lottery_id is not None:
+        raise Conflict(
+            "This session's places are drawn by lottery: apply to the lottery",
+            code="slot_by_lottery",
+            errors={"slot_id": [f"Apply to lottery {lottery_id}."]},
+        )
