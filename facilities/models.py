@@ -40,6 +40,8 @@ WAITLIST_STATUSES = ("waiting", "offered", "accepted", "expired", "skipped", "le
 _ACTIVE_SQL = "status IN ('held', 'confirmed', 'checked_in')"
 # Check-in codes are signed with the app's secret under this salt (services.checkin reads them).
 CHECK_IN_SALT = "facilities.check-in"
+# A programme participant's code has a salt of its own: it never passes as a booking's.
+ATTENDANCE_SALT = "facilities.programme-attendance"
 
 # Per-facility booking rules live in the facility row as JSON so each facility can differ;
 # everything missing falls back to the defaults below (the city's standard rules).
@@ -657,6 +659,12 @@ class Application(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+    def check_in_code(self, secret: str) -> str | None:
+        """The signed token an enrolled participant shows (as a QR code) at each session."""
+        if self.status != "enrolled" or self.programme_id is None:
+            return None
+        return URLSafeSerializer(secret, salt=ATTENDANCE_SALT).dumps({"a": self.id})
 
 
 class Attendance(db.Model):

@@ -15,6 +15,7 @@ from core.settings import settings_of
 from facilities.programme_schemas import (
     ApplicationCreateSchema,
     ApplicationSchema,
+    AttendanceSchema,
     CounterPaymentSchema,
     DependentCreateSchema,
     DependentSchema,
@@ -30,7 +31,9 @@ from facilities.programme_schemas import (
     ProgrammeUpdateSchema,
     SessionLotteryApplySchema,
 )
-from facilities.services import enrolments, lotteries, programmes, session_lotteries
+from facilities.schemas import CheckInSchema
+from facilities.services import attendance, enrolments, lotteries, programmes, session_lotteries
+from facilities.services.gates import GATE
 from facilities.settings import FacilitySettings
 
 blp = Blueprint(
@@ -237,6 +240,20 @@ def confirm_at_counter(data, application_id):
         application_id, now(), actor=g.user, payment_reference=data["payment_reference"]
     )
     return enrolments.describe(application)
+
+
+@blp.post("/programme-check-ins")
+@blp.device_or_auth(GATE, MANAGER)
+@blp.arguments(CheckInSchema)
+@blp.response(201, AttendanceSchema)
+@blp.errors(403, 404, 409, 422)
+def programme_check_in(data):
+    """Mark an enrolled participant present with their programme check-in code (QR), at the
+    session starting within 30 minutes (until 15 minutes after its start). A gate checks in
+    only its own facility's programmes; twice → 409 `already_checked_in`."""
+    return attendance.check_in(
+        g.device or g.user, data["code"], now(), settings_of(FacilitySettings).checkin_secret
+    )
 
 
 @blp.get("/manager/programme-report")

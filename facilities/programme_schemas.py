@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from core.http import ID_RANGE as ID
+from core.settings import settings_of
 from facilities.models import (
     APPLICATION_STATUSES,
     CATEGORIES,
@@ -16,6 +17,7 @@ from facilities.models import (
     PROGRAMME_LEVELS,
 )
 from facilities.schemas import HHMM, PartyField
+from facilities.settings import FacilitySettings
 
 PRICES_EXAMPLE = {"adult": 120000, "child": 80000}
 MAX_PRICE = 10_000_000
@@ -242,6 +244,13 @@ class ApplicationSchema(ma.Schema):
     )
     booking_id = ma.fields.Integer(attribute="application.booking_id", allow_none=True)
     created_at = ma.fields.AwareDateTime(attribute="application.created_at")
+    check_in_code = ma.fields.Function(
+        lambda described: described["application"].check_in_code(
+            settings_of(FacilitySettings).checkin_secret
+        ),
+        allow_none=True,
+        metadata={"description": "Signed token to show as a QR code at each session (enrolled)"},
+    )
 
 
 class DependentCreateSchema(ma.Schema):
@@ -355,3 +364,10 @@ class ProgrammeReportQuerySchema(ma.Schema):
 
 class SessionLotteryApplySchema(ma.Schema):
     party = PartyField(required=True, validate=validate.Length(min=1))
+
+
+class AttendanceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    session_id = ma.fields.Integer()
+    application_id = ma.fields.Integer()
+    checked_in_at = ma.fields.AwareDateTime()

@@ -301,3 +301,46 @@ def test_the_lottery_page_checks_the_draw(client, manager, dummy_rink, clock):
     page = client.get(f"/lotteries/{lottery_id}").get_data(as_text=True)
     assert "일치하지 않습니다" in page and "저장된 신청과 다릅니다" in page
     assert client.get("/lotteries/999999").status_code == 404
+
+
+def test_attendance_is_taken_at_check_in(client, manager, resident, dummy_rink, clock):
+    programme = create_programme(manager, dummy_rink)
+    headers = auth_headers(resident)
+    applied = client.post(
+        f"/api/programmes/{programme.id}/applications",
+        json={"category": "adult", "birth_year": 1990},
+        headers=headers,
+    ).json
+    assert applied["check_in_code"] is None  # not before it is paid
+    _signed(
+        client,
+        {
+            "application_id": applied["number"],
+            "payment_id": "pg-a",
+            "amount": 120000,
+            "status": "paid",
+        },
+    )
+    code = client.get("/api/me/applications", headers=headers).json[0]["check_in_code"]
+    staff = auth_headers(manager)
+    early = client.post("/api/programme-check-ins", json={"code": code}, headers=staff)
+    assert early.status_code == 422 and early.json["code"] == "checkin_window"
+    clock.at = kst("2026-04-02", "18:45")  # 15 minutes before the first lesson
+    staff, headers = auth_headers(manager), auth_headers(resident)  # a month later
+    present = client.post("/api/programme-check-ins", json={"code": code}, headers=staff)
+    assert present.status_code == 201, present.json
+    again = client.post("/api/programme-check-ins", json={"code": code}, headers=staff)
+    assert again.status_code == 409 and again.json["code"] == "already_checked_in"
+    forged = client.post("/api/programme-check-ins", json={"code": code + "x"}, headers=staff)
+    assert forged.status_code == 422
+    # A booking's check-in door does not take a programme's code.
+    assert client.post("/api/check-ins", json={"code": code}, headers=staff).status_code == 422
+    assert (
+        client.post("/api/programme-check-ins", json={"code": code}, headers=headers).status_code
+        == 403
+    )
+    session_id = present.json["session_id"]
+    taken = db.session.scalar(
+        text("SELECT count(*) FROM facilities_attendance WHERE session_id = :s"), {"s": session_id}
+    )
+    assert taken == 1
