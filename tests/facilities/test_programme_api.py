@@ -21,6 +21,7 @@ from tests.fixtures.facilities import (
     create_resource,
     kst,
 )
+from tests.fixtures.pages import log_in
 from tests.fixtures.users import auth_headers, create_user
 
 BODY = {
@@ -344,3 +345,23 @@ def test_attendance_is_taken_at_check_in(client, manager, resident, dummy_rink, 
         text("SELECT count(*) FROM facilities_attendance WHERE session_id = :s"), {"s": session_id}
     )
     assert taken == 1
+
+
+def test_my_bookings_page_shows_my_programmes(client, manager, resident, dummy_rink):
+    programme = create_programme(manager, dummy_rink, enrolment="lottery")
+    held = create_programme(manager, dummy_rink, title="피겨 중급", start_time="17:00")
+    enrolments_apply = [
+        client.post(
+            f"/api/programmes/{p.id}/applications",
+            json={"category": "adult", "birth_year": 1990},
+            headers=auth_headers(resident),
+        ).json
+        for p in (programme, held)
+    ]
+    assert [a["status"] for a in enrolments_apply] == ["applied", "held"]
+    assert log_in(client, resident.email).status_code == 302
+    page = client.get("/bookings").get_data(as_text=True)
+    section = page.split('id="programmes"')[1].split('id="calendar"')[0]
+    assert "스케이트 초급 성인반" in section and "추첨 대기" in section
+    assert "피겨 중급" in section and "결제 대기" in section and "120,000원" in section
+    assert f"/lotteries/{enrolments_apply[0]['lottery_id']}" in section
