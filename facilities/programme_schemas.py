@@ -4,6 +4,8 @@ Shape and cross-field checks live here; checks that need the database are the se
 
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -20,6 +22,8 @@ from facilities.schemas import HHMM, PartyField
 from facilities.settings import FacilitySettings
 
 PRICES_EXAMPLE = {"adult": 120000, "child": 80000}
+# Terms within the years the Korean holiday calendar (and the service) deals with.
+TERM_DATES = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
 MAX_PRICE = 10_000_000
 
 
@@ -76,8 +80,12 @@ class ProgrammeCreateSchema(_ProgrammeEditableSchema):
     level = ma.fields.String(required=True, validate=validate.OneOf(PROGRAMME_LEVELS))
     min_age = ma.fields.Integer(required=True, validate=validate.Range(0, 120))
     max_age = ma.fields.Integer(required=True, validate=validate.Range(0, 120))
-    term_start = ma.fields.Date(required=True, metadata={"example": "2026-04-01"})
-    term_end = ma.fields.Date(required=True, metadata={"example": "2026-04-30"})
+    term_start = ma.fields.Date(
+        required=True, validate=TERM_DATES, metadata={"example": "2026-04-01"}
+    )
+    term_end = ma.fields.Date(
+        required=True, validate=TERM_DATES, metadata={"example": "2026-04-30"}
+    )
     weekdays = ma.fields.List(
         ma.fields.Integer(validate=validate.Range(0, 6)),
         required=True,

@@ -232,6 +232,11 @@ def update_programme(actor: User, programme_id: int, changes: dict, now: datetim
     before = _state(programme)
     for name, value in changes.items():
         setattr(programme, name, value)
+    if programme.min_age > programme.max_age:
+        raise RuleViolation(
+            "The age band is upside down",
+            errors={"min_age": [f"At most max_age ({programme.max_age})."]},
+        )
     if programme.min_enrolment > programme.capacity:
         raise RuleViolation(
             "The minimum is more than the places",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
+from core.lookup import find
 from core.models import User
 from core.notifications import notify_many
 from facilities.models import Application, Booking, Lottery, Slot
@@ -26,7 +27,7 @@ PAYMENT_HOURS = 24
 
 def apply(user: User, lottery_id: int, party: dict, now: datetime) -> Application:
     """Apply to a session's lottery while its window is open, once per person."""
-    lottery = db.session.get(Lottery, lottery_id) if isinstance(lottery_id, int) else None
+    lottery = find(Lottery, lottery_id)
     if lottery is None or lottery.slot_id is None:
         raise NotFound(f"Session lottery {lottery_id} not found")
     if lottery.status != "open" or not lottery.window_opens_at <= now < lottery.window_closes_at:

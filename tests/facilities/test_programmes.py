@@ -195,3 +195,15 @@ def test_dependents_are_named_once(resident):
     other = create_user()
     with pytest.raises(RuleViolation):
         programmes.get_dependent(other, programmes.list_dependents(resident)[0].id)
+
+
+def test_an_edit_cannot_turn_the_age_band_upside_down(manager, dummy_rink):
+    programme = create_programme(
+        manager,
+        dummy_rink,
+        window_opens_at=kst("2026-03-05", "10:00"),
+        window_closes_at=kst("2026-03-12", "18:00"),
+    )
+    with pytest.raises(RuleViolation) as refused:
+        programmes.update_programme(manager, programme.id, {"min_age": 120}, now())
+    assert "min_age" in refused.value.errors
