@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -87,6 +88,28 @@ def notify(
     ).scalar_one()
     jobs.after_commit(_deliver_soon)
     return notification_id
+
+
+def notify_many(messages: Iterable[tuple[User, str, str, str]], *, now: datetime) -> int:
+    """Add several notifications ``(user, kind, subject, body)`` in one statement (a draw
+    tells thousands of people at once, and one INSERT each cost most of its time); sent after
+    commit like ``notify``'s. Returns how many were added (kinds turned off are left out)."""
+    rows = [
+        {
+            "user_id": user.id,
+            "recipient": user.email,
+            "kind": kind,
+            "subject": subject,
+            "body": body,
+            "created_at": now,
+        }
+        for user, kind, subject, body in messages
+        if not turned_off(user, kind)
+    ]
+    if rows:
+        db.session.execute(insert(_outbox), rows)
+        jobs.after_commit(_deliver_soon)
+    return len(rows)
 
 
 @dataclass(frozen=True)

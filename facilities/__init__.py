@@ -4,7 +4,17 @@ from core import web
 from core.health import register_check
 from core.settings import register
 from facilities import api as resident_api
-from facilities import cli, demo, health, manager_api, pages, sandbox_pages, staff_pages
+from facilities import (
+    cli,
+    demo,
+    health,
+    lottery_pages,
+    manager_api,
+    pages,
+    programme_api,
+    sandbox_pages,
+    staff_pages,
+)
 from facilities import jobs as _jobs  # noqa: F401  (registers the periodic jobs)
 from facilities.services.gates import GATE
 from facilities.settings import FacilitySettings
@@ -21,7 +31,9 @@ def init_app(app, api):
     GATE.document(api)
     api.register_blueprint(resident_api.blp)
     api.register_blueprint(manager_api.blp)
+    api.register_blueprint(programme_api.blp)
     app.register_blueprint(pages.blp)
+    app.register_blueprint(lottery_pages.blp)
     if app.config["APP_ENV"] in SANDBOX_ENVIRONMENTS:
         app.register_blueprint(sandbox_pages.blp)
     web.add_nav(

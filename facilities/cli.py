@@ -1,5 +1,5 @@
 """``flask --app wsgi facilities ...``: generate slots, run the periodic work by hand, issue and
-revoke check-in gate keys."""
+revoke check-in gate keys, verify a drawn lottery."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from core import clock
 from core.cli import commit_or_fail
 from facilities import jobs
-from facilities.services import catalog, gates, slots
+from facilities.services import catalog, gates, lotteries, slots
 
 facilities_cli = AppGroup("facilities", help="Ice rink and curling centre.")
 
@@ -58,3 +58,24 @@ def gate_revoke(gate_id):
     """Revoke a gate's key at once."""
     gate = commit_or_fail(lambda: gates.revoke("cli", gates.get_gate(gate_id), clock.now()))
     click.echo(json.dumps({"id": gate.id, "revoked": True}))
+
+
+@facilities_cli.command("draw-lotteries")
+def draw_lotteries():
+    """Draw every lottery whose application window has closed, now."""
+    count = commit_or_fail(jobs.draw_lotteries_now)
+    click.echo(f"drew {count}")
+
+
+@facilities_cli.command("lottery-verify")
+@click.argument("lottery_id", type=int)
+def lottery_verify(lottery_id):
+    """Recompute LOTTERY_ID's order from its published seed and applications (procedure
+    draw-v1) and print whether it matches what was published; exits 1 when it does not."""
+    result = commit_or_fail(lambda: lotteries.verify(lottery_id))
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if result["ok"]:
+        click.echo(f"lottery {lottery_id}: the published draw matches")
+    else:
+        click.echo(f"lottery {lottery_id}: the published draw DOES NOT match", err=True)
+        raise SystemExit(1)

@@ -1,5 +1,6 @@
-"""Periodic work: expire unpaid holds, mark no-shows, keep waitlist offers moving, generate
-slots ahead. Each run is one transaction (core.jobs commits it)."""
+"""Periodic work: expire unpaid holds, mark no-shows, keep waitlist offers moving, draw
+lotteries whose window closed, pass unpaid programme places on, settle programme windows,
+generate slots ahead. Each run is one transaction (core.jobs commits it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import logging
 from core import clock
 from core.jobs import crontab, periodic
 from core.settings import settings_of
-from facilities.services import booking, checkin, slots, waitlist
+from facilities.services import (
+    booking,
+    checkin,
+    enrolments,
+    lotteries,
+    session_lotteries,
+    slots,
+    waitlist,
+)
 from facilities.settings import FacilitySettings
 
 log = logging.getLogger("happyhub.facilities")
@@ -25,6 +34,26 @@ def mark_no_shows_now() -> int:
 def sweep_waitlists_now() -> int:
     """Offer places that are free while people wait (e.g. after a failed offer)."""
     return waitlist.sweep(clock.now())
+
+
+def draw_lotteries_now() -> int:
+    """Draw every lottery whose application window has closed."""
+    return lotteries.run_due(clock.now())
+
+
+def expire_programme_holds_now() -> int:
+    """Unpaid programme places past their deadline pass to the next in order."""
+    return enrolments.expire_holds(clock.now())
+
+
+def pass_on_session_places_now() -> int:
+    """Unpaid places of drawn sessions pass to the next in the drawn order."""
+    return session_lotteries.pass_on(clock.now())
+
+
+def settle_programme_windows_now() -> int:
+    """First-come programmes whose window ended: cancelled below their minimum."""
+    return enrolments.settle_windows(clock.now())
 
 
 def generate_slots_now() -> dict[str, int]:
@@ -48,6 +77,30 @@ def mark_no_shows() -> None:
 @periodic(crontab(minute="*/5"))
 def sweep_waitlists() -> None:
     sweep_waitlists_now()
+
+
+@periodic(crontab(minute="*"))
+def draw_lotteries() -> None:
+    count = draw_lotteries_now()
+    if count:
+        log.info("drew %s lotteries", count)
+
+
+@periodic(crontab(minute="*"))
+def expire_programme_holds() -> None:
+    count = expire_programme_holds_now()
+    if count:
+        log.info("expired %s unpaid programme places", count)
+
+
+@periodic(crontab(minute="*"))
+def pass_on_session_places() -> None:
+    pass_on_session_places_now()
+
+
+@periodic(crontab(minute="*"))
+def settle_programme_windows() -> None:
+    settle_programme_windows_now()
 
 
 @periodic(crontab(hour="3", minute="10"))

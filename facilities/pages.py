@@ -81,6 +81,24 @@ MESSAGES = {
     "closure_lifted": "이미 해제된 휴장입니다.",
     "schedule_out_of_range": "볼 수 있는 날짜 범위를 벗어났습니다.",
     "schedule_query_invalid": "날짜나 보기 방식이 올바르지 않습니다.",
+    # Programmes and lotteries
+    "slot_by_lottery": "이 회차는 추첨으로 자리를 정합니다. 추첨에 신청해 주세요.",
+    "age_band": "이 강습의 나이 기준에 맞지 않습니다.",
+    "already_applied": "이미 이 강습에 신청하셨습니다. 한 사람은 한 번만 신청할 수 있습니다.",
+    "birth_year_required": "본인 신청에는 출생 연도가 필요합니다.",
+    "category_not_offered": "이 강습에 없는 요금 구분입니다.",
+    "dependent_exists": "같은 이름의 가족이 이미 등록되어 있습니다.",
+    "dependent_unknown": "등록된 가족이 아닙니다.",
+    "ice_taken": "그 시간의 빙상(링크 자리나 시트)은 이미 쓰이고 있습니다.",
+    "lottery_drawn": "추첨이 이미 끝나 정원을 바꿀 수 없습니다.",
+    "lottery_not_drawn": "아직 추첨하지 않았습니다.",
+    "no_sessions": "강습 기간에 고른 요일의 수업이 없습니다.",
+    "not_withdrawable": "취소할 수 없는 신청입니다.",
+    "priority_groups_invalid": "우선 순위 그룹이 올바르지 않습니다.",
+    "programme_cancelled": "취소된 강습입니다.",
+    "window_closed": "신청 기간이 끝났습니다.",
+    "window_not_open": "아직 신청 기간이 아닙니다.",
+    "window_opened": "신청 기간이 시작되어 바꿀 수 없는 항목입니다.",
 }
 
 

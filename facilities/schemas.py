@@ -14,6 +14,7 @@ from core.http import ID_RANGE as ID
 from core.openapi import error_with
 from core.settings import settings_of
 from facilities.models import (
+    ALLOCATIONS,
     BOOKING_STATUSES,
     CATEGORIES,
     FACILITY_KINDS,
@@ -153,6 +154,8 @@ class SlotTemplateSchema(ma.Schema):
     capacity = ma.fields.Integer(metadata={"example": 150})
     base_price = ma.fields.Integer(metadata={"example": 5000})
     active = ma.fields.Boolean()
+    allocation = ma.fields.String(metadata={"example": "first_come"})
+    lottery_window_hours = ma.fields.Integer(metadata={"example": 24})
 
 
 class SlotTemplateUpdateSchema(ma.Schema):
@@ -178,6 +181,17 @@ class SlotTemplateUpdateSchema(ma.Schema):
         validate=validate.Range(0, 10_000_000), metadata={"example": 5000}
     )
     active = ma.fields.Boolean()
+    allocation = ma.fields.String(
+        validate=validate.OneOf(ALLOCATIONS),
+        metadata={
+            "description": "lottery: each session's places are drawn among those who applied "
+            "in a window opening when booking would open",
+            "example": "lottery",
+        },
+    )
+    lottery_window_hours = ma.fields.Integer(
+        validate=validate.Range(1, 24 * 14), metadata={"example": 24}
+    )
 
 
 class SlotTemplateCreateSchema(SlotTemplateUpdateSchema):

@@ -15,7 +15,14 @@ from core.extensions import db
 from core.idempotency import STORED_COLUMNS, answered, lookup_parameters, replay_from, run_once
 from core.models import User
 from facilities.models import Booking, Facility, Resource, Rules, Slot, WaitlistEntry
-from facilities.services import capacity, notices, pricing, user_rules, waitlist
+from facilities.services import (
+    capacity,
+    lottery_setup,
+    notices,
+    pricing,
+    user_rules,
+    waitlist,
+)
 from facilities.services.local_time import bookable_from, local_date
 
 STAFF_ROLES = ("facility_manager",)
@@ -227,6 +234,7 @@ def check_bookable(slot: Slot, rules: Rules, now: datetime, *, by_staff: bool = 
             code="booking_closed",
             errors={"slot_id": ["The slot has started."]},
         )
+    lottery_setup.refuse_if_drawn_by_lottery(slot.id)
     opens = bookable_from(slot.local_date, rules, slot.facility.timezone)
     if now < opens and not by_staff:
         raise RuleViolation(

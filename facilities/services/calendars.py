@@ -45,8 +45,40 @@ def _event(booking: Booking, now: datetime, domain: str) -> icalendar.Event:
     return event
 
 
+def _lesson_event(session, programme, application, now: datetime, domain: str):
+    """One session of a programme the person holds a place in (the participant named)."""
+    facility = programme.facility
+    tz = zone(facility.timezone)
+    event = icalendar.Event()
+    event.add("uid", f"lesson-{session.id}-{application.id}@{domain}")
+    event.add("dtstamp", now)
+    event.add("dtstart", session.starts_at.astimezone(tz))
+    event.add("dtend", session.ends_at.astimezone(tz))
+    event.add("summary", f"{programme.title} ({facility.name})")
+    if facility.address:
+        event.add("location", facility.address)
+    event.add(
+        "description",
+        f"신청 번호 {application.id} · {application.participant_name}"
+        f" · 강사 {programme.instructor}",
+    )
+    cancelled = session.status == "cancelled"
+    event.add("status", "CANCELLED" if cancelled else STATUS_OF_PLACE[application.status])
+    event.add("sequence", 1 if cancelled else 0)
+    return event
+
+
+# A held place is not yet paid: tentative, as a held booking is.
+STATUS_OF_PLACE = {"held": "TENTATIVE", "enrolled": "CONFIRMED"}
+
+
 def render(
-    bookings: Iterable[Booking], now: datetime, *, name: str, domain: str = "happyhub.kr"
+    bookings: Iterable[Booking],
+    now: datetime,
+    *,
+    name: str,
+    domain: str = "happyhub.kr",
+    lessons: Iterable[tuple] = (),
 ) -> bytes:
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -55,6 +87,8 @@ def render(
     cal.add("x-wr-calname", name)
     for booking in bookings:
         cal.add_component(_event(booking, now, domain))
+    for session, programme, application in lessons:
+        cal.add_component(_lesson_event(session, programme, application, now, domain))
     cal.add_missing_timezones()
     return cal.to_ical()
 
@@ -66,6 +100,13 @@ def booking_calendar(booking_id: int, actor: User, now: datetime, *, domain: str
 
 
 def feed_calendar(token: str, now: datetime, *, domain: str) -> bytes:
-    """The private feed behind ``token``: its person's bookings of the last days and ahead."""
+    """The private feed behind ``token``: its person's bookings and programme sessions of the
+    last days and ahead."""
     user = feeds.user_for_token(token)
-    return render(feeds.feed_bookings(user, now), now, name="해피허브 시설 예약", domain=domain)
+    return render(
+        feeds.feed_bookings(user, now),
+        now,
+        name="해피허브 시설 예약",
+        domain=domain,
+        lessons=feeds.feed_lessons(user, now),
+    )

@@ -207,6 +207,8 @@ def create_template(
         buffer_after_minutes=data.get("buffer_after_minutes", 0),
         capacity=1 if resource.exclusive else data.get("capacity") or resource.capacity,
         base_price=data["base_price"],
+        allocation=data.get("allocation", "first_come"),
+        lottery_window_hours=data.get("lottery_window_hours", 24),
         created_at=now,
     )
     if template.capacity > resource.capacity:
@@ -236,6 +238,8 @@ def _template_state(template: SlotTemplate) -> dict:
         "capacity": template.capacity,
         "base_price": template.base_price,
         "active": template.active,
+        "allocation": template.allocation,
+        "lottery_window_hours": template.lottery_window_hours,
     }
 
 

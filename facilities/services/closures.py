@@ -1,5 +1,6 @@
 """Closures (ice failure, maintenance, tournaments): overlapping slots close, their bookings
-are cancelled with a full refund, waitlists end, and every affected resident is told.
+are cancelled with a full refund, waitlists end, programme sessions are cancelled and refunded
+pro rata (``session_refunds``), and every affected resident is told.
 
 A closure lifted early (the ice fixed sooner) reopens its slots that have not started, unless
 another closure still covers them; what was cancelled stays cancelled (refunded and told)."""
@@ -16,7 +17,7 @@ from core.extensions import db
 from core.lookup import get
 from core.models import User
 from facilities.models import ACTIVE_STATUSES, Booking, Closure, Facility, Slot, WaitlistEntry
-from facilities.services import capacity, notices
+from facilities.services import capacity, notices, session_refunds
 from facilities.services.catalog import get_resource
 
 
@@ -183,6 +184,7 @@ def create(
             entry.status = "cancelled"
             notices.closure_waitlist(entry, closure, now)
     db.session.flush()
+    lessons = session_refunds.cancel_sessions(closure, now)
     audit.record(
         actor,
         "closure.create",
@@ -197,6 +199,7 @@ def create(
             "slots_closed": closure.slots_closed,
             "bookings_cancelled": closure.bookings_cancelled,
             "refund_total": refund_total,
+            **lessons,
         },
     )
     return closure

@@ -10,7 +10,14 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import User
 from core.security import new_token, token_hash
-from facilities.models import Booking, CalendarFeed
+from facilities.models import (
+    HOLDING_STATUSES,
+    Application,
+    Booking,
+    CalendarFeed,
+    Programme,
+    ProgrammeSession,
+)
 
 FEED_PAST_DAYS = 90
 
@@ -53,3 +60,19 @@ def feed_bookings(user: User, now: datetime) -> list[Booking]:
 
 def has_feed(user: User) -> bool:
     return db.session.scalar(select(CalendarFeed.id).filter_by(user_id=user.id)) is not None
+
+
+def feed_lessons(user: User, now: datetime) -> list[tuple]:
+    """The sessions of the programmes the person (or their dependents) holds a place in:
+    ``(session, programme, application)``, cancelled sessions included as such."""
+    return db.session.execute(
+        select(ProgrammeSession, Programme, Application)
+        .join(Programme, Programme.id == ProgrammeSession.programme_id)
+        .join(Application, Application.programme_id == Programme.id)
+        .where(
+            Application.user_id == user.id,
+            Application.status.in_(HOLDING_STATUSES),
+            ProgrammeSession.starts_at > now - timedelta(days=FEED_PAST_DAYS),
+        )
+        .order_by(ProgrammeSession.starts_at, Application.id)
+    ).all()

@@ -1,4 +1,5 @@
-"""A resident's own at a glance: bookings ahead and behind, waitlist places, calendar feed."""
+"""A resident's own at a glance: bookings ahead and behind, waitlist places, programmes,
+calendar feed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from sqlalchemy import or_, select
 
 from core.extensions import db
 from core.models import User
-from facilities.models import ACTIVE_STATUSES, Booking, WaitlistEntry
+from facilities.models import ACTIVE_STATUSES, Application, Booking, Programme, WaitlistEntry
 from facilities.services import feeds, waitlist
+from facilities.services.enrolments import LIVE
 
 # The past is kept forever; a page shows the latest few.
 PAST_SHOWN = 20
@@ -51,4 +53,17 @@ def my_bookings(user: User, now: datetime, *, past_limit: int = PAST_SHOWN) -> d
             for entry in entries
         ],
         "has_feed": feeds.has_feed(user),
+        "programmes": my_programmes(user),
     }
+
+
+def my_programmes(user: User) -> list[dict]:
+    """The person's programme applications still in the running (their dependents' too),
+    with each programme: applied for a draw, held for payment, enrolled, or waiting."""
+    rows = db.session.execute(
+        select(Application, Programme)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(Application.user_id == user.id, Application.status.in_(LIVE))
+        .order_by(Programme.term_start, Application.id)
+    ).all()
+    return [{"application": application, "programme": programme} for application, programme in rows]

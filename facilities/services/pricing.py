@@ -91,3 +91,16 @@ def for_slot(slot: Slot, party: dict, *, verified_resident: bool) -> tuple[int, 
         per_person=not slot.resource.exclusive,
         verified_resident=verified_resident,
     )
+
+
+def for_programme(prices: dict, category: str) -> int:
+    """What one participant of ``category`` pays for a programme's term: the programme's own
+    price for that category (set by the manager per price category)."""
+    if category not in CATEGORIES or category not in prices:
+        offered = ", ".join(c for c in CATEGORIES if c in prices)
+        raise RuleViolation(
+            "This programme has no price for that category",
+            code="category_not_offered",
+            errors={"category": [f"Offered: {offered}."]},
+        )
+    return int(prices[category])

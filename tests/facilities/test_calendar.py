@@ -2,8 +2,10 @@
 
 import icalendar
 
+from core.extensions import db
 from facilities.services import booking as bookings
-from tests.fixtures.facilities import book, create_slot, kst, now
+from facilities.services import enrolments, programmes
+from tests.fixtures.facilities import book, create_programme, create_slot, kst, now
 from tests.fixtures.users import auth_headers, create_user
 
 
@@ -64,3 +66,20 @@ def test_private_feed_regenerate_and_revoke(client, resident, dummy_rink):
     assert client.get(renewed).status_code == 200
     assert client.delete("/api/me/calendar-feed", headers=auth_headers(resident)).status_code == 204
     assert client.get(renewed).status_code == 404
+
+
+def test_the_feed_has_the_programmes_sessions(client, manager, resident, dummy_rink):
+    programme = create_programme(manager, dummy_rink, start_time="07:00")
+    child = programmes.add_dependent(resident, "김하늘", 2000, now())
+    enrolments.apply(resident, programme.id, category="adult", dependent_id=child.id, now=now())
+    other = create_programme(manager, dummy_rink, title="다른 강습", start_time="08:00")
+    enrolments.apply(create_user(), other.id, category="adult", birth_year=1990, now=now())
+    db.session.commit()
+    url = client.post("/api/me/calendar-feed", headers=auth_headers(resident)).json["url"]
+    lessons = [e for e in events(client.get(url).data) if str(e["uid"]).startswith("lesson-")]
+    assert len(lessons) == 9  # April's Tuesdays and Thursdays, only the person's programme
+    first = min(lessons, key=lambda e: e.decoded("dtstart"))
+    assert first.decoded("dtstart").isoformat() == "2026-04-02T07:00:00+09:00"
+    assert str(first["summary"]).startswith("스케이트 초급 성인반")
+    assert "김하늘" in str(first["description"])
+    assert {str(e["status"]) for e in lessons} == {"TENTATIVE"}  # held, not paid yet
