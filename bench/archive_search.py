@@ -10,8 +10,21 @@ query mix (words, particles, compounds, Hanja, 초성, romanized names, typos, f
 ``/api/archive/suggest``. Prints one JSON object, with the load average beside the figures
 (the machine is shared) and CPU times, which the load disturbs less than wall times.
 
+``--backend postgres`` searches the PostgreSQL tables instead (``SEARCH_BACKEND=postgres``):
+the records go into the database ``--database-url``, which the bench empties first. There an
+import writes the terms of each batch's records in the batch's own transaction, as it commits
+(INSERT, no VACUUM): that is the ``import`` path; ``reindex`` is ``archive reindex`` (COPY by
+record batch, then VACUUM ANALYZE). The tables start marked current, as ``archive reindex``
+leaves an empty archive. ``--postings-cache N`` sets ``SEARCH_POSTINGS_CACHE``.
+
+Searching again what an earlier run built (no seeding, no indexing): for Whoosh, ``--keep DIR``
+keeps the database and index in a new folder and ``--reuse DIR`` searches it; for PostgreSQL,
+``--reuse`` (no folder) searches the database ``--database-url`` as the last run left it.
+
     .venv/bin/python bench/archive_search.py [--records N] [--rounds R] [--quick]
-        [--index-path import|reindex] [--keep DIR]
+        [--index-path import|reindex] [--keep DIR | --reuse DIR]
+        [--backend postgres --database-url postgresql://postgres@127.0.0.1:5432/pgsearch_bench
+         [--reuse] [--postings-cache N]]
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from support import (
     children,
     cpu_probe_ms,
     cpu_seconds,
+    empty_postgres,
     percentile,
     start_gunicorn,
     stop_gunicorn,
@@ -229,19 +243,26 @@ def _insert(db, insert, select, record, subject, rows, subjects) -> None:
     db.session.commit()
 
 
-def _index_as_imports_do(batch: int) -> dict:
-    """Index every record through the job an import queues after each batch's commit
-    (``index_records`` with the batch's ids: one writer, one commit of the index)."""
+def _index_as_imports_do(backend: str, batch: int) -> dict:
+    """Index every record as an import's batches do. Whoosh: the job queued after each
+    batch's commit (``index_records`` with the batch's ids: one writer, one commit of the
+    index). PostgreSQL: the batch's transaction writes its records' terms as it commits."""
     from sqlalchemy import select
 
     from archive.jobs import index_records
     from archive.models import Record
+    from archive.services.documents import queue_index
     from core.extensions import db
 
     ids = list(db.session.scalars(select(Record.id).order_by(Record.id)))
-    db.session.remove()  # each job runs in its own app context and transaction, as queued
+    db.session.remove()  # each job (or batch transaction) on its own, as in an import
     for start in range(0, len(ids), batch):
-        index_records.call_local(ids[start : start + batch])
+        if backend == "postgres":  # ``write_changed_records`` runs as the batch commits
+            for record_id in ids[start : start + batch]:
+                queue_index(record_id)
+            db.session.commit()
+        else:
+            index_records.call_local(ids[start : start + batch])
     return {"records": len(ids), "jobs": -(-len(ids) // batch)}
 
 
@@ -269,26 +290,28 @@ def _memory(pid: int) -> dict:
     }
 
 
-def _build(args, env: dict) -> dict:
+def _build(args, app) -> dict:
     """Seed the records and index them; the indexing figures."""
     from flask_migrate import upgrade
 
-    from archive.search import analysis, index
-    from archive.services.indexing import reindex_all
-    from core.app import create_app
+    from archive.search import analysis
+    from archive.services.indexing import reindex
+    from archive.settings import ArchiveSettings
 
-    app = create_app()
+    settings = app.extensions["settings"][ArchiveSettings]
     with app.app_context():
         upgrade()
+        if args.backend == "postgres":
+            reindex(settings)  # the empty tables marked current, as on a new archive
         seed_seconds = _seed(args.records)
         analysis.warm_up()  # model load is start-up, not indexing
         load_before = _load()
         probe = cpu_probe_ms()
         started, cpu_started = time.monotonic(), time.process_time()
         if args.index_path == "import":
-            summary = _index_as_imports_do(app.config["ARCHIVE_IMPORT_BATCH"])
+            summary = _index_as_imports_do(args.backend, app.config["ARCHIVE_IMPORT_BATCH"])
         else:
-            summary = reindex_all(env["INDEX_DIR"], limitmb=app.config["SEARCH_INDEX_LIMITMB"])
+            summary = reindex(settings)
         seconds = time.monotonic() - started
         # Kiwi's worker threads count too: the process's CPU time, every thread.
         cpu = time.process_time() - cpu_started
@@ -299,13 +322,32 @@ def _build(args, env: dict) -> dict:
         "index_seconds": round(seconds, 1),
         "index_records_per_s": round(summary["records"] / seconds, 1),
         "index_cpu_ms_per_record": round(cpu * 1000 / summary["records"], 2),
-        "index_size_mb": round(index.size_bytes(env["INDEX_DIR"]) / 1024 / 1024, 1),
-        "index_segments": len(list(index.current_path(env["INDEX_DIR"]).glob("*.seg"))),
         # 1, 5 and 15 minute load averages (2 cores, shared) before and after indexing, and
         # a fixed pure-Python loop's time (ms): how slow the machine was at the start.
         "load_average_before_indexing": load_before,
         "load_average_after_indexing": _load(),
         "cpu_probe_ms": probe,
+    }
+
+
+def _index_figures(backend: str, app, base: str) -> dict:
+    """What the index holds and its size on disk (PostgreSQL: the tables and their indexes)."""
+    from whoosh import index as whoosh_index
+
+    from archive.search import index, pg_index
+    from core.extensions import db
+
+    with app.app_context():
+        if backend == "postgres":
+            indexed, size = len(pg_index.indexed_ids(db.session)), pg_index.size_bytes(db.session)
+            return {"indexed_records": indexed, "index_size_mb": round(size / 1024 / 1024, 1)}
+        generation = whoosh_index.open_dir(index.current_path(base))
+        indexed = generation.doc_count()
+        generation.close()
+    return {
+        "indexed_records": indexed,
+        "index_size_mb": round(index.size_bytes(base) / 1024 / 1024, 1),
+        "index_segments": len(list(index.current_path(base).glob("*.seg"))),
     }
 
 
@@ -323,13 +365,7 @@ def _timed(session, url: str, requests_params: list[dict], rounds: int) -> list[
 def _measure_search(args, env: dict, workdir: Path) -> dict:
     """Serve the index with gunicorn and time the query mix and the suggestions."""
     import requests
-    from whoosh import index as whoosh_index
 
-    from archive.search import index
-
-    generation = whoosh_index.open_dir(index.current_path(env["INDEX_DIR"]))
-    indexed = generation.doc_count()
-    generation.close()
     server = start_gunicorn(env, workdir, workers=2)
     try:
         session = requests.Session()
@@ -356,7 +392,6 @@ def _measure_search(args, env: dict, workdir: Path) -> dict:
     finally:
         stop_gunicorn(server)
     return {
-        "indexed_records": indexed,
         "queries": len(latencies),
         "search_p50_ms": percentile(latencies, 50),
         "search_p95_ms": percentile(latencies, 95),
@@ -382,22 +417,40 @@ def _measure_search(args, env: dict, workdir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--records", type=int, help="how many to generate (default 50,000)")
     parser.add_argument("--rounds", type=int, default=10, help="passes over the query mix")
-    parser.add_argument("--quick", action="store_true", help="2,000 records, 3 rounds")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 2,000 records by default")
     parser.add_argument(
         "--index-path",
         choices=("import", "reindex"),
         default="import",
-        help="index as an import does (a job per batch) or with `archive reindex`",
+        help="index as an import does (per batch) or with `archive reindex`",
     )
-    parser.add_argument("--keep", help="keep the database and index in this new folder")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument("--database-url", help="postgres: the database to use (emptied)")
+    parser.add_argument("--postings-cache", type=int, help="postgres: SEARCH_POSTINGS_CACHE")
+    parser.add_argument("--keep", help="whoosh: keep the database and index in this new folder")
     parser.add_argument(
-        "--reuse", help="search a folder kept by --keep again (no seeding, no indexing)"
+        "--reuse",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="search again, no seeding, no indexing: whoosh, a folder kept by --keep; "
+        "postgres (no folder), the database --database-url as an earlier run left it",
     )
     args = parser.parse_args()
+    postgres, reuse = args.backend == "postgres", args.reuse is not None
+    if postgres and not args.database_url:
+        parser.error("--backend postgres needs --database-url (a database the bench may empty)")
+    if postgres and (args.keep or args.reuse):
+        parser.error("--backend postgres keeps its database: no --keep, --reuse takes no folder")
+    if not postgres and (args.database_url or args.postings_cache is not None):
+        parser.error("--database-url and --postings-cache are for --backend postgres")
+    if not postgres and args.reuse == "":
+        parser.error("--reuse needs the folder kept by --keep")
     if args.quick:
-        args.records, args.rounds = 2000, 3
+        args.records, args.rounds = args.records or 2000, 3
+    args.records = args.records or 50_000
 
     if args.reuse:
         workdir = Path(args.reuse)
@@ -417,13 +470,30 @@ def main() -> None:
         "INSTANCE_DIR": str(workdir),
         # Measure the search itself: no result lists kept between requests.
         "SEARCH_RESULT_CACHE": "0",
+        "SEARCH_BACKEND": args.backend,
     }
+    if postgres:
+        env["DATABASE_URL"] = args.database_url if reuse else empty_postgres(args.database_url)
+    if args.postings_cache is not None:
+        env["SEARCH_POSTINGS_CACHE"] = str(args.postings_cache)
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT_ROOT))
     try:
-        result = {"records": args.records} if not args.reuse else {"reused": str(workdir)}
-        if not args.reuse:
-            result.update(_build(args, env))
+        from sqlalchemy.engine import make_url
+
+        from core.app import create_app
+
+        result = {"backend": args.backend}
+        if not reuse:
+            result["records"] = args.records
+        elif postgres:  # its URL without a password
+            result["reused"] = make_url(env["DATABASE_URL"]).render_as_string(hide_password=True)
+        else:
+            result["reused"] = str(workdir)
+        app = create_app()
+        if not reuse:
+            result.update(_build(args, app))
+        result.update(_index_figures(args.backend, app, env["INDEX_DIR"]))
         result.update(_measure_search(args, env, workdir))
         result["targets"] = {
             "search_p95_ms": 60,
