@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from facilities.models import Application, Dependent
-from facilities.services import programmes
+from facilities.services import enrolments, programmes
 from tests.fixtures.facilities import create_programme, kst, now
 from tests.fixtures.pages import csrf_of, log_in
 
@@ -335,3 +335,21 @@ def test_dependents_are_added_and_listed(client, resident):
 
 def test_the_programmes_link_is_in_the_navigation(client):
     assert 'href="/programmes"' in text(client.get("/"))
+
+
+def test_a_programme_not_open_or_cancelled_offers_no_form(client, manager, resident, dummy_rink):
+    later = create_programme(
+        manager,
+        dummy_rink,
+        window_opens_at=kst("2026-03-20", "10:00"),
+        window_closes_at=kst("2026-03-25", "18:00"),
+    )
+    cancelled = create_programme(manager, dummy_rink, start_time="21:00")
+    enrolments.cancel_by_manager(manager, cancelled.id, "강사 사정", now())
+    db.session.commit()
+    signed_in(client, resident)
+    not_yet = text(client.get(f"/programmes/{later.id}"))
+    assert "신청은 3월 20일 (금) 10:00부터 받습니다." in not_yet
+    assert 'name="birth_year"' not in not_yet
+    gone = text(client.get(f"/programmes/{cancelled.id}"))
+    assert "취소된 강습입니다 (강사 사정)." in gone and 'name="birth_year"' not in gone
