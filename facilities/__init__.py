@@ -12,6 +12,7 @@ from facilities import (
     manager_api,
     pages,
     programme_api,
+    programme_pages,
     sandbox_pages,
     staff_pages,
 )
@@ -34,11 +35,13 @@ def init_app(app, api):
     api.register_blueprint(programme_api.blp)
     app.register_blueprint(pages.blp)
     app.register_blueprint(lottery_pages.blp)
+    app.register_blueprint(programme_pages.blp)
     if app.config["APP_ENV"] in SANDBOX_ENVIRONMENTS:
         app.register_blueprint(sandbox_pages.blp)
     web.add_nav(
         app,
         web.NavItem("facilities_pages.facilities", "시설 예약"),
+        web.NavItem("facilities_programme_pages.programme_list", "강습"),
         web.NavItem("facilities_pages.my_bookings", "내 예약", signed_in_only=True),
     )
     web.add_home_panel(app, "facilities/home_panel.html", pages.home_panel)

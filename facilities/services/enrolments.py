@@ -334,6 +334,28 @@ def my_applications(user: User) -> list[dict]:
     return [describe(application) for application in rows]
 
 
+def my_application(user: User, application_id: int, now: datetime) -> dict:
+    """One of the person's own applications, described with its programme, and whether it
+    can still be withdrawn (the residents' result and withdraw pages)."""
+    application = own_application(user, application_id)
+    if application.user_id != user.id:
+        raise NotFound(f"Application {application_id} not found")
+    described = describe(application)
+    programme = (
+        db.session.get(Programme, application.programme_id) if application.programme_id else None
+    )
+    closes_at = (
+        programme.window_closes_at
+        if programme is not None
+        else db.session.get(Lottery, application.lottery_id).window_closes_at
+    )
+    return {
+        **described,
+        "programme": programme,
+        "withdrawable": application.status in LIVE and now < closes_at,
+    }
+
+
 def describe(application: Application) -> dict:
     """An application as its applicant sees it: the programme's title and term with it."""
     programme = (

@@ -16,7 +16,7 @@ from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 from core.lookup import find, get, in_range
 from core.models import User
-from facilities.models import Dependent, Lottery, Programme, ProgrammeSession
+from facilities.models import Dependent, Facility, Lottery, Programme, ProgrammeSession
 from facilities.services import lottery_setup, rink_time
 from facilities.services.catalog import get_facility, get_resource, parse_time
 from facilities.services.local_time import is_public_holiday, local_date, local_to_utc, zone
@@ -326,6 +326,30 @@ def list_programmes(now: datetime, *, page: Callable[[Select], Iterable], **filt
 
 def programme_details(programme_id: int, now: datetime) -> dict:
     return describe(get_programme(programme_id), now)
+
+
+# What the residents' pages show (``facilities.programme_pages``) ---------------------------
+
+PAGE_SIZE = 100
+
+
+def browse(now: datetime, **filters) -> dict:
+    """The programmes page: the first ``PAGE_SIZE`` programmes the API's filters find, and
+    the facilities to filter by."""
+    found = list_programmes(
+        now, page=lambda stmt: db.session.scalars(stmt.limit(PAGE_SIZE)), **filters
+    )
+    facilities = db.session.scalars(select(Facility).order_by(Facility.id)).all()
+    return {"programmes": found, "facilities": facilities}
+
+
+def application_form(user: User | None, programme_id: int, now: datetime) -> dict:
+    """A programme's page: its details and, for a signed-in person, the dependents they can
+    apply for."""
+    return {
+        **programme_details(programme_id, now),
+        "dependents": list_dependents(user) if user is not None else [],
+    }
 
 
 # Dependents ------------------------------------------------------------------------------
