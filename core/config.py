@@ -73,6 +73,8 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_CALLBACK_SECRET": "",
     # How many days ahead the daily job keeps slots generated from the templates.
     "FACILITIES_SLOT_DAYS_AHEAD": 60,
+    # Hours a session lottery's winner has to pay the held booking (never past the start).
+    "FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS": 24,
     # --- end facilities ---
     # --- library ---
     # Loans a patron may hold at once (a patron's own loan_limit overrides it).

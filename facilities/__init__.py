@@ -54,7 +54,7 @@ def init_app(app, api):
             "facilities_staff_pages.index",
             "시설 운영",
             roles=(staff_pages.MANAGER,),
-            description="회차와 입장 확인, 회차 틀, 휴장, 게이트, 이용률 보고서",
+            description="회차와 입장 확인, 회차 틀, 휴장, 게이트, 강습, 이용률 보고서",
         ),
     )
     app.cli.add_command(cli.facilities_cli)

@@ -38,7 +38,8 @@ def sweep_waitlists_now() -> int:
 
 def draw_lotteries_now() -> int:
     """Draw every lottery whose application window has closed."""
-    return lotteries.run_due(clock.now())
+    hours = settings_of(FacilitySettings).session_lottery_payment_hours
+    return lotteries.run_due(clock.now(), payment_hours=hours)
 
 
 def expire_programme_holds_now() -> int:
@@ -48,7 +49,13 @@ def expire_programme_holds_now() -> int:
 
 def pass_on_session_places_now() -> int:
     """Unpaid places of drawn sessions pass to the next in the drawn order."""
-    return session_lotteries.pass_on(clock.now())
+    hours = settings_of(FacilitySettings).session_lottery_payment_hours
+    return session_lotteries.pass_on(clock.now(), payment_hours=hours)
+
+
+def close_started_session_lotteries_now() -> int:
+    """Applications still waiting when their lottery session starts are closed and told."""
+    return session_lotteries.close_started(clock.now())
 
 
 def settle_programme_windows_now() -> int:
@@ -96,6 +103,13 @@ def expire_programme_holds() -> None:
 @periodic(crontab(minute="*"))
 def pass_on_session_places() -> None:
     pass_on_session_places_now()
+
+
+@periodic(crontab(minute="*"))
+def close_started_session_lotteries() -> None:
+    count = close_started_session_lotteries_now()
+    if count:
+        log.info("closed %d session lottery applications at their session's start", count)
 
 
 @periodic(crontab(minute="*"))

@@ -176,8 +176,9 @@ def get_lottery(lottery_id):
 def apply_to_session_lottery(data, lottery_id):
     """Apply to the lottery of a session (a slot of an `allocation: lottery` template) with
     your party, while its window is open → 201 with the application `number`. At the draw a
-    winner gets a held booking to pay within 24 hours; an unpaid one passes to the next in
-    the drawn order."""
+    winner gets a held booking to pay within `FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS` (24 by
+    default); an unpaid one passes to the next in the drawn order. The session's waitlist is
+    closed meanwhile (409 `slot_by_lottery`)."""
     return enrolments.describe(session_lotteries.apply(g.user, lottery_id, data["party"], now()))
 
 

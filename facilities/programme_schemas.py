@@ -18,7 +18,7 @@ from facilities.models import (
     PRIORITY_GROUPS,
     PROGRAMME_LEVELS,
 )
-from facilities.schemas import HHMM, PartyField
+from facilities.schemas import CITY_TIME, HHMM, PartyField
 from facilities.settings import FacilitySettings
 
 PRICES_EXAMPLE = {"adult": 120000, "child": 80000}
@@ -379,3 +379,41 @@ class AttendanceSchema(ma.Schema):
     session_id = ma.fields.Integer()
     application_id = ma.fields.Integer()
     checked_in_at = ma.fields.AwareDateTime()
+
+
+def _prices_from_inputs(data: dict) -> dict:
+    """A page's form sends one input per price category (``price_adult``): gathered into the
+    API's ``prices``, digits as numbers (anything else left for the field to refuse)."""
+    data = dict(data)
+    prices = {}
+    for category in CATEGORIES:
+        value = data.pop(f"price_{category}", None)
+        if value is not None:
+            text = str(value).strip().replace(",", "")
+            prices[category] = int(text) if text.isdigit() else text
+    if prices:
+        data["prices"] = prices
+    return data
+
+
+class ProgrammeFormSchema(ProgrammeCreateSchema):
+    """A programme as the managers' page sends it: the API's fields, prices one input per
+    category, the window's times from ``datetime-local`` inputs read in the city's time."""
+
+    window_opens_at = ma.fields.AwareDateTime(required=True, default_timezone=CITY_TIME)
+    window_closes_at = ma.fields.AwareDateTime(required=True, default_timezone=CITY_TIME)
+
+    @ma.pre_load
+    def _prices(self, data, **_kwargs):
+        return _prices_from_inputs(data)
+
+
+class ProgrammeEditFormSchema(ProgrammeUpdateSchema):
+    """``ProgrammeUpdateSchema`` as the managers' page sends it (see ``ProgrammeFormSchema``)."""
+
+    window_opens_at = ma.fields.AwareDateTime(default_timezone=CITY_TIME)
+    window_closes_at = ma.fields.AwareDateTime(default_timezone=CITY_TIME)
+
+    @ma.pre_load
+    def _prices(self, data, **_kwargs):
+        return _prices_from_inputs(data)

@@ -3,9 +3,12 @@ sessions today and this week with their occupancy; a session's bookings with che
 code typed, or scanned by a reader that types it) and no-shows; slot templates; closures with
 what they will cancel and refund shown before confirming, and lifting them; check-in gates
 with their keys (shown once); the occupancy report as a chart drawn here (SVG with its data
-table) and as a CSV file for Excel.
+table) and as a CSV file for Excel; lesson programmes (the list with places given and
+waiting, the form to create and edit one, cancelling, the report of applications against
+places per programme and group, and a session's participants with check-in by code).
 
-Doors like the JSON views of ``facilities.manager_api``: the same schemas, the same use cases,
+Doors like the JSON views of ``facilities.manager_api`` and ``facilities.programme_api``:
+the same schemas, the same use cases,
 audited by those use cases as the API's calls are."""
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ from core.web import (
     signed_in_user,
     staff_page,
 )
+from facilities.models import CATEGORIES, ENROLMENT_MODES, PROGRAMME_LEVELS
 from facilities.pages import Formats
+from facilities.programme_schemas import (
+    ProgrammeCancelSchema,
+    ProgrammeEditFormSchema,
+    ProgrammeFormSchema,
+)
 from facilities.schemas import (
     CheckInSchema,
     ClosureFormSchema,
@@ -40,7 +49,19 @@ from facilities.schemas import (
     SlotTemplateCreateSchema,
     SlotTemplateUpdateSchema,
 )
-from facilities.services import catalog, checkin, closures, gates, reports, sessions, slots
+from facilities.services import (
+    attendance,
+    catalog,
+    checkin,
+    closures,
+    enrolments,
+    gates,
+    lotteries,
+    programmes,
+    reports,
+    sessions,
+    slots,
+)
 from facilities.services.local_time import local_date
 from facilities.settings import FacilitySettings
 
@@ -70,6 +91,9 @@ _generate_schema = GenerateSlotsSchema()
 _closure_schema = ClosureFormSchema()
 _gate_schema = GateCreateSchema()
 _report_schema = ReportQuerySchema()
+_programme_schema = ProgrammeFormSchema(exclude=("facility_id",))  # the facility: the path's
+_programme_edit_schema = ProgrammeEditFormSchema()
+_programme_cancel_schema = ProgrammeCancelSchema()
 
 
 @blp.context_processor
@@ -352,6 +376,191 @@ def revoke_gate(gate_id):
     else:
         flash(f"게이트 「{revoked.name}」의 키를 사용 중지했습니다.", "ok")
     return redirect(url_for(".gates_page", facility_id=gate.facility_id), 303)
+
+
+# --- lesson programmes --------------------------------------------------------------------
+
+PROGRAMME_LABELS = {
+    "levels": {"beginner": "초급", "intermediate": "중급", "advanced": "고급"},
+    "enrolment": {"first_come": "선착순", "lottery": "추첨"},
+    "categories": {
+        "adult": "성인",
+        "youth": "청소년",
+        "child": "어린이",
+        "senior": "경로",
+        "disabled": "장애인",
+        "veteran": "국가유공자",
+    },
+    "groups": {"resident": "시민", "everyone": "누구나"},
+}
+
+
+def _programme_form(form: Form) -> Form:
+    """Messages about one price (``prices.adult.value``) next to that price's input, and
+    those about a list's item next to the list."""
+    errors: dict[str, list[str]] = {}
+    for name, messages in form.errors.items():
+        parts = name.split(".")
+        key = f"price_{parts[1]}" if parts[0] == "prices" and len(parts) > 1 else parts[0]
+        errors.setdefault(key, []).extend(messages)
+    return Form(form.values, errors)
+
+
+def _programme_values(programme) -> dict:
+    """A programme's stored values as the edit form's inputs show them."""
+    tz = programme.facility.timezone
+    values = {
+        name: str(getattr(programme, name))
+        for name in ("title", "level", "instructor", "min_age", "max_age", "capacity")
+    }
+    values.update(
+        min_enrolment=str(programme.min_enrolment),
+        payment_hours=str(programme.payment_hours),
+        window_opens_at=Formats.local(programme.window_opens_at, tz).strftime("%Y-%m-%dT%H:%M"),
+        window_closes_at=Formats.local(programme.window_closes_at, tz).strftime("%Y-%m-%dT%H:%M"),
+    )
+    for category, price in programme.prices.items():
+        values[f"price_{category}"] = str(price)
+    return values
+
+
+def _programmes_page(facility_id: int, form: Form, status: int = 200):
+    facility = catalog.get_facility(facility_id)
+    return render_template(
+        "facilities/staff/programmes.html",
+        facility=catalog.describe(facility),
+        rows=programmes.for_managers(facility_id),
+        form=_programme_form(form),
+        labels=PROGRAMME_LABELS,
+        levels=PROGRAMME_LEVELS,
+        modes=ENROLMENT_MODES,
+        categories=CATEGORIES,
+    ), status
+
+
+@blp.get("/<int:facility_id>/programmes")
+@staff_page(MANAGER)
+def programmes_page(facility_id):
+    return _programmes_page(
+        facility_id,
+        Form.empty(min_enrolment="0", payment_hours="48", rink_places="1", enrolment="first_come"),
+    )
+
+
+@blp.post("/<int:facility_id>/programmes")
+@staff_page(MANAGER)
+def create_programme(facility_id):
+    """``POST /api/programmes``'s schema (the facility from the path) and use case."""
+    data, form = read_form(_programme_schema)
+    if data is None:
+        return _programmes_page(facility_id, form, 422)
+    data["facility_id"] = facility_id
+    programme, error = attempt(programmes.create_programme, signed_in_user(), data, now())
+    if error is not None:
+        return _programmes_page(facility_id, refusal_form(form, error), refusal_status(error))
+    flash(f"강습 「{programme.title}」을 만들었습니다.", "ok")
+    return redirect(url_for(".programme", programme_id=programme.id), 303)
+
+
+def _programme_page(programme_id: int, form: Form, status: int = 200, cancel_form=None):
+    programme = programmes.get_programme(programme_id)
+    return render_template(
+        "facilities/staff/programme.html",
+        facility=catalog.describe(programme.facility),
+        found=programmes.describe(programme, now()),
+        sessions=programmes.sessions_of(programme.id),
+        form=_programme_form(form),
+        cancel_form=cancel_form or Form.empty(),
+        labels=PROGRAMME_LABELS,
+        levels=PROGRAMME_LEVELS,
+        categories=CATEGORIES,
+    ), status
+
+
+@blp.get("/programmes/<int:programme_id>")
+@staff_page(MANAGER)
+def programme(programme_id):
+    found = programmes.get_programme(programme_id)
+    return _programme_page(programme_id, Form.empty(**_programme_values(found)))
+
+
+@blp.post("/programmes/<int:programme_id>")
+@staff_page(MANAGER)
+def update_programme(programme_id):
+    """``PATCH /api/programmes/<id>``'s schema and use case."""
+    data, form = read_form(_programme_edit_schema)
+    if data is None:
+        return _programme_page(programme_id, form, 422)
+    changed, error = attempt(
+        programmes.update_programme, signed_in_user(), programme_id, data, now()
+    )
+    if error is not None:
+        return _programme_page(programme_id, refusal_form(form, error), refusal_status(error))
+    flash(f"강습 「{changed.title}」을 고쳤습니다.", "ok")
+    return redirect(url_for(".programme", programme_id=programme_id), 303)
+
+
+@blp.post("/programmes/<int:programme_id>/cancel")
+@staff_page(MANAGER)
+def cancel_programme(programme_id):
+    """``POST /api/programmes/<id>/cancel``'s schema and use case."""
+    data, form = read_form(_programme_cancel_schema)
+    found = programmes.get_programme(programme_id)
+    values = Form.empty(**_programme_values(found))
+    if data is None:
+        return _programme_page(programme_id, values, 422, cancel_form=form)
+    cancelled, error = attempt(
+        enrolments.cancel_by_manager, signed_in_user(), programme_id, data["reason"], now()
+    )
+    if error is not None:
+        refused = _refused_at(form, error, "reason")
+        return _programme_page(programme_id, values, refusal_status(error), cancel_form=refused)
+    flash(f"강습 「{cancelled.title}」을 취소했습니다. 신청자 모두에게 알렸습니다.", "ok")
+    return redirect(url_for(".programme", programme_id=programme_id), 303)
+
+
+@blp.get("/<int:facility_id>/programme-report")
+@staff_page(MANAGER)
+def programme_report(facility_id):
+    """``GET /api/manager/programme-report``'s use case, for this facility."""
+    facility = catalog.get_facility(facility_id)
+    return render_template(
+        "facilities/staff/programme_report.html",
+        facility=catalog.describe(facility),
+        rows=lotteries.report(facility_id),
+        labels=PROGRAMME_LABELS,
+    )
+
+
+def _attendance_page(session_id: int, form: Form, status: int = 200):
+    found = attendance.roster(session_id)
+    return render_template(
+        "facilities/staff/programme_session.html",
+        facility=catalog.describe(found["programme"].facility),
+        form=form,
+        **found,
+    ), status
+
+
+@blp.get("/programme-sessions/<int:session_id>")
+@staff_page(MANAGER)
+def programme_session(session_id):
+    return _attendance_page(session_id, Form.empty())
+
+
+@blp.post("/programme-sessions/<int:session_id>/check-in")
+@staff_page(MANAGER)
+def programme_check_in(session_id):
+    """``POST /api/programme-check-ins``'s schema and use case: the participant's code."""
+    data, form = read_form(_checkin_schema)
+    if data is None:
+        return _attendance_page(session_id, form, 422)
+    secret = settings_of(FacilitySettings).checkin_secret
+    came, error = attempt(attendance.check_in, signed_in_user(), data["code"], now(), secret)
+    if error is not None:
+        return _attendance_page(session_id, _refused_at(form, error, "code"), refusal_status(error))
+    flash(f"출석 확인: 신청 {came.application_id}번", "ok")
+    return redirect(url_for(".programme_session", session_id=came.session_id), 303)
 
 
 # --- the occupancy report -----------------------------------------------------------------

@@ -94,3 +94,30 @@ def session_attendance(session_id: int) -> list[Application]:
         .where(Attendance.session_id == session_id)
         .order_by(Attendance.checked_in_at)
     ).all()
+
+
+def roster(session_id: int) -> dict:
+    """A programme session for the desk: its programme and every enrolled participant with
+    the moment they checked in (None: not yet)."""
+    session = find(ProgrammeSession, session_id)
+    if session is None:
+        raise NotFound(f"Programme session {session_id} not found")
+    programme = db.session.get(Programme, session.programme_id)
+    came = dict(
+        db.session.execute(
+            select(Attendance.application_id, Attendance.checked_in_at).where(
+                Attendance.session_id == session.id
+            )
+        ).all()
+    )
+    enrolled = db.session.scalars(
+        select(Application)
+        .where(Application.programme_id == programme.id, Application.status == "enrolled")
+        .order_by(Application.participant_name, Application.id)
+    ).all()
+    return {
+        "session": session,
+        "programme": programme,
+        "participants": [{"application": a, "checked_in_at": came.get(a.id)} for a in enrolled],
+        "present": len(came),
+    }

@@ -121,11 +121,14 @@ def preview(
     resource_id: int | None,
 ) -> dict:
     """What creating this closure now would do, before anyone confirms it: the sessions it
-    closes, the bookings it cancels and the refunds they get, the waitlist entries it ends.
-    ``create`` works from the same slots and the same refunds, so the numbers agree."""
+    closes, the bookings it cancels and the refunds they get, the waitlist entries it ends,
+    and the programme sessions (lessons) it cancels with their participants and pro-rata
+    refunds. ``create`` works from the same slots, the same refunds and the same lesson plan
+    (``session_refunds.lessons_cancelled``), so the numbers agree."""
     _check(facility, starts_at, ends_at, resource_id)
     slot_ids = _open_slot_ids(facility.id, starts_at, ends_at, resource_id)
     bookings = _active_bookings(slot_ids)
+    lessons = session_refunds.lessons_cancelled(facility.id, starts_at, ends_at, resource_id)
     return {
         "facility": facility,
         "resource": get_resource(resource_id, facility) if resource_id is not None else None,
@@ -137,6 +140,7 @@ def preview(
         "people": sum(b.units for b in bookings),
         "refund_total": sum(refund_of(b) for b in bookings),
         "waitlist_ended": _waiting(slot_ids),
+        **lessons,
     }
 
 

@@ -91,7 +91,9 @@ def lottery_details(lottery_id: int, now: datetime) -> dict:
     return describe(get_lottery(lottery_id), now)
 
 
-def run_due(now: datetime, limit: int = 50) -> int:
+def run_due(
+    now: datetime, limit: int = 50, payment_hours: int = session_lotteries.PAYMENT_HOURS
+) -> int:
     """Draw every lottery whose window has closed (the periodic job)."""
     due = db.session.scalars(
         select(Lottery.id)
@@ -100,12 +102,15 @@ def run_due(now: datetime, limit: int = 50) -> int:
         .limit(limit)
     ).all()
     for lottery_id in due:
-        draw(lottery_id, now)
+        draw(lottery_id, now, payment_hours)
     return len(due)
 
 
-def draw(lottery_id: int, now: datetime) -> Lottery:
+def draw(
+    lottery_id: int, now: datetime, payment_hours: int = session_lotteries.PAYMENT_HOURS
+) -> Lottery:
     """Draw the lottery (its window has closed): publish, order, give places, tell everyone.
+    A session's winners have ``payment_hours`` to pay (the setting, passed by the job).
 
     Thousands of applications may take part: they are read as plain rows and their places in
     the order written with one statement, rather than loaded and flushed one by one."""
@@ -155,7 +160,7 @@ def draw(lottery_id: int, now: datetime) -> Lottery:
     if programme is not None:
         _allocate_programme(programme, order, {e.id: e for e in entries}, now)
     else:
-        session_lotteries.allocate(lottery, order, now)
+        session_lotteries.allocate(lottery, order, now, payment_hours)
     return lottery
 
 

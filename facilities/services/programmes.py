@@ -16,7 +16,14 @@ from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 from core.lookup import find, get, in_range
 from core.models import User
-from facilities.models import Dependent, Facility, Lottery, Programme, ProgrammeSession
+from facilities.models import (
+    Application,
+    Dependent,
+    Facility,
+    Lottery,
+    Programme,
+    ProgrammeSession,
+)
 from facilities.services import lottery_setup, rink_time
 from facilities.services.catalog import get_facility, get_resource, parse_time
 from facilities.services.local_time import is_public_holiday, local_date, local_to_utc, zone
@@ -208,6 +215,8 @@ def update_programme(actor: User, programme_id: int, changes: dict, now: datetim
     programme = lock_programme(programme_id)
     if programme.status != "open":
         raise Conflict("This programme was cancelled", code="programme_cancelled")
+    # A value given as it is stored is no change (a page's form sends every field it shows).
+    changes = {name: value for name, value in changes.items() if getattr(programme, name) != value}
     opened = now >= programme.window_opens_at
     frozen = sorted(name for name in changes if name in _FROZEN_ONCE_OPEN and opened)
     if frozen:
@@ -386,3 +395,34 @@ def get_dependent(user: User, dependent_id: int) -> Dependent:
             errors={"dependent_id": [f"No dependent {dependent_id} of yours."]},
         )
     return dependent
+
+
+def for_managers(facility_id: int) -> list[dict]:
+    """A facility's programmes for its managers (cancelled ones too), latest term first, each
+    with its places given (``enrolled``: held or paid), ``capacity`` and how many wait."""
+    get_facility(facility_id)
+    found = db.session.scalars(
+        select(Programme)
+        .where(Programme.facility_id == facility_id)
+        .order_by(Programme.term_start.desc(), Programme.id.desc())
+    ).all()
+    waiting = dict(
+        db.session.execute(
+            select(Application.programme_id, func.count(Application.id))
+            .where(
+                Application.programme_id.in_([p.id for p in found] or [0]),
+                Application.status == "waiting",
+            )
+            .group_by(Application.programme_id)
+        ).all()
+    )
+    return [{"programme": p, "waiting": waiting.get(p.id, 0)} for p in found]
+
+
+def sessions_of(programme_id: int) -> list[ProgrammeSession]:
+    """A programme's sessions in time order (scheduled and cancelled)."""
+    return db.session.scalars(
+        select(ProgrammeSession)
+        .where(ProgrammeSession.programme_id == programme_id)
+        .order_by(ProgrammeSession.starts_at)
+    ).all()

@@ -2,7 +2,11 @@
 residents apply with their party while the window is open; at the draw (``lotteries.draw``)
 the drawn order takes the session's places, each winner getting a held booking to pay by a
 deadline; an unpaid one passes to the next in the drawn order whose party fits; the rest
-wait in that order."""
+wait in that order. Those still waiting when the session starts are closed and told
+(``close_started``).
+
+How long a winner has to pay is the ``FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS`` setting
+(``FacilitySettings.session_lottery_payment_hours``); the jobs pass it in."""
 
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from facilities.models import Application, Booking, Lottery, Slot
 from facilities.services import capacity, notices, pricing, user_rules
 from facilities.services.lottery_setup import group_of
 
-# How long a drawn session's winner has to pay (never past the session's start).
+# How long a drawn session's winner has to pay by default (never past the session's start);
+# the setting FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS has the same default.
 PAYMENT_HOURS = 24
 
 
@@ -66,7 +71,7 @@ def _units(slot: Slot, application: Application) -> int:
     return 1 if slot.resource.exclusive else sum(application.party.values())
 
 
-def _give(slot: Slot, application: Application, now: datetime) -> Booking:
+def _give(slot: Slot, application: Application, now: datetime, payment_hours: int) -> Booking:
     """A held booking of the (locked) slot for the application's party, to pay by the
     deadline."""
     booking = capacity.add_booking(
@@ -83,7 +88,7 @@ def _give(slot: Slot, application: Application, now: datetime) -> Booking:
         status="held",
         price=application.price,
         price_lines=[],
-        hold_expires_at=min(now + timedelta(hours=PAYMENT_HOURS), slot.starts_at),
+        hold_expires_at=min(now + timedelta(hours=payment_hours), slot.starts_at),
         created_at=now,
     )
     application.status, application.booking_id, application.decided_at = "held", booking.id, now
@@ -92,7 +97,9 @@ def _give(slot: Slot, application: Application, now: datetime) -> Booking:
     return booking
 
 
-def give_places(lottery: Lottery, slot: Slot, now: datetime) -> list[Application]:
+def give_places(
+    lottery: Lottery, slot: Slot, now: datetime, payment_hours: int = PAYMENT_HOURS
+) -> list[Application]:
     """The (locked) slot's free places to the waiting applications in the drawn order, each
     whose party fits (a team of four does not fit in two places; the next one may)."""
     if slot.status != "open" or now >= slot.starts_at:
@@ -107,7 +114,7 @@ def give_places(lottery: Lottery, slot: Slot, now: datetime) -> list[Application
     given = []
     for application in waiting:
         if slot.remaining >= _units(slot, application):
-            _give(slot, application, now)
+            _give(slot, application, now, payment_hours)
             given.append(application)
         if slot.remaining <= 0:
             break
@@ -115,10 +122,12 @@ def give_places(lottery: Lottery, slot: Slot, now: datetime) -> list[Application
     return given
 
 
-def allocate(lottery: Lottery, order: list[int], now: datetime) -> None:
+def allocate(
+    lottery: Lottery, order: list[int], now: datetime, payment_hours: int = PAYMENT_HOURS
+) -> None:
     """After the draw: places to the first in the order, the others told where they wait."""
     slot = capacity.lock_slot(lottery.slot_id)
-    won = {a.id for a in give_places(lottery, slot, now)}
+    won = {a.id for a in give_places(lottery, slot, now, payment_hours)}
     losers = db.session.scalars(
         select(Application)
         .options(selectinload(Application.user))
@@ -142,7 +151,7 @@ def allocate(lottery: Lottery, order: list[int], now: datetime) -> None:
     )
 
 
-def pass_on(now: datetime, limit: int = 200) -> int:
+def pass_on(now: datetime, limit: int = 200, payment_hours: int = PAYMENT_HOURS) -> int:
     """Held session places whose booking was paid become enrolled; those whose booking
     expired or was cancelled pass to the next in the drawn order. Answers how many passed."""
     rows = db.session.execute(
@@ -167,5 +176,36 @@ def pass_on(now: datetime, limit: int = 200) -> int:
     db.session.flush()
     for lottery_id in sorted(lotteries):
         lottery = db.session.get(Lottery, lottery_id)
-        give_places(lottery, capacity.lock_slot(lottery.slot_id), now)
+        give_places(lottery, capacity.lock_slot(lottery.slot_id), now, payment_hours)
     return passed
+
+
+def close_started(now: datetime, limit: int = 500) -> int:
+    """Applications of session lotteries still waiting (or never drawn) when their session
+    has started are closed: no place can come to them any more. Each person is told.
+    Answers how many were closed."""
+    rows = db.session.execute(
+        select(Application, Slot)
+        .join(Lottery, Lottery.id == Application.lottery_id)
+        .join(Slot, Slot.id == Lottery.slot_id)
+        .options(selectinload(Application.user))
+        .where(Application.status.in_(("waiting", "applied")), Slot.starts_at <= now)
+        .order_by(Application.id)
+        .limit(limit)
+    ).all()
+    told = []
+    for application, slot in rows:
+        application.status, application.decided_at = "closed", now
+        when = notices.when(slot.starts_at, slot.facility.timezone)
+        told.append(
+            (
+                application.user,
+                "session_lottery_closed",
+                "[해피허브] 추첨 대기가 끝났습니다",
+                f"{slot.facility.name} {slot.resource.name} {when} 회차가 시작되어 신청(번호 "
+                f"{application.id})의 대기가 끝났습니다. 자리가 나지 않아 예약되지 않았습니다.",
+            )
+        )
+    db.session.flush()
+    notify_many(told, now=now)
+    return len(rows)

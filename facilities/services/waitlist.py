@@ -16,7 +16,7 @@ from core.extensions import db
 from core.lookup import in_range
 from core.models import User
 from facilities.models import Booking, Slot, WaitlistEntry
-from facilities.services import capacity, notices, pricing, user_rules
+from facilities.services import capacity, lottery_setup, notices, pricing, user_rules
 from facilities.services.local_time import bookable_from
 
 OPEN = ("waiting", "offered")
@@ -160,6 +160,8 @@ def join(user: User, slot_id: int, party: dict, now: datetime) -> WaitlistEntry:
             code="booking_not_open",
             bookable_from=opens.isoformat(),
         )
+    # A lottery's places go in its drawn order, never to a waitlist (409 slot_by_lottery).
+    lottery_setup.refuse_if_drawn_by_lottery(slot.id)
     if slot.remaining >= units and not blocks(slot):
         raise Conflict("This slot still has room: book it instead", code="slot_not_full")
     existing = db.session.scalar(

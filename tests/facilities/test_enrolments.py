@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.audit import entries_query
 from core.errors import Conflict, RuleViolation
@@ -254,3 +254,57 @@ def test_sessions_a_closure_cancels_are_refunded_pro_rata(manager, dummy_rink, c
     assert db.session.get(Application, application.id).refund_amount == (
         120000 * 2 // 9 + 120000 * 7 // 9
     )
+
+
+def test_a_closure_preview_shows_the_lessons_and_refunds_it_then_makes(manager, dummy_rink, clock):
+    programme = create_programme(manager, dummy_rink, capacity=3)
+    first, second, unpaid = create_user(), create_user(), create_user()
+    for i, user in enumerate((first, second)):
+        application = _apply(user, programme)
+        enrolments.confirm_payment(
+            application.id, now(), actor="payments", payment_reference=f"p{i}"
+        )
+    _apply(unpaid, programme)
+    db.session.commit()
+    # An earlier closure took the session of 2026-04-02 (1 of 9).
+    closures.create(
+        manager,
+        dummy_rink.facility,
+        starts_at=kst("2026-04-02", "00:00"),
+        ends_at=kst("2026-04-03", "00:00"),
+        reason="대회",
+        resource_id=None,
+        now=now(),
+    )
+    db.session.commit()
+    week = {
+        "starts_at": kst("2026-04-06", "00:00"),
+        "ends_at": kst("2026-04-10", "00:00"),
+        "reason": "제빙기 고장",
+        "resource_id": None,
+    }
+    shown = closures.preview(dummy_rink.facility, **week)
+    # Nothing written: the sessions are still scheduled and nobody refunded more.
+    db.session.rollback()
+    assert (
+        db.session.scalar(select(func.count()).where(ProgrammeSession.status == "cancelled")) == 1
+    )
+    # Two more of 9 sessions: each paid place is owed 3/9 of the price, less 1/9 refunded.
+    assert shown["programme_sessions_cancelled"] == 2
+    assert shown["programme_participants"] == 2
+    each = 120000 * 3 // 9 - 120000 * 1 // 9
+    assert shown["programme_refund_total"] == 2 * each
+    (row,) = shown["programmes"]
+    assert row["programme"].id == programme.id
+    assert [s.local_date.day for s in row["sessions"]] == [7, 9]
+    assert [(a.user_id, amount) for a, _, amount in row["refunds"]] == [
+        (first.id, each),
+        (second.id, each),
+    ]
+    closures.create(manager, dummy_rink.facility, now=now(), **week)
+    db.session.commit()
+    entry = max(db.session.scalars(entries_query(action="closure.create")), key=lambda e: e.id)
+    assert entry.after["programme_sessions_cancelled"] == 2
+    assert entry.after["programme_refund_total"] == shown["programme_refund_total"]
+    refunds = {a.user_id: a.refund_amount for a in db.session.scalars(select(Application))}
+    assert refunds == {first.id: 120000 * 3 // 9, second.id: 120000 * 3 // 9, unpaid.id: None}

@@ -4,15 +4,18 @@ held bookings for the winners, an unpaid place passing to the next in the drawn 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
 from core.errors import Conflict, RuleViolation
 from core.extensions import db
 from facilities import jobs
-from facilities.models import Application, Booking, Lottery, Slot
+from facilities.models import Application, Booking, Lottery, Slot, WaitlistEntry
 from facilities.services import booking as bookings
-from facilities.services import catalog, lotteries, session_lotteries, slots
+from facilities.services import catalog, lotteries, session_lotteries, slots, waitlist
+from facilities.settings import FacilitySettings
 from tests.fixtures.facilities import kst, now
 from tests.fixtures.users import create_user
 
@@ -112,3 +115,79 @@ def test_the_draw_gives_the_sheet_and_an_unpaid_one_passes_on(weekend_sheet, clo
     db.session.commit()
     assert db.session.get(Application, order[1]).status == "enrolled"
     assert lotteries.verify(lottery.id)["ok"]
+
+
+def test_no_waitlist_while_the_lottery_holds_the_places(weekend_sheet, resident, clock):
+    slot, lottery = weekend_sheet
+    clock.at = kst("2026-03-07", "11:00")
+    with pytest.raises(Conflict) as refused:
+        waitlist.join(resident, slot.id, {"adult": 4}, now())
+    assert refused.value.code == "slot_by_lottery"
+    assert refused.value.errors == {"slot_id": [f"Apply to lottery {lottery.id}."]}
+    db.session.rollback()
+    # After the draw, while drawn applicants still wait, the places stay the lottery's.
+    for _ in range(2):
+        _apply(create_user(), lottery)
+    clock.at = kst("2026-03-08", "10:00")
+    jobs.draw_lotteries_now()
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        waitlist.join(resident, slot.id, {"adult": 4}, now())
+    assert refused.value.code == "slot_by_lottery"
+    db.session.rollback()
+    assert db.session.scalars(select(WaitlistEntry)).all() == []
+
+
+def test_those_still_waiting_when_the_session_starts_are_closed_and_told(
+    weekend_sheet, clock, outbox
+):
+    slot, lottery = weekend_sheet
+    clock.at = kst("2026-03-07", "11:00")
+    for _ in range(3):
+        _apply(create_user(), lottery)
+    clock.at = kst("2026-03-08", "10:00")
+    jobs.draw_lotteries_now()
+    db.session.commit()
+    order = db.session.get(Lottery, lottery.id).published_order
+    # Not before the start: they may still get a place.
+    clock.at = kst("2026-03-21", "12:59")
+    assert jobs.close_started_session_lotteries_now() == 0
+    clock.at = kst("2026-03-21", "13:00")
+    assert jobs.close_started_session_lotteries_now() == 2
+    db.session.commit()
+    statuses = [db.session.get(Application, n).status for n in order]
+    assert statuses == ["held", "closed", "closed"]
+    closed = [db.session.get(Application, n) for n in order[1:]]
+    assert all(a.decided_at == now() for a in closed)
+    told = [n for n in outbox if n["kind"] == "session_lottery_closed"]
+    assert sorted(n["user_id"] for n in told) == sorted(a.user_id for a in closed)
+    assert f"번호 {closed[0].id}" in " ".join(n["body"] for n in told)
+    # Once: nothing left to close.
+    assert jobs.close_started_session_lotteries_now() == 0
+
+
+def test_the_winners_payment_time_is_a_setting(app, weekend_sheet, clock, monkeypatch):
+    slot, lottery = weekend_sheet
+    settings = app.extensions["settings"]
+    assert settings[FacilitySettings].session_lottery_payment_hours == 24  # the default
+    monkeypatch.setitem(
+        settings,
+        FacilitySettings,
+        dataclasses.replace(settings[FacilitySettings], session_lottery_payment_hours=6),
+    )
+    clock.at = kst("2026-03-07", "11:00")
+    for _ in range(2):
+        _apply(create_user(), lottery)
+    clock.at = kst("2026-03-08", "10:00")
+    jobs.draw_lotteries_now()
+    db.session.commit()
+    order = db.session.get(Lottery, lottery.id).published_order
+    first = db.session.get(Application, order[0])
+    assert first.hold_expires_at == kst("2026-03-08", "16:00")
+    assert db.session.get(Booking, first.booking_id).hold_expires_at == kst("2026-03-08", "16:00")
+    # The next in order, when the first does not pay, gets the same time.
+    clock.at = kst("2026-03-08", "16:00")
+    bookings.expire_holds(now())
+    assert jobs.pass_on_session_places_now() == 1
+    db.session.commit()
+    assert db.session.get(Application, order[1]).hold_expires_at == kst("2026-03-08", "22:00")

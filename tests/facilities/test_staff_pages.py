@@ -16,8 +16,8 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import AuditLog
 from facilities.models import Booking, Closure, Gate, Slot, SlotTemplate
-from facilities.services import checkin
-from tests.fixtures.facilities import book, create_slot, kst
+from facilities.services import checkin, enrolments
+from tests.fixtures.facilities import book, create_programme, create_slot, kst, now
 from tests.fixtures.pages import csrf_of, log_in
 from tests.fixtures.users import create_user
 
@@ -317,6 +317,36 @@ def test_a_closure_is_previewed_then_made_with_the_same_numbers(
     assert [b.refund_amount for b in bookings] == [10000, 5000, 0]
     (entry,) = audited("closure.create")
     assert entry.actor_id == manager.id and entry.after["refund_total"] == 15000
+
+
+def test_a_closure_preview_shows_the_lessons_it_cancels_and_their_refunds(
+    client, manager, dummy_rink
+):
+    programme = create_programme(manager, dummy_rink, capacity=3)
+    for i in range(2):
+        application = enrolments.apply(
+            create_user(), programme.id, now=now(), category="adult", birth_year=1990
+        )
+        enrolments.confirm_payment(
+            application.id, now(), actor="payments", payment_reference=f"s{i}"
+        )
+    db.session.commit()
+    token = signed_in(client, manager)
+    week = {"starts_at": "2026-04-06T00:00", "ends_at": "2026-04-10T00:00", "reason": "제빙기 고장"}
+    fid = dummy_rink.facility_id
+    preview = client.post(
+        f"/staff/facilities/{fid}/closures/preview", data={"csrf_token": token, **week}
+    )
+    assert preview.status_code == 200
+    shown = text(preview)
+    each = 120000 * 2 // 9
+    assert re.search(r'id="preview-lessons">2회 \(수강생 2명\)<', shown)
+    assert re.search(rf'id="preview-lesson-refund">{2 * each:,}원<', shown)
+    assert "스케이트 초급 성인반" in shown and "4월 7일 (화) 19:00" in shown
+    made = client.post(f"/staff/facilities/{fid}/closures", data={"csrf_token": token, **week})
+    assert made.status_code == 303
+    (entry,) = audited("closure.create")
+    assert entry.after["programme_refund_total"] == 2 * each
 
 
 def test_a_closure_form_with_mistakes_keeps_what_was_typed(client, manager, dummy_rink):
