@@ -3,16 +3,13 @@ calendars."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, g, jsonify, request, url_for
-from flask_smorest import abort
-from marshmallow import ValidationError
 
 from core.clock import now
 from core.db import intent
 from core.http import Blueprint, paginated
 from core.settings import settings_of
+from facilities import signed_callbacks
 from facilities.schemas import (
     AvailabilityQuerySchema,
     BookingCreateSchema,
@@ -46,8 +43,7 @@ from facilities.services.gates import GATE
 from facilities.settings import FacilitySettings
 
 blp = Blueprint("facilities", __name__, url_prefix="/api", description="Ice rink and curling")
-SIGNATURE_HEADER = "X-Signature"
-_CALLBACK_SCHEMA = PaymentCallbackSchema()
+_read_callback = signed_callbacks.reader(PaymentCallbackSchema)
 
 
 @blp.get("/facilities")
@@ -256,40 +252,16 @@ def check_in(data):
 @blp.post("/payments/callback")
 @blp.response(200, BookingSchema)
 @blp.errors(401, 404, 409, 422)
-@blp.doc(
-    parameters=[
-        {
-            "in": "header",
-            "name": SIGNATURE_HEADER,
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "hex HMAC-SHA256 of the raw body under the shared secret",
-        }
-    ],
-    requestBody={
-        "required": True,
-        "content": {"application/json": {"schema": PaymentCallbackSchema}},
-    },
-)
+@blp.doc(**signed_callbacks.documented(PaymentCallbackSchema))
 def payment_callback():
     """The payment provider confirms (or fails) the payment of a held booking. Signed."""
     return payments.handle_signed_callback(
         request.get_data(cache=True),
-        request.headers.get(SIGNATURE_HEADER),
+        signed_callbacks.signature(),
         secret=settings_of(FacilitySettings).payment_callback_secret,
         now=now(),
         read=_read_callback,
     )
-
-
-def _read_callback(raw: bytes) -> dict:
-    """A signed callback's body: JSON in the callback's shape (400 / 422 otherwise)."""
-    try:
-        return _CALLBACK_SCHEMA.load(json.loads(raw))
-    except (ValueError, TypeError):
-        abort(400, message="The body is not JSON")
-    except ValidationError as error:
-        abort(422, errors=error.messages)
 
 
 @blp.post("/me/calendar-feed")

@@ -3,15 +3,12 @@ and (creating and editing programmes under the same paths) facility managers."""
 
 from __future__ import annotations
 
-import json
-
 from flask import g, request
-from flask_smorest import abort
-from marshmallow import ValidationError
 
 from core.clock import now
 from core.http import Blueprint, paginated
 from core.settings import settings_of
+from facilities import signed_callbacks
 from facilities.programme_schemas import (
     ApplicationCreateSchema,
     ApplicationSchema,
@@ -43,8 +40,7 @@ blp = Blueprint(
     description="Lesson programmes, applications and lotteries",
 )
 MANAGER = "facility_manager"
-SIGNATURE_HEADER = "X-Signature"
-_CALLBACK_SCHEMA = ProgrammePaymentCallbackSchema()
+_read_callback = signed_callbacks.reader(ProgrammePaymentCallbackSchema)
 
 
 @blp.get("/programmes")
@@ -194,40 +190,17 @@ def verify_lottery(lottery_id):
 @blp.post("/payments/programme-callback")
 @blp.response(200, ApplicationSchema)
 @blp.errors(401, 404, 409, 422)
-@blp.doc(
-    parameters=[
-        {
-            "in": "header",
-            "name": SIGNATURE_HEADER,
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "hex HMAC-SHA256 of the raw body under the shared secret",
-        }
-    ],
-    requestBody={
-        "required": True,
-        "content": {"application/json": {"schema": ProgrammePaymentCallbackSchema}},
-    },
-)
+@blp.doc(**signed_callbacks.documented(ProgrammePaymentCallbackSchema))
 def payment_callback():
     """The payment provider confirms the payment of a held programme place. Signed."""
     application = enrolments.handle_signed_payment(
         request.get_data(cache=True),
-        request.headers.get(SIGNATURE_HEADER),
+        signed_callbacks.signature(),
         secret=settings_of(FacilitySettings).payment_callback_secret,
         now=now(),
         read=_read_callback,
     )
     return enrolments.describe(application)
-
-
-def _read_callback(raw: bytes) -> dict:
-    try:
-        return _CALLBACK_SCHEMA.load(json.loads(raw))
-    except (ValueError, TypeError):
-        abort(400, message="The body is not JSON")
-    except ValidationError as error:
-        abort(422, errors=error.messages)
 
 
 @blp.post("/manager/applications/<int:application_id>/confirm")

@@ -18,13 +18,12 @@ from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from core import audit
 from core.db import execute_plain
-from core.errors import Conflict, NotFound, RuleViolation, Unauthorized
+from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
 from core.lookup import find
 from core.models import User
-from core.security import signature_matches
 from facilities.models import HOLDING_STATUSES, Application, Lottery, Programme, ProgrammeSession
-from facilities.services import pricing, programme_notices, programmes, rink_time
+from facilities.services import payments, pricing, programme_notices, programmes, rink_time
 from facilities.services.lottery_setup import group_of
 
 STAFF_ROLES = ("facility_manager",)
@@ -428,9 +427,7 @@ def handle_signed_payment(
 ) -> Application:
     """The payment provider's callback for a programme place, signed as a booking's is (hex
     HMAC-SHA256 of the raw body): ``{"application_id", "payment_id", "amount", "status"}``."""
-    if not signature_matches(secret, raw, signature):
-        raise Unauthorized("Missing or wrong payment signature", code="bad_signature")
-    payload = read(raw)
+    payload = payments.read_signed(raw, signature, secret=secret, read=read)
     if payload["status"] == "failed":
         application = find(Application, payload["application_id"])
         if application is None:

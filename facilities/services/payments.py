@@ -60,6 +60,15 @@ def handle_signed_callback(
     door's ``read`` parses the body (each door answers a malformed one in its own form) and
     ``handle_callback`` acts on it. Every way a payment confirmation comes in passes here: the
     provider's request, and the local test payment page that signs the same body."""
+    return handle_callback(read_signed(raw, signature, secret=secret, read=read), now)
+
+
+def read_signed(
+    raw: bytes, signature: str | None, *, secret: str, read: Callable[[bytes], dict]
+) -> dict:
+    """The body of a callback from the payment provider (a booking's or a programme place's),
+    read by the door's ``read`` only once its signature, the hex HMAC-SHA256 of the raw body
+    under the shared secret, matches: nothing in the body is trusted before."""
     if not signature_matches(secret, raw, signature):
         raise Unauthorized("Missing or wrong payment signature", code="bad_signature")
-    return handle_callback(read(raw), now)
+    return read(raw)
