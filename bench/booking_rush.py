@@ -42,6 +42,7 @@ from pathlib import Path
 
 from support import (
     Server,
+    bench_settings,
     children,
     cpu_probe_ms,
     cpu_seconds,
@@ -78,17 +79,7 @@ def _request(base: str, method: str, path: str, body=None, headers=None) -> tupl
 
 
 def _settings(workdir: Path, database_url: str | None) -> dict[str, str]:
-    return {
-        "APP_ENV": "testing",
-        "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
-        "MEDIA_DIR": str(workdir / "media"),
-        "INDEX_DIR": str(workdir / "index"),
-        "JOBS_DB_PATH": str(workdir / "jobs.db"),
-        "JOBS_IMMEDIATE": "1",
-        "PAYMENT_CALLBACK_SECRET": PAYMENT_SECRET,
-        "INSTANCE_DIR": str(workdir / "instance"),
-    }
+    return bench_settings(workdir, database_url, PAYMENT_CALLBACK_SECRET=PAYMENT_SECRET)
 
 
 def seed(residents: int, past_days: int) -> dict:

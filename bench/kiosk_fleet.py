@@ -186,7 +186,7 @@ def main() -> None:
 
     probe = support.cpu_probe_ms()
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
-    settings = support.library_bench_settings(workdir)
+    settings = support.bench_settings(workdir)
     os.environ.update(settings)
     server = consumer = None
     try:

@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from support import (
+    bench_settings,
     children,
     cpu_probe_ms,
     cpu_seconds,
@@ -49,19 +50,6 @@ from support import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 PROGRAMMES_PER_RESIDENT = 4
-
-
-def _settings(workdir: Path, database_url: str | None) -> dict[str, str]:
-    return {
-        "APP_ENV": "testing",
-        "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
-        "MEDIA_DIR": str(workdir / "media"),
-        "INDEX_DIR": str(workdir / "index"),
-        "JOBS_DB_PATH": str(workdir / "jobs.db"),
-        "JOBS_IMMEDIATE": "1",
-        "INSTANCE_DIR": str(workdir / "instance"),
-    }
 
 
 def _app():
@@ -344,7 +332,7 @@ def main() -> None:
 
     probe = cpu_probe_ms()
     workdir = Path(tempfile.mkdtemp(prefix="lottery-draw-"))
-    settings = _settings(workdir, args.database_url)
+    settings = bench_settings(workdir, args.database_url)
     os.environ.update(settings)  # before the app is imported: core.config reads it
     server = consumer = None
     try:

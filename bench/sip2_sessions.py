@@ -292,7 +292,7 @@ def main() -> None:
     # answer has arrived must not wait Python's 5 ms for the GIL to note the time.
     sys.setswitchinterval(0.0005)
     workdir = Path(tempfile.mkdtemp(prefix="sip2-sessions-"))
-    settings = support.library_bench_settings(workdir, SIP2_IDLE_TIMEOUT="120")
+    settings = support.bench_settings(workdir, SIP2_IDLE_TIMEOUT="120")
     os.environ.update(settings)
     server = log = None
     try:

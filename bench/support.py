@@ -169,13 +169,14 @@ def stop_consumer(consumer: subprocess.Popen | None) -> None:
         consumer.wait(timeout=30)
 
 
-def library_bench_settings(workdir: Path, **extra: str) -> dict[str, str]:
-    """A throwaway SQLite instance for the library benches (jobs run at once while seeding;
-    the benches serve with a real queue and consumer)."""
+def bench_settings(workdir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    """A throwaway instance in ``workdir`` (SQLite there, or the disposable PostgreSQL
+    ``database_url``): jobs run at once while seeding; the benches serve with a real queue
+    and consumer."""
     return {
         "APP_ENV": "testing",
         "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
         "MEDIA_DIR": str(workdir / "media"),
         "INDEX_DIR": str(workdir / "index"),
         "JOBS_DB_PATH": str(workdir / "jobs.db"),
