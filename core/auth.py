@@ -10,6 +10,7 @@ from flask import g, request, session
 from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as inspect_mapping
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
 from core.db import execute_plain
@@ -71,9 +72,15 @@ _TOKEN = (
 def _as_loaded(row) -> User:
     """The person of ``row`` as a persistent object of this session, as if a query had loaded
     it: its columns set, no pending changes, its relationships loaded when first read. The
-    session's own copy when it already holds one (a test or command that loaded them)."""
+    session's own copy when it already holds one (a test or a command that loaded them)."""
     held = db.session.identity_map.get(db.session.identity_key(User, row.id))
     if held is not None:
+        # As a query would: what it had expired (a commit expires everything) filled in from
+        # the row, what it holds left as it is.
+        unloaded = inspect_mapping(held).unloaded
+        for key in _PERSON_ATTRIBUTES:
+            if key in unloaded:
+                set_committed_value(held, key, getattr(row, key))
         return held
     person = User(**{key: getattr(row, key) for key in _PERSON_ATTRIBUTES})
     make_transient_to_detached(person)  # history cleared: nothing for a flush to write
