@@ -11,12 +11,14 @@ the database for overbooking, and prints one JSON object. The app is served thro
 ``bench/apps/counted_wsgi.py``, which counts the SQL statements and transactions its workers
 send.
 
-With ``--database-url`` (a disposable PostgreSQL database) the same invocation then runs the
-bare endpoint (``bench/apps/bare_booking.py``: one conditional UPDATE and one INSERT per
-booking, no framework) through the same gunicorn settings, clients, residents and barrier, on
-the hot sessions put back as they were, and prints both runs' throughput, latencies, database
-work and overbooking checks, and the ratio of the app's throughput to the bare endpoint's.
-The bare run has no readers (it serves no availability): compare with ``--readers 0`` for
+With ``--database-url`` (a disposable PostgreSQL database) the same invocation then runs two
+reference endpoints through the same gunicorn settings, clients, residents and barrier, each on
+the hot sessions put back as they were: the bare endpoint (``bench/apps/bare_booking.py``: one
+conditional UPDATE and one INSERT per booking, psycopg and no framework) and the stack's floor
+(``bench/apps/floor_booking.py``: the same work as a Flask view on a Flask-SQLAlchemy session).
+It prints the three runs' throughput, latencies, database work and overbooking checks, and the
+ratios of the app's throughput to both and of the floor's to the bare endpoint's. The
+reference runs have no readers (they serve no availability): compare with ``--readers 0`` for
 like with like. The load average is printed at the start and the end: the machine is shared.
 
     .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--workers W]
@@ -501,7 +503,7 @@ def check_database(data: dict) -> dict:
 
 
 def _counts(base: str, method: str = "GET") -> dict:
-    """The served app's database counters (bench/apps/counted_wsgi.py, bare_booking.py)."""
+    """The served app's database counters (bench/apps/counted_wsgi.py and the references)."""
     status, raw = _request(base, method, "/bench/counts")
     assert status == 200, status
     return json.loads(raw)
@@ -526,7 +528,7 @@ def database_backends(database_url: str | None) -> list[int]:
 
 def reset_hot_slots(data: dict) -> None:
     """Put the hot sessions back as they were before the rush (no bookings, no places
-    taken), so the bare endpoint's run races for the same places."""
+    taken), so each reference endpoint's run races for the same places."""
     from sqlalchemy import delete, update
 
     from core.app import create_app
@@ -562,18 +564,18 @@ def figures(outcome: dict, counts: dict) -> dict:
     }
 
 
-def bare_run(env: dict, workdir: Path, data: dict, args) -> dict:
-    """The same rush (clients, residents, barrier, gunicorn settings) against
-    bench/apps/bare_booking.py on the same PostgreSQL database, after the hot slots are reset.
-    No readers: the bare app has no availability to read."""
+def reference_run(env: dict, workdir: Path, data: dict, args, app: str) -> dict:
+    """The same rush (clients, residents, barrier, gunicorn settings) against a reference
+    endpoint (bench/apps/bare_booking.py, floor_booking.py) on the same PostgreSQL database,
+    after the hot slots are reset. No readers: they have no availability to read."""
     reset_hot_slots(data)
-    bare_env = {**env, "BARE_DATABASE_URL": args.database_url}
+    reference_env = {**env, "BARE_DATABASE_URL": args.database_url}
     server = start_gunicorn(
-        bare_env,
+        reference_env,
         workdir,
         args.workers,
         extra_args=["--log-level", "warning"],
-        app="bench.apps.bare_booking:app",
+        app=app,
     )
     try:
         warm_up(server.url, data, args.workers)
@@ -611,7 +613,7 @@ def main() -> None:
         "--database-url",
         default=None,
         help="a DISPOSABLE PostgreSQL database to use instead of a temporary SQLite file "
-        "(its public schema is dropped); the bare endpoint is run on it too",
+        "(its public schema is dropped); the reference endpoints are run on it too",
     )
     args = parser.parse_args()
     if args.quick:
@@ -625,7 +627,7 @@ def main() -> None:
     os.environ.update(settings)  # before the app is imported: core.config reads it
     env = {k: v for k, v in os.environ.items()}
     server = consumer = None
-    bare = None
+    bare = floor = None
     try:
         began = time.perf_counter()
         data = seed(args.residents, args.past_days)
@@ -662,7 +664,8 @@ def main() -> None:
         server = None
         checked = check_database(data)
         if args.database_url:
-            bare = bare_run(served_env, workdir, data, args)
+            floor = reference_run(served_env, workdir, data, args, "bench.apps.floor_booking:app")
+            bare = reference_run(served_env, workdir, data, args, "bench.apps.bare_booking:app")
     finally:
         if server is not None:
             stop_server(server)
@@ -676,12 +679,18 @@ def main() -> None:
     app_figures = figures(outcome, counts)
     comparison = {}
     if bare is not None:
+        per_second = app_figures["bookings_per_second"]
         comparison = {
             "bare_endpoint": bare,
+            "floor_endpoint": floor,
             # The app's booking throughput as a share of the bare endpoint's, in one run.
-            "throughput_ratio_app_to_bare": round(
-                app_figures["bookings_per_second"] / bare["bookings_per_second"], 3
+            "throughput_ratio_app_to_bare": round(per_second / bare["bookings_per_second"], 3),
+            # What Flask and SQLAlchemy alone leave of the bare endpoint's throughput, and
+            # how much of that the app keeps.
+            "throughput_ratio_floor_to_bare": round(
+                floor["bookings_per_second"] / bare["bookings_per_second"], 3
             ),
+            "throughput_ratio_app_to_floor": round(per_second / floor["bookings_per_second"], 3),
         }
     print(
         json.dumps(

@@ -123,3 +123,39 @@ def test_korean_text_is_sent_as_utf8_not_escaped(client):
     response = _register(client)
     assert "김민지".encode() in response.data
     assert b"\\u" not in response.data
+
+
+def test_the_caller_is_loaded_clean_with_roles_read_when_asked(app, client):
+    """The caller comes from one plain statement, made an object of the request's session:
+    unchanged (a flush writes nothing), with roles loaded when a check reads them, and a
+    change a view makes to it saved as to any loaded object."""
+    from flask import g
+    from sqlalchemy import event
+
+    from core.auth import require_user
+    from core.extensions import db
+
+    staff = create_user(email="staff@example.kr", roles=["librarian"])
+    headers = auth_headers(staff)
+    db.session.expunge_all()  # as in a request of its own: the session holds nobody yet
+    statements = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    with app.test_request_context("/api/me", headers=headers):
+        event.listen(db.engine, "before_cursor_execute", _seen)
+        try:
+            person = require_user(("librarian",))  # the roles, read for the check
+            assert person is g.user and person in db.session
+            assert person.email == "staff@example.kr" and person.roles == ["librarian"]
+            assert not db.session.dirty and not db.session.new
+            db.session.flush()
+            assert "UPDATE" not in statements and "INSERT" not in statements
+            assert statements.count("SELECT") == 2  # the token with the person, then roles
+            person.name = "바뀐 이름"
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", _seen)
+    db.session.expunge_all()
+    assert client.get("/api/me", headers=headers).json["name"] == "바뀐 이름"
