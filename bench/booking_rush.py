@@ -15,14 +15,17 @@ With ``--database-url`` (a disposable PostgreSQL database) the same invocation t
 reference endpoints through the same gunicorn settings, clients, residents and barrier, each on
 the hot sessions put back as they were: the bare endpoint (``bench/apps/bare_booking.py``: one
 conditional UPDATE and one INSERT per booking, psycopg and no framework) and the stack's floor
-(``bench/apps/floor_booking.py``: the same work as a Flask view on a Flask-SQLAlchemy session).
+(``bench/apps/floor_booking.py``: the same work, the caller's token looked up in the database,
+as a Flask view on a Flask-SQLAlchemy session).
 It prints the three runs' throughput, latencies, database work and overbooking checks, and the
-ratios of the app's throughput to both and of the floor's to the bare endpoint's. The
+ratios of the app's throughput to both and of the floor's to the bare endpoint's. A rush lasts
+about a second, so ``--rounds`` (default 3) runs the three in turn that many times, the app's
+later rushes without readers, and prints each round and the median of each ratio. The
 reference runs have no readers (they serve no availability): compare with ``--readers 0`` for
 like with like. The load average is printed at the start and the end: the machine is shared.
 
     .venv/bin/python bench/booking_rush.py [--residents N] [--clients C] [--workers W]
-        [--readers R] [--quick] [--database-url postgresql://...]
+        [--readers R] [--quick] [--database-url postgresql://... [--rounds N]]
 """
 
 from __future__ import annotations
@@ -315,7 +318,7 @@ def stop_server(server: Server) -> None:
     stop_gunicorn(server, wait=45)
 
 
-def rush(base: str, data: dict, clients: int, readers: int) -> dict:
+def rush(base: str, data: dict, clients: int, readers: int, round_number: int = 1) -> dict:
     rng = random.Random(SEED + 1)
     tokens = data["tokens"]
     # Every resident tries once: most want the rink (1-4 people), some a curling sheet.
@@ -334,6 +337,8 @@ def rush(base: str, data: dict, clients: int, readers: int) -> dict:
     reads: list[tuple[int, float]] = []
     lock = threading.Lock()
     first, last = data["window"]
+    # Each round's requests are new ones (a key of an earlier round would be replayed).
+    key_prefix = "rush-" if round_number == 1 else f"rush{round_number}-"
 
     def client(share):
         mine = []
@@ -345,7 +350,7 @@ def rush(base: str, data: dict, clients: int, readers: int) -> dict:
                 "POST",
                 "/api/bookings",
                 body,
-                {"Authorization": f"Bearer {raw}", "Idempotency-Key": f"rush-{raw[:12]}"},
+                {"Authorization": f"Bearer {raw}", "Idempotency-Key": key_prefix + raw[:12]},
             )
             mine.append((status, (time.perf_counter() - began) * 1000))
         with lock:
@@ -542,6 +547,32 @@ def reset_hot_slots(data: dict) -> None:
         db.session.commit()
 
 
+COUNTED_APP = "bench.apps.counted_wsgi:app"
+FLOOR_APP = "bench.apps.floor_booking:app"
+BARE_APP = "bench.apps.bare_booking:app"
+
+
+def _round_figures(app: dict, floor: dict, bare: dict) -> dict:
+    """One round's three rushes, side by side: throughput, p99, workers' CPU and ratios."""
+    runs = {"app": app, "floor": floor, "bare": bare}
+    per_second = {name: run["bookings_per_second"] for name, run in runs.items()}
+    return {
+        **{f"{name}_bookings_per_second": n for name, n in per_second.items()},
+        **{f"{name}_p99_ms": run["booking_p99_ms"] for name, run in runs.items()},
+        **{
+            f"{name}_worker_cpu_ms_per_request": round(
+                run["rush_cpu_seconds"]["workers"] * 1000 / run["booking_requests"], 2
+            )
+            for name, run in runs.items()
+            if "rush_cpu_seconds" in run
+        },
+        "overbooked_slots": sum(run["overbooked_slots"] for run in runs.values()),
+        "app_to_bare": round(per_second["app"] / per_second["bare"], 3),
+        "floor_to_bare": round(per_second["floor"] / per_second["bare"], 3),
+        "app_to_floor": round(per_second["app"] / per_second["floor"], 3),
+    }
+
+
 def figures(outcome: dict, counts: dict) -> dict:
     """What both runs report alike: throughput, latencies, and database work per booking."""
     booking_ms = [ms for _, ms in outcome["bookings"]]
@@ -564,10 +595,13 @@ def figures(outcome: dict, counts: dict) -> dict:
     }
 
 
-def reference_run(env: dict, workdir: Path, data: dict, args, app: str) -> dict:
+def reference_run(
+    env: dict, workdir: Path, data: dict, args, app: str, round_number: int = 1
+) -> dict:
     """The same rush (clients, residents, barrier, gunicorn settings) against a reference
-    endpoint (bench/apps/bare_booking.py, floor_booking.py) on the same PostgreSQL database,
-    after the hot slots are reset. No readers: they have no availability to read."""
+    endpoint (bench/apps/bare_booking.py, floor_booking.py), or the app again in a later
+    round, on the same PostgreSQL database, after the hot slots are reset. No readers: the
+    references have no availability to read."""
     reset_hot_slots(data)
     reference_env = {**env, "BARE_DATABASE_URL": args.database_url}
     server = start_gunicorn(
@@ -585,7 +619,7 @@ def reference_run(env: dict, workdir: Path, data: dict, args, app: str) -> dict:
         }
         before = {name: cpu_seconds(pids) for name, pids in watched.items()}
         _counts(server.url, "POST")
-        outcome = rush(server.url, data, args.clients, readers=0)
+        outcome = rush(server.url, data, args.clients, readers=0, round_number=round_number)
         counts = _counts(server.url)
         rush_cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
     finally:
@@ -615,6 +649,12 @@ def main() -> None:
         help="a DISPOSABLE PostgreSQL database to use instead of a temporary SQLite file "
         "(its public schema is dropped); the reference endpoints are run on it too",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="with --database-url: rushes of the app, the floor and the bare endpoint in turn",
+    )
     args = parser.parse_args()
     if args.quick:
         args.residents, args.past_days, args.clients = 200, 30, 32
@@ -628,6 +668,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items()}
     server = consumer = None
     bare = floor = None
+    rounds: list[dict] = []
     try:
         began = time.perf_counter()
         data = seed(args.residents, args.past_days)
@@ -642,7 +683,7 @@ def main() -> None:
             workdir,
             args.workers,
             extra_args=["--log-level", "warning"],
-            app="bench.apps.counted_wsgi:app",
+            app=COUNTED_APP,
         )
         warm = warm_up(server.url, data, args.workers)
         workers = children(server.process.pid)
@@ -664,8 +705,16 @@ def main() -> None:
         server = None
         checked = check_database(data)
         if args.database_url:
-            floor = reference_run(served_env, workdir, data, args, "bench.apps.floor_booking:app")
-            bare = reference_run(served_env, workdir, data, args, "bench.apps.bare_booking:app")
+            floor = reference_run(served_env, workdir, data, args, FLOOR_APP)
+            bare = reference_run(served_env, workdir, data, args, BARE_APP)
+            first_app = {**figures(outcome, counts), **checked, "rush_cpu_seconds": rush_cpu}
+            rounds = [_round_figures(first_app, floor, bare)]
+            for number in range(2, args.rounds + 1):
+                runs = [
+                    reference_run(served_env, workdir, data, args, name, number)
+                    for name in (COUNTED_APP, FLOOR_APP, BARE_APP)
+                ]
+                rounds.append(_round_figures(*runs))
     finally:
         if server is not None:
             stop_server(server)
@@ -691,6 +740,13 @@ def main() -> None:
                 floor["bookings_per_second"] / bare["bookings_per_second"], 3
             ),
             "throughput_ratio_app_to_floor": round(per_second / floor["bookings_per_second"], 3),
+            # Every round (the first is the one above), and the median of each ratio: one
+            # rush lasts about a second, so a single one is at the mercy of the machine.
+            "rounds": rounds,
+            **{
+                f"{name}_median": statistics.median(r[name] for r in rounds)
+                for name in ("app_to_bare", "floor_to_bare", "app_to_floor")
+            },
         }
     print(
         json.dumps(
