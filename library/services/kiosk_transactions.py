@@ -45,6 +45,32 @@ def _pin_checked(
         return patrons.check_pin(card_number, pin, settings=settings, memory=memory)
 
 
+def _patron_login(
+    data: dict,
+    found: dict,
+    *,
+    now: datetime,
+    settings: LibrarySettings,
+    pin_memory: patrons.PinMemory | None,
+) -> Callable[[], None]:
+    """A journaled transaction's login step for the patron of card_number + pin: the PIN is
+    hashed now, on a snapshot and before any lock (``_pin_checked``); the step, run inside the
+    transaction, authenticates with that check and puts the patron in ``found["patron"]``."""
+    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
+
+    def login() -> None:
+        found["patron"] = patrons.authenticate(
+            data["card_number"],
+            data["pin"],
+            now=now,
+            settings=settings,
+            checked=checked,
+            memory=pin_memory,
+        )
+
+    return login
+
+
 def canonical(kind: str, data: dict) -> dict:
     """The part of a request that identifies it; the same for live and replayed sends."""
     view = {"occurred_at": data["occurred_at"].astimezone(UTC).isoformat()}
@@ -163,18 +189,8 @@ def checkout(
     """Lend the copy the machine dispenses to the patron of card_number + pin (picking up a
     hold is a checkout of the held copy). ``data``: transaction_id, occurred_at, card_number,
     pin, barcode. Refusals are journaled and answered too: a retry gets the same one."""
-    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
-    found = {}
-
-    def login():
-        found["patron"] = patrons.authenticate(
-            data["card_number"],
-            data["pin"],
-            now=now,
-            settings=settings,
-            checked=checked,
-            memory=pin_memory,
-        )
+    found: dict = {}
+    login = _patron_login(data, found, now=now, settings=settings, pin_memory=pin_memory)
 
     def action():
         loan = loans.checkout(
@@ -375,18 +391,8 @@ def renew(
     """Renew the open loan of a copy for the patron of card_number + pin, journaled as a
     checkout is (``data``: transaction_id, occurred_at, card_number, pin, barcode): a retry
     gets the first answer and never renews twice."""
-    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
-    found = {}
-
-    def login():
-        found["patron"] = patrons.authenticate(
-            data["card_number"],
-            data["pin"],
-            now=now,
-            settings=settings,
-            checked=checked,
-            memory=pin_memory,
-        )
+    found: dict = {}
+    login = _patron_login(data, found, now=now, settings=settings, pin_memory=pin_memory)
 
     def action():
         copy = copy_by_barcode(data["barcode"])
@@ -422,18 +428,8 @@ def renew_all(
 ) -> tuple[dict, int]:
     """Renew every open loan of the patron of card_number + pin that may be renewed; the
     answer names those renewed and those not (with why). Journaled as ``renew``."""
-    checked = _pin_checked(data["card_number"], data["pin"], settings, pin_memory)
-    found = {}
-
-    def login():
-        found["patron"] = patrons.authenticate(
-            data["card_number"],
-            data["pin"],
-            now=now,
-            settings=settings,
-            checked=checked,
-            memory=pin_memory,
-        )
+    found: dict = {}
+    login = _patron_login(data, found, now=now, settings=settings, pin_memory=pin_memory)
 
     def action():
         renewed, unrenewed = [], []
