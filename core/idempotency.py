@@ -21,6 +21,14 @@ from core.extensions import db
 from core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 200
+HEADER = "Idempotency-Key"
+# The header as an OpenAPI parameter, for every operation that takes it.
+HEADER_PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    "description": "A retry with the same key returns the first answer",
+}
 
 
 def fingerprint(payload: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request, url_for
 
+from core import idempotency
 from core.clock import now
 from core.db import intent
 from core.http import Blueprint, paginated
@@ -101,16 +102,7 @@ _BOOKING_SCHEMA = BookingSchema()
         422: BookingNotOpenErrorSchema,
     },
 )
-@blp.doc(
-    parameters=[
-        {
-            "in": "header",
-            "name": "Idempotency-Key",
-            "schema": {"type": "string", "maxLength": 200},
-            "description": "A retry with the same key returns the first answer",
-        }
-    ]
-)
+@blp.doc(parameters=[idempotency.HEADER_PARAMETER])
 def create_booking(data):
     """Book places in a slot: held for payment (confirmed at once when free).
 
@@ -120,7 +112,7 @@ def create_booking(data):
         g.user,
         data["slot_id"],
         data["party"],
-        idempotency_key=request.headers.get("Idempotency-Key"),
+        idempotency_key=request.headers.get(idempotency.HEADER),
         now=now(),
         render=_BOOKING_SCHEMA.dump,
     )

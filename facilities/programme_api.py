@@ -3,8 +3,9 @@ and (creating and editing programmes under the same paths) facility managers."""
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g, jsonify, request
 
+from core import idempotency
 from core.clock import now
 from core.http import Blueprint, paginated
 from core.settings import settings_of
@@ -101,18 +102,32 @@ def cancel_programme(data, programme_id):
     return programmes.describe(programme, now())
 
 
+# One instance: building a schema copies its fields, and a window's last minute is busy.
+_APPLICATION_SCHEMA = ApplicationSchema()
+
+
 @blp.post("/programmes/<int:programme_id>/applications")
 @blp.auth()
 @blp.arguments(ApplicationCreateSchema)
 @blp.response(201, ApplicationSchema)
 @blp.errors(404, 409, 422)
+@blp.doc(parameters=[idempotency.HEADER_PARAMETER])
 def apply(data, programme_id):
     """Apply for yourself (with `birth_year`) or a dependent (`dependent_id`) while the window
     is open → 201 with the application `number`. First come: a free place is held for payment
     (`hold_expires_at`), or you wait in order; lottery: you wait for the draw. Once per person
     (409 `already_applied`); outside the age band → 422 `age_band`; outside the window → 422
-    `window_not_open` / `window_closed`."""
-    return enrolments.describe(enrolments.apply(g.user, programme_id, now=now(), **data))
+    `window_not_open` / `window_closed`. A retry with the same `Idempotency-Key` gets the
+    first answer again."""
+    body, status = enrolments.apply_once(
+        g.user,
+        programme_id,
+        data,
+        idempotency_key=request.headers.get(idempotency.HEADER),
+        now=now(),
+        render=_APPLICATION_SCHEMA.dump,
+    )
+    return jsonify(body), status
 
 
 @blp.get("/me/applications")
@@ -169,13 +184,23 @@ def get_lottery(lottery_id):
 @blp.arguments(SessionLotteryApplySchema)
 @blp.response(201, ApplicationSchema)
 @blp.errors(403, 404, 409, 422)
+@blp.doc(parameters=[idempotency.HEADER_PARAMETER])
 def apply_to_session_lottery(data, lottery_id):
     """Apply to the lottery of a session (a slot of an `allocation: lottery` template) with
     your party, while its window is open → 201 with the application `number`. At the draw a
     winner gets a held booking to pay within `FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS` (24 by
     default); an unpaid one passes to the next in the drawn order. The session's waitlist is
-    closed meanwhile (409 `slot_by_lottery`)."""
-    return enrolments.describe(session_lotteries.apply(g.user, lottery_id, data["party"], now()))
+    closed meanwhile (409 `slot_by_lottery`). A retry with the same `Idempotency-Key` gets the
+    first answer again."""
+    body, status = session_lotteries.apply_once(
+        g.user,
+        lottery_id,
+        data["party"],
+        idempotency_key=request.headers.get(idempotency.HEADER),
+        now=now(),
+        render=_APPLICATION_SCHEMA.dump,
+    )
+    return jsonify(body), status
 
 
 @blp.get("/lotteries/<int:lottery_id>/verification")

@@ -21,6 +21,7 @@ from core.web import (
     refusal_form,
     refusal_status,
     signed_in_user,
+    submitted_key,
 )
 from facilities.pages import Formats
 from facilities.programme_schemas import (
@@ -94,16 +95,23 @@ def programme(programme_id):
 @blp.post("/programmes/<int:programme_id>/apply")
 @login_required()
 def apply(programme_id):
-    """Apply as ``POST /api/programmes/{id}/applications`` does. Sent twice (a double click),
-    the second is refused by the one-application-per-person rule: one application is made."""
+    """Apply as ``POST /api/programmes/{id}/applications`` does, with the form's
+    ``idempotency_key``: sent twice (a double click), both lead to the one application made."""
     data, form = read_form(_apply_schema)
     status = 422
     if data is not None:
-        application, error = attempt(
-            enrolments.apply, signed_in_user(), programme_id, now=now(), **data
+        answer, error = attempt(
+            enrolments.apply_once,
+            signed_in_user(),
+            programme_id,
+            data,
+            idempotency_key=submitted_key(),
+            now=now(),
+            render=lambda described: {"number": described["number"]},
         )
-        if application is not None:
-            return redirect(url_for(".application", application_id=application.id), 303)
+        if answer is not None:
+            body, _ = answer
+            return redirect(url_for(".application", application_id=body["number"]), 303)
         form, status = refusal_form(form, error), refusal_status(error)
     return _programme_page(programme_id, form), status
 

@@ -20,6 +20,7 @@ from core import audit
 from core.db import execute_plain
 from core.errors import Conflict, NotFound, RuleViolation
 from core.extensions import db
+from core.idempotency import run_once
 from core.lookup import find
 from core.models import User
 from facilities.models import HOLDING_STATUSES, Application, Lottery, Programme, ProgrammeSession
@@ -353,6 +354,54 @@ def my_application(user: User, application_id: int, now: datetime) -> dict:
         "programme": programme,
         "withdrawable": application.status in LIVE and now < closes_at,
     }
+
+
+APPLY_SCOPE = "programmes.apply"
+
+
+def created_once(
+    scope: str,
+    user: User,
+    *,
+    idempotency_key: str | None,
+    payload: dict,
+    now: datetime,
+    make: Callable[[], Application],
+    render: Callable[[dict], dict],
+) -> tuple[dict, int]:
+    """Make an application once per ``idempotency_key``: a retry (its answer lost, or racing
+    the first) gets the first answer again, 201 with the same number, and makes nothing new;
+    the same key with another ``payload`` is a 409. ``render`` turns ``describe(application)``
+    into the answer sent and kept for retries. Commits (``core.idempotency.run_once``)."""
+    return run_once(
+        scope=scope,
+        owner=f"user:{user.id}",
+        key=idempotency_key,
+        payload=payload,
+        now=now,
+        action=lambda: (render(describe(make())), 201),
+    )
+
+
+def apply_once(
+    user: User,
+    programme_id: int,
+    choice: dict,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+    render: Callable[[dict], dict],
+) -> tuple[dict, int]:
+    """``apply`` (``choice``: category, dependent_id, birth_year) once per Idempotency-Key."""
+    return created_once(
+        APPLY_SCOPE,
+        user,
+        idempotency_key=idempotency_key,
+        payload={"programme_id": programme_id, **choice},
+        now=now,
+        make=lambda: apply(user, programme_id, now=now, **choice),
+        render=render,
+    )
 
 
 def describe(application: Application) -> dict:

@@ -10,6 +10,7 @@ How long a winner has to pay is the ``FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,12 +23,36 @@ from core.lookup import find
 from core.models import User
 from core.notifications import notify_many
 from facilities.models import Application, Booking, Lottery, Slot
-from facilities.services import capacity, notices, pricing, user_rules
+from facilities.services import capacity, enrolments, notices, pricing, user_rules
 from facilities.services.lottery_setup import group_of
 
 # How long a drawn session's winner has to pay by default (never past the session's start);
 # the setting FACILITIES_SESSION_LOTTERY_PAYMENT_HOURS has the same default.
 PAYMENT_HOURS = 24
+
+
+APPLY_SCOPE = "lotteries.apply"
+
+
+def apply_once(
+    user: User,
+    lottery_id: int,
+    party: dict,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+    render: Callable[[dict], dict],
+) -> tuple[dict, int]:
+    """``apply`` once per Idempotency-Key (see ``enrolments.created_once``)."""
+    return enrolments.created_once(
+        APPLY_SCOPE,
+        user,
+        idempotency_key=idempotency_key,
+        payload={"lottery_id": lottery_id, "party": party},
+        now=now,
+        make=lambda: apply(user, lottery_id, party, now),
+        render=render,
+    )
 
 
 def apply(user: User, lottery_id: int, party: dict, now: datetime) -> Application:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -128,6 +128,27 @@ def test_apply_list_and_withdraw(client, manager, resident, dummy_rink):
     assert gone.status_code == 200 and gone.json["status"] == "withdrawn"
 
 
+def test_a_retried_application_gets_its_first_answer(client, manager, resident, dummy_rink):
+    """A phone that lost the answer sends again with the same Idempotency-Key: the same 201,
+    the same number, one application; the key reused for another application is refused."""
+    programme = create_programme(manager, dummy_rink)
+    path = f"/api/programmes/{programme.id}/applications"
+    headers = {**auth_headers(resident), "Idempotency-Key": "apply-1"}
+    body = {"category": "adult", "birth_year": 1990}
+    first = client.post(path, json=body, headers=headers)
+    assert first.status_code == 201
+    again = client.post(path, json=body, headers=headers)
+    assert again.status_code == 201 and again.json == first.json
+    other = client.post(path, json={**body, "birth_year": 1991}, headers=headers)
+    assert other.status_code == 409 and other.json["code"] == "idempotency_key_reused"
+    fresh_key = {**headers, "Idempotency-Key": "apply-2"}
+    refused = client.post(path, json=body, headers=fresh_key)
+    assert refused.status_code == 409 and refused.json["code"] == "already_applied"
+    assert len(client.get("/api/me/applications", headers=headers).json) == 1
+    too_long = client.post(path, json=body, headers={**headers, "Idempotency-Key": "k" * 201})
+    assert too_long.status_code == 422 and "Idempotency-Key" in too_long.json["errors"]
+
+
 def test_a_guardian_applies_for_a_dependent(client, manager, resident, dummy_rink):
     programme = create_programme(manager, dummy_rink, min_age=7, max_age=12)
     headers = auth_headers(resident)
@@ -232,18 +253,24 @@ def test_the_report_is_for_managers(client, manager, resident, dummy_rink):
 
 def test_racing_applications_over_http_are_all_kept_once(live_server, manager):
     """24 people apply at once through 4 gunicorn workers, each sending their application
-    twice in parallel: every person has exactly one application, none is lost. (On the real
-    clock, the server's, which the tokens must agree with.)"""
+    twice in parallel: every person has exactly one application, none is lost; with an
+    Idempotency-Key both sends get the same 201. (On the real clock, the server's, which the
+    tokens must agree with.)"""
     rink = create_resource(create_facility("ice_rink"), capacity=150)
+    # A window open on the real clock, whatever the day the suite runs.
+    opens = datetime.now(UTC) - timedelta(days=1)
+    closes = opens + timedelta(days=30)
+    term_start = (closes + timedelta(days=7)).date()
+    term_end = term_start + timedelta(days=27)
     programme = create_programme(
         manager,
         rink,
         enrolment="lottery",
         capacity=5,
-        window_opens_at=kst("2026-03-01", "10:00"),
-        window_closes_at=kst("2026-12-31", "10:00"),
-        term_start=date(2027, 1, 4),
-        term_end=date(2027, 1, 31),
+        window_opens_at=opens,
+        window_closes_at=closes,
+        term_start=term_start,
+        term_end=term_end,
     )
     people = [create_user() for _ in range(24)]
     tokens = [auth_headers(person) for person in people]
@@ -251,17 +278,40 @@ def test_racing_applications_over_http_are_all_kept_once(live_server, manager):
     db.session.commit()  # reading programme.id began a (write) transaction: end it
 
     def send(headers):
-        return requests.post(
+        response = requests.post(
             url, json={"category": "adult", "birth_year": 1990}, headers=headers, timeout=30
-        ).status_code
+        )
+        return response.status_code, response.json()
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(send, tokens + tokens))
-    assert sorted(statuses) == [201] * 24 + [409] * 24
+        answers = list(pool.map(send, tokens + tokens))
+    assert sorted(status for status, _ in answers) == [201] * 24 + [409] * 24
+    # The same again, each person's two sends now a retry with one Idempotency-Key: both
+    # answered 201 with the same number, and still one application each.
+    programme_two = create_programme(
+        manager,
+        rink,
+        enrolment="lottery",
+        capacity=5,
+        window_opens_at=opens,
+        window_closes_at=closes,
+        term_start=term_start,
+        term_end=term_end,
+    )
+    url = live_server(f"/api/programmes/{programme_two.id}/applications")
+    db.session.commit()
+    keyed = [{**headers, "Idempotency-Key": f"apply-{n}"} for n, headers in enumerate(tokens)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        retried = list(pool.map(send, keyed + keyed))
+    assert [status for status, _ in retried] == [201] * 48
+    assert retried[:24] == retried[24:]
     db.session.rollback()
-    owners = db.session.scalars(select(Application.user_id)).all()
-    assert sorted(owners) == sorted(p.id for p in people)
-    assert db.session.scalar(select(Lottery.status)) == "open"
+    for each in (programme.id, programme_two.id):
+        owners = db.session.scalars(
+            select(Application.user_id).where(Application.programme_id == each)
+        ).all()
+        assert sorted(owners) == sorted(p.id for p in people)
+    assert set(db.session.scalars(select(Lottery.status))) == {"open"}
 
 
 def test_the_lottery_page_checks_the_draw(client, manager, dummy_rink, clock):

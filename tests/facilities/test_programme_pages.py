@@ -141,17 +141,24 @@ def test_applying_for_oneself_holds_a_place_and_says_until_when(
 
 
 def test_a_double_submit_applies_once(client, manager, resident, dummy_rink):
+    """The same form sent twice (its one idempotency_key): both lead to the one application."""
     programme = create_programme(manager, dummy_rink)
     token = signed_in(client, resident)
-    form = {"csrf_token": token, "category": "adult", "birth_year": "1990"}
+    page = text(client.get(f"/programmes/{programme.id}"))
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    form = {"csrf_token": token, "category": "adult", "birth_year": "1990", "idempotency_key": key}
     first = client.post(f"/programmes/{programme.id}/apply", data=form)
     second = client.post(f"/programmes/{programme.id}/apply", data=form)
-    assert first.status_code == 303
-    assert second.status_code == 422
-    assert "이미 이 강습에 신청하셨습니다" in text(second)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
     assert len(applications()) == 1
     db.session.refresh(programme)
     assert programme.enrolled == 1
+    # Another form (a new key) for the same person is refused next to the form.
+    again = client.post(f"/programmes/{programme.id}/apply", data={**form, "idempotency_key": ""})
+    assert again.status_code == 422
+    assert "이미 이 강습에 신청하셨습니다" in text(again)
+    assert len(applications()) == 1
 
 
 def test_refusals_are_shown_next_to_their_fields(client, manager, resident, dummy_rink, clock):

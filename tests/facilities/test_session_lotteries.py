@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import Conflict, RuleViolation
 from core.extensions import db
@@ -17,7 +17,7 @@ from facilities.services import booking as bookings
 from facilities.services import catalog, lotteries, session_lotteries, slots, waitlist
 from facilities.settings import FacilitySettings
 from tests.fixtures.facilities import kst, now
-from tests.fixtures.users import create_user
+from tests.fixtures.users import auth_headers, create_user
 
 
 @pytest.fixture
@@ -79,6 +79,23 @@ def test_applications_only_in_the_window_and_once(weekend_sheet, resident, clock
     with pytest.raises(Conflict) as refused:
         _apply(resident, lottery)
     assert refused.value.code == "already_applied"
+
+
+def test_a_retried_lottery_application_gets_its_first_answer(
+    client, weekend_sheet, resident, clock
+):
+    slot, lottery = weekend_sheet
+    clock.at = kst("2026-03-07", "11:00")
+    path = f"/api/lotteries/{lottery.id}/applications"
+    headers = {**auth_headers(resident), "Idempotency-Key": "sheet-1"}
+    first = client.post(path, json={"party": {"adult": 4}}, headers=headers)
+    assert first.status_code == 201 and first.json["slot_id"] == slot.id
+    again = client.post(path, json={"party": {"adult": 4}}, headers=headers)
+    assert again.status_code == 201 and again.json == first.json
+    other = client.post(path, json={"party": {"adult": 3}}, headers=headers)
+    assert other.status_code == 409 and other.json["code"] == "idempotency_key_reused"
+    count = select(func.count(Application.id)).where(Application.lottery_id == lottery.id)
+    assert db.session.scalar(count) == 1
 
 
 def test_the_draw_gives_the_sheet_and_an_unpaid_one_passes_on(weekend_sheet, clock, outbox):
