@@ -396,16 +396,26 @@ def _prices_from_inputs(data: dict) -> dict:
     return data
 
 
+# The page's choice of a lottery's draw order, as the API's ``priority_groups``.
+PRIORITY_ORDERS = {"residents_first": ["resident", "everyone"], "together": ["everyone"]}
+
+
 class ProgrammeFormSchema(ProgrammeCreateSchema):
     """A programme as the managers' page sends it: the API's fields, prices one input per
-    category, the window's times from ``datetime-local`` inputs read in the city's time."""
+    category, the window's times from ``datetime-local`` inputs read in the city's time, and
+    the lottery's draw order as one choice (``priority_order``, see ``PRIORITY_ORDERS``)."""
 
     window_opens_at = ma.fields.AwareDateTime(required=True, default_timezone=CITY_TIME)
     window_closes_at = ma.fields.AwareDateTime(required=True, default_timezone=CITY_TIME)
 
     @ma.pre_load
     def _prices(self, data, **_kwargs):
-        return _prices_from_inputs(data)
+        data = _prices_from_inputs(data)
+        order = data.pop("priority_order", None)
+        if order is not None:
+            # An unknown choice goes on as given, for the field to refuse and name.
+            data["priority_groups"] = PRIORITY_ORDERS.get(order, [order])
+        return data
 
 
 class ProgrammeEditFormSchema(ProgrammeUpdateSchema):

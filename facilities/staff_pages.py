@@ -396,12 +396,13 @@ PROGRAMME_LABELS = {
 
 
 def _programme_form(form: Form) -> Form:
-    """Messages about one price (``prices.adult.value``) next to that price's input, and
-    those about a list's item next to the list."""
+    """Messages about one price (``prices.adult.value``) next to that price's input, those
+    about a list's item next to the list, and those about the draw order next to its choice."""
     errors: dict[str, list[str]] = {}
     for name, messages in form.errors.items():
         parts = name.split(".")
         key = f"price_{parts[1]}" if parts[0] == "prices" and len(parts) > 1 else parts[0]
+        key = "priority_order" if key == "priority_groups" else key  # the page's one choice
         errors.setdefault(key, []).extend(messages)
     return Form(form.values, errors)
 
@@ -443,7 +444,13 @@ def _programmes_page(facility_id: int, form: Form, status: int = 200):
 def programmes_page(facility_id):
     return _programmes_page(
         facility_id,
-        Form.empty(min_enrolment="0", payment_hours="48", rink_places="1", enrolment="first_come"),
+        Form.empty(
+            min_enrolment="0",
+            payment_hours="48",
+            rink_places="1",
+            enrolment="first_come",
+            priority_order="residents_first",
+        ),
     )
 
 
@@ -468,6 +475,7 @@ def _programme_page(programme_id: int, form: Form, status: int = 200, cancel_for
         "facilities/staff/programme.html",
         facility=catalog.describe(programme.facility),
         found=programmes.describe(programme, now()),
+        lottery=programmes.programme_lottery(programme.id),
         sessions=programmes.sessions_of(programme.id),
         form=_programme_form(form),
         cancel_form=cancel_form or Form.empty(),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import AuditLog
 from core.settings import settings_of
-from facilities.models import Application, Attendance, Programme, ProgrammeSession
+from facilities.models import Application, Attendance, Lottery, Programme, ProgrammeSession
 from facilities.services import enrolments
 from facilities.settings import FacilitySettings
 from tests.fixtures.facilities import create_programme, kst, now
@@ -157,6 +157,62 @@ def test_a_manager_creates_a_programme_and_sees_it_listed(client, manager, dummy
     assert "스케이트 중급반" in row and 'class="enrolled">0 / 12<' in row
     (entry,) = audited("programme.create")
     assert entry.actor_id == manager.id and entry.target_id == str(programme.id)
+
+
+def _lottery_of(programme):
+    return db.session.scalars(select(Lottery).where(Lottery.programme_id == programme.id)).one()
+
+
+def test_a_lottery_programme_gets_its_draw_order_and_second_tickets(client, manager, dummy_rink):
+    """The lottery's extras the API takes (priority_groups, previous_programme_id,
+    second_ticket), from the form: shown on the programme's page, refused next to the field."""
+    token = signed_in(client, manager)
+    fid = dummy_rink.facility_id
+    url = f"/staff/facilities/{fid}/programmes"
+    lottery = {**form_of(dummy_rink), "enrolment": "lottery"}
+    form = text(client.get(url))
+    assert '<option value="residents_first" selected>' in form  # the default: residents first
+    first = client.post(
+        url, data={"csrf_token": token, **lottery, "priority_order": "residents_first"}
+    )
+    assert first.status_code == 303
+    last_term = db.session.scalars(select(Programme)).one()
+    assert _lottery_of(last_term).priority_groups == ["resident", "everyone"]
+    assert not _lottery_of(last_term).second_ticket
+
+    # A second ticket needs the previous term's programme: refused next to the checkbox.
+    refused = client.post(
+        url,
+        data={"csrf_token": token, **lottery, "priority_order": "together", "second_ticket": "1"},
+    )
+    assert refused.status_code == 422
+    assert field_error(refused, "second_ticket")
+    assert 'id="f-second_ticket" name="second_ticket" value="1" checked' in text(refused)
+    unknown = client.post(url, data={"csrf_token": token, **lottery, "priority_order": "bribes"})
+    assert unknown.status_code == 422 and field_error(unknown, "priority_order")
+    assert len(db.session.scalars(select(Programme)).all()) == 1
+
+    made = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            **lottery,
+            "title": "스케이트 중급반 2기",
+            "term_start": "2026-05-01",
+            "term_end": "2026-05-31",
+            "priority_order": "together",
+            "previous_programme_id": str(last_term.id),
+            "second_ticket": "1",
+        },
+    )
+    assert made.status_code == 303, text(made)
+    this_term = db.session.scalars(select(Programme).where(Programme.id != last_term.id)).one()
+    assert this_term.previous_programme_id == last_term.id
+    assert _lottery_of(this_term).priority_groups == ["everyone"]
+    assert _lottery_of(this_term).second_ticket
+    page = text(client.get(made.headers["Location"]))
+    order = re.search(r'id="lottery-order">(.*?)</dd>', page, re.S)[1]
+    assert "누구나" in order and "시민" not in order and "추첨권 2장" in order
 
 
 def test_programme_form_mistakes_are_shown_next_to_their_fields(client, manager, dummy_rink):
