@@ -50,6 +50,7 @@ from core.settings import settings_of
 from core.web import (
     Form,
     PageBlueprint,
+    PageQuerySchema,
     attempt,
     korean_errors,
     korean_message,
@@ -177,8 +178,8 @@ def _common() -> dict:
 # --- the records list ---------------------------------------------------------------------
 
 
-class _ListQuerySchema(RecordQuerySchema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+class _ListQuerySchema(RecordQuerySchema, PageQuerySchema):
+    pass
 
 
 _list_schema = _ListQuerySchema()

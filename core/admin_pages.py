@@ -11,10 +11,8 @@ from __future__ import annotations
 import math
 from zoneinfo import ZoneInfo
 
-import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
 from flask_smorest.pagination import PaginationParameters
-from marshmallow import validate
 
 from core import audit, jobs, services
 from core.clock import now
@@ -24,6 +22,7 @@ from core.schemas import AuditQuerySchema, FailedJobQuerySchema, RolesSchema, Us
 from core.web import (
     Form,
     PageBlueprint,
+    PageQuerySchema,
     attempt,
     korean_message,
     read_form,
@@ -63,21 +62,15 @@ MESSAGES = {
 }
 
 
-class _Page(ma.Schema):
-    """Pages of a list count from 1, as the API's."""
-
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-
-
-class UserPageQuerySchema(UserQuerySchema, _Page):
+class UserPageQuerySchema(UserQuerySchema, PageQuerySchema):
     pass
 
 
-class AuditPageQuerySchema(AuditQuerySchema, _Page):
+class AuditPageQuerySchema(AuditQuerySchema, PageQuerySchema):
     pass
 
 
-class FailedJobPageQuerySchema(FailedJobQuerySchema, _Page):
+class FailedJobPageQuerySchema(FailedJobQuerySchema, PageQuerySchema):
     pass
 
 

@@ -137,6 +137,13 @@ class Form:
         return cls(values=values, errors={})
 
 
+class PageQuerySchema(ma.Schema):
+    """Which page of a list a page shows: counted from 1, as the API's; a number far past any
+    list's end is refused (it would only make the database count its way there)."""
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+
+
 def read_form(schema: ma.Schema) -> tuple[dict | None, Form]:
     """Load the submitted form with the API's schema, after the API's input guard. Empty
     fields count as not given (a browser sends "" for every blank input). Returns the loaded

@@ -12,15 +12,14 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-import marshmallow as ma
 from flask import flash, redirect, render_template, url_for
-from marshmallow import validate
 
 from core.clock import now
 from core.settings import settings_of
 from core.web import (
     Form,
     PageBlueprint,
+    PageQuerySchema,
     attempt,
     korean_message,
     login_required,
@@ -46,10 +45,8 @@ HOLD_STATUS = {
 }
 
 
-class TitleSearchSchema(TitleQuerySchema):
-    """The API's catalogue query, and the page of results (pages count from 1, as the API's)."""
-
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+class TitleSearchSchema(TitleQuerySchema, PageQuerySchema):
+    """The API's catalogue query, and the page of results."""
 
 
 _search_schema = TitleSearchSchema()

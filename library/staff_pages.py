@@ -23,6 +23,7 @@ from core.settings import settings_of
 from core.web import (
     Form,
     PageBlueprint,
+    PageQuerySchema,
     attempt,
     korean_message,
     read_form,
@@ -136,15 +137,11 @@ class KioskFunctionsFormSchema(KioskFunctionsSchema):
     return_ = ma.fields.Boolean(data_key="return", attribute="return", load_default=False)
 
 
-class PagedSchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-
-
-class TitleSearchSchema(TitleQuerySchema, PagedSchema):
+class TitleSearchSchema(TitleQuerySchema, PageQuerySchema):
     pass
 
 
-class ConflictSearchSchema(LibraryConflictQuerySchema, PagedSchema):
+class ConflictSearchSchema(LibraryConflictQuerySchema, PageQuerySchema):
     pass
 
 
@@ -153,7 +150,7 @@ _functions_schema = KioskFunctionsFormSchema()
 _restock_schema = RestockQuerySchema()
 _conflict_query_schema = ConflictSearchSchema()
 _resolve_schema = ConflictResolveSchema()
-_paged_schema = PagedSchema()
+_paged_schema = PageQuerySchema()
 _patron_query_schema = PatronQuerySchema()
 _lift_schema = PatronLiftSuspensionSchema()
 _pin_schema = PatronPinResetSchema()

@@ -126,7 +126,8 @@ def test_search_is_paginated_as_the_api_is(client, clock, resident):
 @pytest.mark.parametrize(
     "query, field, message",
     [
-        ("page=0", "page", "1 이상이어야 합니다."),
+        ("page=0", "page", "1에서 100000 사이여야 합니다."),
+        ("page=100001", "page", "1에서 100000 사이여야 합니다."),
         ("page=abc", "page", "숫자로 입력해 주세요."),
         ("q=" + "가" * 101, "q", "100자 이하로 입력해 주세요."),
         ("q=%00", "q", "쓸 수 없는 문자가 들어 있습니다."),
