@@ -7,7 +7,7 @@ import contextvars
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, event, exc
+from sqlalchemy import DateTime, Index, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -156,6 +156,14 @@ def configure_postgresql(engine: Engine) -> None:
         raw = connection.connection.dbapi_connection
         # Set on every begin, so a connection read without a transaction writes with one.
         raw.autocommit = not write_intent.get() and not shared_snapshot.get()
+
+
+def partial_unique(name: str, *columns: str, where: str) -> Index:
+    """A UNIQUE index over the rows matching ``where`` only (one active booking per person),
+    the same on SQLite and PostgreSQL."""
+    return Index(
+        name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where)
+    )
 
 
 def render_migration_type(type_, obj, autogen_context):

@@ -21,11 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime
+from core.db import UTCDateTime, partial_unique
 from core.extensions import db
 from core.models import User
 
@@ -233,22 +232,13 @@ class Booking(db.Model):
         CheckConstraint("units > 0", name="units_positive"),
         CheckConstraint("refund_amount IS NULL OR refund_amount <= price", name="refund_le_price"),
         # A curling sheet takes one team per slot.
-        Index(
+        partial_unique(
             "uq_facilities_booking_exclusive_slot",
             "slot_id",
-            unique=True,
-            sqlite_where=text(f"is_exclusive AND {_ACTIVE_SQL}"),
-            postgresql_where=text(f"is_exclusive AND {_ACTIVE_SQL}"),
+            where=f"is_exclusive AND {_ACTIVE_SQL}",
         ),
         # One active booking per person per slot.
-        Index(
-            "uq_facilities_booking_user_slot",
-            "user_id",
-            "slot_id",
-            unique=True,
-            sqlite_where=text(_ACTIVE_SQL),
-            postgresql_where=text(_ACTIVE_SQL),
-        ),
+        partial_unique("uq_facilities_booking_user_slot", "user_id", "slot_id", where=_ACTIVE_SQL),
         Index("ix_facilities_booking_user_start", "user_id", "starts_at"),
         Index("ix_facilities_booking_facility_day", "facility_id", "local_date"),
         Index("ix_facilities_booking_status_hold", "status", "hold_expires_at"),
@@ -307,13 +297,11 @@ class WaitlistEntry(db.Model):
     __tablename__ = "facilities_waitlist_entry"
     __table_args__ = (
         CheckConstraint(f"status IN {_in(WAITLIST_STATUSES)}", name="status_known"),
-        Index(
+        partial_unique(
             "uq_facilities_waitlist_entry_user_slot",
             "slot_id",
             "user_id",
-            unique=True,
-            sqlite_where=text("status IN ('waiting', 'offered')"),
-            postgresql_where=text("status IN ('waiting', 'offered')"),
+            where="status IN ('waiting', 'offered')",
         ),
         Index("ix_facilities_waitlist_entry_slot_status", "slot_id", "status", "id"),
     )
@@ -609,21 +597,17 @@ class Application(db.Model):
         CheckConstraint("tickets IN (1, 2)", name="tickets_known"),
         CheckConstraint("price >= 0", name="price_not_negative"),
         CheckConstraint("refund_amount IS NULL OR refund_amount <= price", name="refund_le_price"),
-        Index(
+        partial_unique(
             "uq_facilities_application_programme_participant",
             "programme_id",
             "participant",
-            unique=True,
-            sqlite_where=text(f"programme_id IS NOT NULL AND {_LIVE_APPLICATION_SQL}"),
-            postgresql_where=text(f"programme_id IS NOT NULL AND {_LIVE_APPLICATION_SQL}"),
+            where=f"programme_id IS NOT NULL AND {_LIVE_APPLICATION_SQL}",
         ),
-        Index(
+        partial_unique(
             "uq_facilities_application_lottery_participant",
             "lottery_id",
             "participant",
-            unique=True,
-            sqlite_where=text(f"lottery_id IS NOT NULL AND {_LIVE_APPLICATION_SQL}"),
-            postgresql_where=text(f"lottery_id IS NOT NULL AND {_LIVE_APPLICATION_SQL}"),
+            where=f"lottery_id IS NOT NULL AND {_LIVE_APPLICATION_SQL}",
         ),
         Index("ix_facilities_application_lottery_status", "lottery_id", "status"),
         Index("ix_facilities_application_programme_status", "programme_id", "status"),
