@@ -18,7 +18,7 @@ from facilities.models import (
     PRIORITY_GROUPS,
     PROGRAMME_LEVELS,
 )
-from facilities.schemas import CITY_TIME, HHMM, PartyField
+from facilities.schemas import CITY_TIME, HHMM, PartyField, PaymentResultSchema
 from facilities.settings import FacilitySettings
 
 PRICES_EXAMPLE = {"adult": 120000, "child": 80000}
@@ -334,18 +334,9 @@ class LotteryVerificationSchema(ma.Schema):
     problem = ma.fields.String()
 
 
-class ProgrammePaymentCallbackSchema(ma.Schema):
+class ProgrammePaymentCallbackSchema(PaymentResultSchema):
     application_id = ma.fields.Integer(
         required=True, strict=True, validate=ID, metadata={"example": 1042}
-    )
-    payment_id = ma.fields.String(
-        required=True, validate=validate.Length(1, 100), metadata={"example": "pg_20260311_0001"}
-    )
-    amount = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0), metadata={"example": 120000}
-    )
-    status = ma.fields.String(
-        required=True, validate=validate.OneOf(["paid", "failed"]), metadata={"example": "paid"}
     )
 
 

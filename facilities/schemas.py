@@ -339,10 +339,9 @@ class ConfirmSchema(ma.Schema):
     )
 
 
-class PaymentCallbackSchema(ma.Schema):
-    booking_id = ma.fields.Integer(
-        required=True, strict=True, validate=ID, metadata={"example": 42}
-    )
+class PaymentResultSchema(ma.Schema):
+    """What the payment provider's signed callback reports, whatever was paid for."""
+
     payment_id = ma.fields.String(
         required=True, validate=validate.Length(1, 100), metadata={"example": "pg_20260302_0001"}
     )
@@ -351,6 +350,12 @@ class PaymentCallbackSchema(ma.Schema):
     )
     status = ma.fields.String(
         required=True, validate=validate.OneOf(["paid", "failed"]), metadata={"example": "paid"}
+    )
+
+
+class PaymentCallbackSchema(PaymentResultSchema):
+    booking_id = ma.fields.Integer(
+        required=True, strict=True, validate=ID, metadata={"example": 42}
     )
 
 
