@@ -22,11 +22,16 @@ This applies when no field stores lengths or posting values, which is this index
 from __future__ import annotations
 
 import heapq
+import io
+import pickle
+import zlib
 from array import array
-from itertools import groupby
+from itertools import accumulate, groupby
 from operator import itemgetter
 
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import SegmentReader
+from whoosh.system import unpack_int, unpack_long
 from whoosh.util import fib
 from whoosh.writing import SegmentWriter
 
@@ -92,7 +97,10 @@ class MergingWriter(SegmentWriter):
         self._added = True
 
     def _flush_segment(self):
-        if not self._sources:
+        # The new documents' postings go the same way as the merged ones (with or without a
+        # merge): a term at a time, without the per-posting length look-ups Whoosh's writer
+        # makes (no field here keeps lengths).
+        if not self._copy:
             return super()._flush_segment()
         try:
             self.perdocwriter.close()
@@ -120,9 +128,20 @@ def _pool_terms(pool):
             yield key, found
 
 
+_TERMINFO = W3TermInfo._struct
+
+
 def _segment_terms(reader):
-    """(field, term), term info of a segment, in the order the index keeps terms."""
-    return reader._terms.items()  # (Whoosh's codec reader: no public way)
+    """((field, term), where its postings are) of a segment, in the order the index keeps
+    terms: the offset in the postings file, or the term info when its postings are inlined.
+    Read from Whoosh's codec reader (there is no public way), only as far as needed."""
+    terms = reader._terms
+    decode, size = terms._keydecoder, _TERMINFO.size
+    for keybytes, info in terms._tindex.items():
+        if info[0]:  # flags: postings inlined in the term info
+            yield decode(keybytes), W3TermInfo.from_bytes(info)
+        else:
+            yield decode(keybytes), unpack_long(info[size : size + 8])[0]
 
 
 class _Postings:
@@ -192,32 +211,56 @@ def _remap(basedoc: int, docmap: dict | None):
     return table
 
 
-def _read_term(reader, key, terminfo, format_, remap, postings: _Postings) -> None:
-    codec, postfile = reader._codec, reader._terms._postfile
-    matcher = codec.postings_reader(postfile, terminfo, format_, term=key)
+def _read_term(reader, key, where, format_, remap, postings: _Postings) -> None:
     size = postings.size
-    while matcher.is_active():
-        if hasattr(matcher, "_read_ids"):  # a block of the postings file
-            matcher._read_ids()
-            matcher._read_weights()
-            block_ids, block_weights = matcher._ids, matcher._weights
-            block_values = matcher._data[2] if size else b""  # (joined)
-            matcher._next_block()
-        else:  # postings inlined in the term's info
-            block_ids, block_weights = [matcher.id()], [matcher.weight()]
-            block_values = matcher.value() if size else b""
+    if isinstance(where, int):
+        blocks = _blocks(reader._terms._postfile, where)
+    else:  # inlined: through Whoosh's matcher
+        matcher = reader._codec.postings_reader(None, where, format_, term=key)
+        found = []
+        while matcher.is_active():
+            found.append((matcher.id(), matcher.weight(), matcher.value() if size else b""))
             matcher.next()
+        blocks = [
+            ([i for i, _, _ in found], [w for _, w, _ in found], b"".join(v for *_, v in found))
+        ]
+    for block_ids, block_weights, block_values in blocks:
         if isinstance(remap, int):
             postings.ids.extend([docnum + remap for docnum in block_ids])
             postings.weights.extend(block_weights)
-            postings.values += block_values
+            if size:
+                postings.values += block_values
             continue
         for i, (docnum, weight) in enumerate(zip(block_ids, block_weights, strict=True)):
             new = remap[docnum] if docnum < len(remap) else None
             if new is not None:
                 postings.ids.append(new)
                 postings.weights.append(weight)
-                postings.values += block_values[i * size : (i + 1) * size]
+                if size:
+                    postings.values += block_values[i * size : (i + 1) * size]
+
+
+def _blocks(postfile, offset: int):
+    """(document numbers, weights, joined values) of each block of one term's postings, as
+    ``W3LeafMatcher`` reads them, without a matcher per term."""
+    if postfile.get(offset, 4) != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"no posting block at {offset}")
+    position = offset + 4
+    while True:
+        length = unpack_int(postfile.get(position, 4))[0]
+        last, length = length < 0, abs(length)
+        block = io.BytesIO(postfile.get(position + 4, length))
+        count, _, _, compression, _, _ = pickle.load(block)
+        data = block.read()
+        ids, weights, values = pickle.loads(zlib.decompress(data) if compression else data)
+        if weights is None:
+            weights = array("f", [1.0]) * count
+        elif isinstance(weights, float):
+            weights = array("f", [weights]) * count
+        yield accumulate(ids), weights, values
+        if last:
+            return
+        position += 4 + length
 
 
 def _add_blocks(postwriter, postings: _Postings) -> None:
