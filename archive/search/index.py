@@ -374,7 +374,7 @@ def rebuild(
     analysis.warm_up()
     generation = _new_generation(base)
     ix = whoosh_index.open_dir(generation)
-    writer = ix.writer(procs=1, limitmb=limitmb)
+    writer = merging.MergingWriter(ix, limitmb=limitmb)
     count = 0
     try:
         for chunk in analysed_chunks(documents, batch):

@@ -13,10 +13,17 @@ shifted, or mapped past deleted documents), next to those of the documents added
 commit, straight to the new segment's postings writer: no pool, no sort. The per-document
 values (stored fields, columns) are copied by Whoosh's own code (``write_per_doc``), and the
 segments to merge are chosen as Whoosh's default policy chooses them (``merge_small``), so
-the index it writes holds exactly what Whoosh's merge writes (a test compares them).
+the index it writes holds exactly what Whoosh's merge writes (a test compares them). The
+documents added in the commit take the same way to the file (a term at a time, without
+Whoosh's look-up of each posting's field length), merge or not, and so does a rebuild.
 
-This applies when no field stores lengths or posting values, which is this index's schema
-(scores come from ``engine``, without lengths); otherwise a segment is merged Whoosh's way.
+Measured on the benchmark's records (1–2 KB of Korean text): merging 3,000 documents from
+15 segments took a third of Whoosh's CPU time, and indexing 20,000 records as an import
+does 10.8 ms of CPU a record instead of 17.3.
+
+This applies when no field stores lengths or values of varying size (positions), which is
+this index's schema (scores come from ``engine``, without lengths); for another schema the
+writer is Whoosh's own.
 """
 
 from __future__ import annotations
