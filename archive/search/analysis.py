@@ -16,6 +16,8 @@ The Kiwi model is big (about 500 MB once initialised), so there is exactly one p
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import os
 import re
@@ -76,6 +78,21 @@ def warm_up(*, for_fork: bool = False) -> None:
     before the workers fork, so they share them."""
     kiwi(threads=not for_fork)
     to_hangul("議政府")
+    release_free_memory()
+
+
+def release_free_memory() -> bool:
+    """Give the free pages of the C heap back to the system (glibc's ``malloc_trim``).
+
+    Loading the model leaves about 45 MB of buffers it no longer uses in the heap: in a
+    preloading server's master they would stay resident, and be counted again in every
+    forked worker's resident memory. False where the C library has no such call."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True
 
 
 @functools.lru_cache(maxsize=4096)

@@ -21,7 +21,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from archive.search import analysis
+from archive.search import analysis, merging
 
 CURRENT = "current"
 # Query-time weights per field: the title counts most, running text least.
@@ -339,14 +339,14 @@ def update_documents(base: str | Path, documents: list[dict], delete_ids: Iterab
     path)."""
     ix = open_for_writing(base)
     try:
-        writer = ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        writer = merging.MergingWriter(ix, timeout=WRITE_LOCK_TIMEOUT)
         try:
             for record_id in delete_ids:
                 writer.delete_by_term("id", str(record_id))
             for chunk in analysed_chunks(documents):
                 for document in chunk:
                     writer.update_document(**fields(document))
-            writer.commit()
+            writer.commit(mergetype=merging.merge_small)
         except BaseException:
             # A commit that fails half-way still holds the index's write lock: let it go,
             # or every later write in this process waits out the lock's timeout.
@@ -374,7 +374,7 @@ def rebuild(
     analysis.warm_up()
     generation = _new_generation(base)
     ix = whoosh_index.open_dir(generation)
-    writer = ix.writer(procs=1, limitmb=limitmb)
+    writer = merging.MergingWriter(ix, limitmb=limitmb)
     count = 0
     try:
         for chunk in analysed_chunks(documents, batch):

@@ -36,17 +36,23 @@ def _word_starts(text: str) -> list[str]:
     return ["".join(words[i:]) for i in range(len(words))]
 
 
-@functools.lru_cache(maxsize=120_000)  # labels outlive index generations: keys built once
-def _forms(label: str, kind: str) -> dict[str, list[str]]:
+FORMS = ("plain", "initials", "roman")
+
+
+# Labels outlive index generations: their keys are built once (at 50,000 records building them
+# all takes seconds, at every change of the index). Kept compact: a dict of lists per label
+# took about twice the memory, tens of MB in each worker.
+@functools.lru_cache(maxsize=120_000)
+def _forms(label: str, kind: str) -> tuple[tuple[str, ...], str, str]:
+    """The label's keys as written (one per word start), its 초성 and its loose romanization
+    ("" when it has no Hangul)."""
     normalized = _SPACES.sub(" ", analysis.normalize(label)).strip()
     starts = _word_starts(normalized) if kind != "title" else ["".join(normalized.split())]
     hangul = "".join(_HANGUL.findall(normalized))
-    forms = {"plain": starts, "initials": [], "roman": []}
-    if hangul:
-        forms["initials"] = [analysis.choseong(hangul)]
-        roman = "".join(romanize.romanize(run) for run in _HANGUL.findall(normalized))
-        forms["roman"] = [romanize.loose(roman)]
-    return forms
+    if not hangul:
+        return tuple(starts), "", ""
+    roman = "".join(romanize.romanize(run) for run in _HANGUL.findall(normalized))
+    return tuple(starts), analysis.choseong(hangul), romanize.loose(roman)
 
 
 def build(gen, visible: np.ndarray) -> Suggestions:
@@ -67,10 +73,15 @@ def build(gen, visible: np.ndarray) -> Suggestions:
             if key[0]:
                 counts[key] = counts.get(key, 0) + int(per_label[code])
     labels = sorted(counts)
-    pairs: dict[str, list[tuple[str, int]]] = {"plain": [], "initials": [], "roman": []}
+    pairs: dict[str, list[tuple[str, int]]] = {form: [] for form in FORMS}
+    plain, initials, roman = pairs["plain"], pairs["initials"], pairs["roman"]
     for number, (text, kind) in enumerate(labels):
-        for form, keys in _forms(text, kind).items():
-            pairs[form].extend((key, number) for key in keys if key)
+        starts, initial, romanized = _forms(text, kind)
+        plain.extend((key, number) for key in starts if key)
+        if initial:
+            initials.append((initial, number))
+        if romanized:
+            roman.append((romanized, number))
     keys = {}
     for form, items in pairs.items():
         items.sort()

@@ -299,3 +299,15 @@ def test_kept_posting_lists_stay_within_their_budget(fresh_index, monkeypatch):
     assert generation._postings  # some are kept ...
     # ... and no more than the budget (one list alone may be bigger than it).
     assert generation._postings_bytes <= 1000 or len(generation._postings) == 1
+
+
+def test_kept_weights_take_one_byte_when_they_are_counts():
+    import numpy as np
+
+    from archive.search import engine
+
+    counts = engine._compact_weights(np.array([1.0, 3.0, 255.0]))
+    assert counts.dtype == np.uint8 and counts.tolist() == [1, 3, 255]
+    for other in ([1.0, 256.0], [1.0, 2.5]):  # what one byte cannot hold stays as it was
+        kept = engine._compact_weights(np.array(other))
+        assert kept.dtype == np.float32 and kept.tolist() == other
