@@ -262,16 +262,20 @@ def test_racing_applications_over_http_are_all_kept_once(live_server, manager):
     closes = opens + timedelta(days=30)
     term_start = (closes + timedelta(days=7)).date()
     term_end = term_start + timedelta(days=27)
-    programme = create_programme(
-        manager,
-        rink,
-        enrolment="lottery",
-        capacity=5,
-        window_opens_at=opens,
-        window_closes_at=closes,
-        term_start=term_start,
-        term_end=term_end,
-    )
+
+    def lottery_programme():
+        return create_programme(
+            manager,
+            rink,
+            enrolment="lottery",
+            capacity=5,
+            window_opens_at=opens,
+            window_closes_at=closes,
+            term_start=term_start,
+            term_end=term_end,
+        )
+
+    programme = lottery_programme()
     people = [create_user() for _ in range(24)]
     tokens = [auth_headers(person) for person in people]
     url = live_server(f"/api/programmes/{programme.id}/applications")
@@ -288,16 +292,7 @@ def test_racing_applications_over_http_are_all_kept_once(live_server, manager):
     assert sorted(status for status, _ in answers) == [201] * 24 + [409] * 24
     # The same again, each person's two sends now a retry with one Idempotency-Key: both
     # answered 201 with the same number, and still one application each.
-    programme_two = create_programme(
-        manager,
-        rink,
-        enrolment="lottery",
-        capacity=5,
-        window_opens_at=opens,
-        window_closes_at=closes,
-        term_start=term_start,
-        term_end=term_end,
-    )
+    programme_two = lottery_programme()
     url = live_server(f"/api/programmes/{programme_two.id}/applications")
     db.session.commit()
     keyed = [{**headers, "Idempotency-Key": f"apply-{n}"} for n, headers in enumerate(tokens)]
