@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from core import config as config_module
 from core import jobs as core_jobs
 from core.jobs import ClaimingHuey
+from tests.fixtures.races import fire_together
 
 
 @pytest.fixture
@@ -36,19 +36,13 @@ def _consumer(name: str, **storage) -> ClaimingHuey:
 def _read_together(consumers, at: datetime) -> list[list[str]]:
     """Every consumer checks the schedule for ``at`` at the same instant, as consumers on
     several machines do at the top of a minute."""
-    barrier = threading.Barrier(len(consumers))
-    found: list[list[str]] = [[] for _ in consumers]
-
-    def check(index, consumer):
-        barrier.wait()
-        found[index] = sorted(task.name for task in consumer.read_periodic(at))
-
-    threads = [threading.Thread(target=check, args=item) for item in enumerate(consumers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return found
+    return fire_together(
+        [
+            lambda c=consumer: sorted(task.name for task in c.read_periodic(at))
+            for consumer in consumers
+        ],
+        timeout=30,
+    )
 
 
 def test_each_due_run_is_enqueued_by_exactly_one_consumer_of_a_redis_queue(queue_name):

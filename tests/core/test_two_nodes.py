@@ -11,7 +11,6 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from tests.facilities.test_concurrency import bearer
 from tests.fixtures.archive import create_record, image_bytes
 from tests.fixtures.facilities import create_facility, create_resource, create_slot
 from tests.fixtures.library import PIN, create_copy, create_kiosk, create_patron, create_title
+from tests.fixtures.races import fire_together
 from tests.fixtures.users import PASSWORD, auth_headers, create_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
@@ -118,23 +118,6 @@ def cluster(app, test_settings, tmp_path_factory):
     store.flushdb()
 
 
-def _fire_together(calls):
-    """Run the calls in threads released at the same instant; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def _post(url, body, headers):
     def call():
         response = requests.post(url, json=body, headers=headers, timeout=60)
@@ -175,7 +158,7 @@ def test_a_booking_rush_split_across_both_servers_books_exactly_the_capacity(clu
     # One person's retries of one request, racing each other on both servers.
     body = {"slot_id": other_id, "party": {"adult": 2}}
     calls += [_post(cluster.servers[i % 2]("/api/bookings"), body, retrier) for i in range(6)]
-    results = _fire_together(calls)
+    results = fire_together(calls)
 
     assert not [r for r in results if r[0] >= 500], results
     skater_codes = [code for code, _ in results[:30]]
@@ -340,7 +323,7 @@ def test_a_kiosk_transaction_retried_on_the_other_server_acts_once(cluster):
     # Retries racing each other, two on each server.
     body = _checkout_body(card, barcodes[1])
     calls = [_checkout(cluster.servers[i % 2], key, body) for i in range(4)]
-    answers = _fire_together(calls)
+    answers = fire_together(calls)
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert len({a.text for a in answers}) == 1
 

@@ -1,8 +1,7 @@
 """A booking rush through real gunicorn workers: capacity holds, losers get 409, no 5xx."""
 
-import threading
+import functools
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from core.models import ApiToken, Notification
 from core.security import new_token, token_hash
 from facilities.models import Booking, Slot
 from tests.fixtures.facilities import create_facility, create_resource, create_slot
+from tests.fixtures.races import fire_together
 from tests.fixtures.users import create_user
 
 pytestmark = pytest.mark.slow
@@ -36,16 +36,12 @@ def bearer(user) -> dict:
 
 def rush(url, requests_to_send):
     """Fire all requests at once (a barrier releases them together); return the responses."""
-    barrier = threading.Barrier(len(requests_to_send))
 
-    def send(args):
-        headers, body = args
-        barrier.wait()
+    def send(headers, body):
         response = requests.post(url, json=body, headers=headers, timeout=30)
         return response.status_code, response.json()
 
-    with ThreadPoolExecutor(max_workers=len(requests_to_send)) as pool:
-        return list(pool.map(send, requests_to_send))
+    return fire_together([functools.partial(send, *args) for args in requests_to_send])
 
 
 def test_rush_for_the_last_places(live_server):

@@ -1,7 +1,6 @@
 """Concurrency through real gunicorn workers: two kiosks racing for one copy, and a kiosk's
 identical retries racing each other."""
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -12,25 +11,9 @@ from sqlalchemy import func, select
 from core.extensions import db
 from library.models import KioskTransaction, Loan
 from tests.fixtures.library import PIN, create_copy, create_kiosk, create_patron, create_title
+from tests.fixtures.races import fire_together
 
 pytestmark = pytest.mark.slow
-
-
-def fire_together(calls):
-    """Run the calls in threads released at the same instant; return their responses."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def checkout_call(url, key, card, barcode, txid=None):
