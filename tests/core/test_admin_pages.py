@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core import jobs
 from core.extensions import db
 from core.models import ApiToken, AuditLog, FailedJob, User
-from tests.fixtures.pages import csrf_of, log_in
+from tests.fixtures.pages import field_error, log_in, signed_in, text
 from tests.fixtures.users import auth_headers, create_user
 
 # A job that fails while ``FLAKY["fail"]`` is set, and counts its successful runs.
@@ -31,20 +31,6 @@ def flaky_job(value, *, label="x"):
 def _flaky():
     FLAKY.update(fail=True, runs=[])
     yield
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def signed_in(client, user) -> str:
-    assert log_in(client, user.email).status_code == 302
-    return csrf_of(client.get("/staff/"))
-
-
-def field_error(response, name: str) -> str | None:
-    found = re.search(rf'id="f-{re.escape(name)}-error"[^>]*>([^<]*)<', text(response))
-    return found[1].strip() if found else None
 
 
 def audit_entries(action: str) -> list[AuditLog]:

@@ -19,25 +19,10 @@ from core.extensions import db
 from facilities.models import Booking, Suspension, WaitlistEntry
 from facilities.services import booking as bookings
 from tests.fixtures.facilities import book, create_slot, kst, now
-from tests.fixtures.pages import csrf_of, log_in
+from tests.fixtures.pages import csrf_of, field_error, signed_in, text
 from tests.fixtures.users import create_user
 
 KEY = re.compile(r'name="idempotency_key" value="([0-9a-f]{32})"')
-
-
-def signed_in(client, user) -> str:
-    """Sign ``user`` in on the pages; answers a CSRF token of the new session."""
-    assert log_in(client, user.email).status_code == 302
-    return csrf_of(client.get("/bookings"))
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, name: str) -> str | None:
-    found = re.search(rf'id="f-{re.escape(name)}-error"[^>]*>([^<]*)<', text(response))
-    return found[1].strip() if found else None
 
 
 def bookings_count() -> int:
@@ -130,7 +115,7 @@ def test_booking_pages_send_strangers_to_log_in_first(client, rink_slot):
 
 
 def test_a_booking_form_without_its_csrf_token_books_nothing(client, resident, rink_slot):
-    signed_in(client, resident)
+    signed_in(client, resident, "/bookings")
     answer = client.post(f"/facilities/slots/{rink_slot.id}/book", data={"adult": "1"})
     assert answer.status_code == 400
     assert "페이지가 만료되었습니다" in text(answer)
@@ -139,7 +124,7 @@ def test_a_booking_form_without_its_csrf_token_books_nothing(client, resident, r
 
 def test_someone_elses_booking_is_not_found(client, resident, rink_slot):
     other = book(create_user(), rink_slot)
-    signed_in(client, resident)
+    signed_in(client, resident, "/bookings")
     for path in (f"/bookings/{other.id}", f"/bookings/{other.id}/cancel"):
         assert client.get(path).status_code == 404
     assert client.get(f"/bookings/{other.id}/calendar.ics").status_code == 404
@@ -153,7 +138,7 @@ def quote(client, token, slot, **party):
 
 
 def test_the_price_with_discounts_is_shown_before_anything_is_booked(client, resident, rink_slot):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     form = client.get(f"/facilities/slots/{rink_slot.id}/book")
     assert form.status_code == 200
     assert 'name="child"' in text(form) and "어린이 (50% 할인)" in text(form)
@@ -168,7 +153,7 @@ def test_the_price_with_discounts_is_shown_before_anything_is_booked(client, res
 
 def test_a_verified_resident_sees_the_resident_discount(client, rink_slot):
     resident = create_user(verified_resident=True)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     page = text(quote(client, token, rink_slot, adult="1", child="1"))
     # 10% for the city's residents; the child's own 50% is larger, so it stays.
     assert "시민 할인 10%" in page and "어린이 할인 50%" in page
@@ -176,7 +161,7 @@ def test_a_verified_resident_sees_the_resident_discount(client, rink_slot):
 
 
 def test_sending_the_same_booking_form_twice_books_once(client, resident, rink_slot):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     key = KEY.search(text(quote(client, token, rink_slot, adult="2", child="1")))[1]
     form = {"adult": "2", "child": "1", "idempotency_key": key, "csrf_token": token}
     first = client.post(f"/facilities/slots/{rink_slot.id}/book", data=form)
@@ -201,7 +186,7 @@ def test_sending_the_same_booking_form_twice_books_once(client, resident, rink_s
 
 
 def test_refusals_come_back_next_to_their_fields(client, resident, dummy_rink):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     full = create_slot(dummy_rink, kst("2026-03-10"), capacity=2, booked=2)
     answer = client.post(
         f"/facilities/slots/{full.id}/book", data={"adult": "1", "csrf_token": token}
@@ -281,7 +266,7 @@ def pay(client, token, booking, status="paid", payment_id="test-0001"):
 def test_paying_on_the_test_payment_page_confirms_and_shows_the_qr_code(
     client, app, resident, rink_slot
 ):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     booking = book(resident, rink_slot, {"adult": 2, "child": 1})
     held = text(client.get(f"/bookings/{booking.id}"))
     assert "결제 대기" in held
@@ -306,7 +291,7 @@ def test_paying_on_the_test_payment_page_confirms_and_shows_the_qr_code(
 
 
 def test_a_failed_test_payment_releases_the_hold(client, resident, rink_slot):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     booking = book(resident, rink_slot, {"adult": 1})
     assert pay(client, token, booking, status="failed").status_code == 303
     db.session.refresh(booking)
@@ -328,7 +313,7 @@ def test_the_test_payment_page_exists_only_in_development_and_testing(app):
 
 
 def test_cancelling_shows_the_refund_before_and_after(client, resident, dummy_rink):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     slot = create_slot(dummy_rink, kst("2026-03-04"))  # two days ahead: 80% back
     booking = book(resident, slot, {"adult": 2})
     bookings.confirm(booking, now(), actor="payments", payment_reference="pg-1")
@@ -360,7 +345,7 @@ def test_cancelling_shows_the_refund_before_and_after(client, resident, dummy_ri
 
 
 def test_cancelling_an_unpaid_hold_shows_nothing_to_refund(client, resident, rink_slot):
-    signed_in(client, resident)
+    signed_in(client, resident, "/bookings")
     booking = book(resident, rink_slot, {"adult": 1})
     page = text(client.get(f"/bookings/{booking.id}/cancel"))
     assert "환불할 금액이 없습니다" in page and 'id="refund-amount">0원<' in page
@@ -371,7 +356,7 @@ def test_cancelling_an_unpaid_hold_shows_nothing_to_refund(client, resident, rin
 
 def test_a_full_sheet_offers_the_waitlist_and_one_joins_from_the_page(client, resident, sheet_slot):
     book(create_user(), sheet_slot, {"adult": 4})
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     day = text(client.get(f"/facilities/{sheet_slot.facility_id}?date=2026-03-10"))
     assert "마감" in day and f"/facilities/slots/{sheet_slot.id}/waitlist" in day
     form = client.get(f"/facilities/slots/{sheet_slot.id}/waitlist")
@@ -402,7 +387,7 @@ def test_a_free_waitlist_offer_is_accepted_from_my_bookings(client, resident, du
     slot = create_slot(dummy_curling[0], kst("2026-03-10", "19:00"), minutes=120, price=0)
     holder = create_user()
     taken = book(holder, slot, {"adult": 4})
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     client.post(f"/facilities/slots/{slot.id}/waitlist", data={"adult": "2", "csrf_token": token})
     bookings.cancel(taken, holder, now())
     db.session.commit()
@@ -420,7 +405,7 @@ def test_a_free_waitlist_offer_is_accepted_from_my_bookings(client, resident, du
 
 
 def test_a_booking_downloads_as_ics_and_the_personal_feed_url_works(client, resident, rink_slot):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/bookings")
     booking = book(resident, rink_slot, {"adult": 1})
     ics = client.get(f"/bookings/{booking.id}/calendar.ics")
     assert ics.status_code == 200 and ics.mimetype == "text/calendar"

@@ -13,23 +13,9 @@ from core.extensions import db
 from facilities.models import Application, Dependent
 from facilities.services import enrolments, programmes
 from tests.fixtures.facilities import create_programme, kst, now
-from tests.fixtures.pages import csrf_of, log_in
+from tests.fixtures.pages import csrf_of, field_error, signed_in, text
 
 CHILDREN = {"title": "어린이 스케이트 초급반", "min_age": 6, "max_age": 12}
-
-
-def signed_in(client, user) -> str:
-    assert log_in(client, user.email).status_code == 302
-    return csrf_of(client.get("/profile/dependents"))
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, name: str) -> str | None:
-    found = re.search(rf'id="f-{re.escape(name)}-error"[^>]*>([^<]*)<', text(response))
-    return found[1].strip() if found else None
 
 
 def applications() -> list[Application]:
@@ -126,7 +112,7 @@ def test_applying_for_oneself_holds_a_place_and_says_until_when(
     client, manager, resident, dummy_rink
 ):
     programme = create_programme(manager, dummy_rink)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     answer = client.post(
         f"/programmes/{programme.id}/apply",
         data={"csrf_token": token, "category": "adult", "birth_year": "1990", "dependent_id": ""},
@@ -143,7 +129,7 @@ def test_applying_for_oneself_holds_a_place_and_says_until_when(
 def test_a_double_submit_applies_once(client, manager, resident, dummy_rink):
     """The same form sent twice (its one idempotency_key): both lead to the one application."""
     programme = create_programme(manager, dummy_rink)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     page = text(client.get(f"/programmes/{programme.id}"))
     key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
     form = {"csrf_token": token, "category": "adult", "birth_year": "1990", "idempotency_key": key}
@@ -165,7 +151,7 @@ def test_refusals_are_shown_next_to_their_fields(client, manager, resident, dumm
     programme = create_programme(
         manager, dummy_rink, **CHILDREN, window_closes_at=kst("2026-03-02", "12:00")
     )
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     url = f"/programmes/{programme.id}/apply"
 
     too_old = client.post(
@@ -208,7 +194,7 @@ def test_an_apply_form_without_its_csrf_token_applies_nothing(
     client, manager, resident, dummy_rink
 ):
     programme = create_programme(manager, dummy_rink)
-    signed_in(client, resident)
+    signed_in(client, resident, "/profile/dependents")
     answer = client.post(
         f"/programmes/{programme.id}/apply", data={"category": "adult", "birth_year": "1990"}
     )
@@ -219,7 +205,7 @@ def test_an_apply_form_without_its_csrf_token_applies_nothing(
 def test_a_lottery_application_says_when_the_draw_is(client, manager, resident, dummy_rink):
     programme = create_programme(manager, dummy_rink, **CHILDREN, enrolment="lottery")
     child = add_child(resident)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     answer = client.post(
         f"/programmes/{programme.id}/apply",
         data={"csrf_token": token, "category": "child", "dependent_id": str(child.id)},
@@ -234,7 +220,7 @@ def test_a_lottery_application_says_when_the_draw_is(client, manager, resident, 
 def test_a_full_programme_puts_an_applicant_in_line(client, manager, resident, dummy_rink):
     programme = create_programme(manager, dummy_rink, capacity=1)
     other = add_child(resident, "김바다", 1995)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     url = f"/programmes/{programme.id}/apply"
     client.post(url, data={"csrf_token": token, "category": "adult", "birth_year": "1990"})
     answer = client.post(
@@ -248,7 +234,7 @@ def test_another_persons_application_is_not_found(client, manager, resident, dum
     from tests.fixtures.users import create_user
 
     programme = create_programme(manager, dummy_rink)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     client.post(
         f"/programmes/{programme.id}/apply",
         data={"csrf_token": token, "category": "adult", "birth_year": "1990"},
@@ -256,7 +242,7 @@ def test_another_persons_application_is_not_found(client, manager, resident, dum
     [application] = applications()
     stranger = create_user(("resident",), name="남")
     client.post("/logout", data={"csrf_token": token})
-    token = signed_in(client, stranger)
+    token = signed_in(client, stranger, "/profile/dependents")
     assert client.get(f"/programmes/applications/{application.id}").status_code == 404
     refused = client.post(
         f"/programmes/applications/{application.id}/withdraw", data={"csrf_token": token}
@@ -270,7 +256,7 @@ def test_another_persons_application_is_not_found(client, manager, resident, dum
 
 def test_withdrawing_asks_first_and_frees_the_place(client, manager, resident, dummy_rink, clock):
     programme = create_programme(manager, dummy_rink)
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     client.post(
         f"/programmes/{programme.id}/apply",
         data={"csrf_token": token, "category": "adult", "birth_year": "1990"},
@@ -299,7 +285,7 @@ def test_after_the_window_a_withdrawal_is_refused_in_korean(
     client, manager, resident, dummy_rink, clock
 ):
     programme = create_programme(manager, dummy_rink, window_closes_at=kst("2026-03-02", "12:00"))
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     client.post(
         f"/programmes/{programme.id}/apply",
         data={"csrf_token": token, "category": "adult", "birth_year": "1990"},
@@ -318,7 +304,7 @@ def test_after_the_window_a_withdrawal_is_refused_in_korean(
 
 
 def test_dependents_are_added_and_listed(client, resident):
-    token = signed_in(client, resident)
+    token = signed_in(client, resident, "/profile/dependents")
     added = client.post(
         "/profile/dependents", data={"csrf_token": token, "name": "김하늘", "birth_year": "2018"}
     )
@@ -354,7 +340,7 @@ def test_a_programme_not_open_or_cancelled_offers_no_form(client, manager, resid
     cancelled = create_programme(manager, dummy_rink, start_time="21:00")
     enrolments.cancel_by_manager(manager, cancelled.id, "강사 사정", now())
     db.session.commit()
-    signed_in(client, resident)
+    signed_in(client, resident, "/profile/dependents")
     not_yet = text(client.get(f"/programmes/{later.id}"))
     assert "신청은 3월 20일 (금) 10:00부터 받습니다." in not_yet
     assert 'name="birth_year"' not in not_yet

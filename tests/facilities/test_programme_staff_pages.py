@@ -12,33 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from core.models import AuditLog
 from core.settings import settings_of
 from facilities.models import Application, Attendance, Lottery, Programme, ProgrammeSession
 from facilities.services import enrolments
 from facilities.settings import FacilitySettings
 from tests.fixtures.facilities import create_programme, kst, now
-from tests.fixtures.pages import csrf_of, log_in
+from tests.fixtures.pages import audited, field_error, signed_in, text
 from tests.fixtures.users import create_user
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, name: str) -> str | None:
-    found = re.search(rf'id="f-{re.escape(name)}-error"[^>]*>([^<]*)<', text(response))
-    return found[1].strip() if found else None
-
-
-def signed_in(client, user) -> str:
-    assert log_in(client, user.email).status_code == 302
-    return csrf_of(client.get("/staff/"))
-
-
-def audited(action: str) -> list[AuditLog]:
-    db.session.commit()
-    return db.session.scalars(select(AuditLog).filter_by(action=action).order_by(AuditLog.id)).all()
 
 
 def enrol(programme, user=None) -> Application:

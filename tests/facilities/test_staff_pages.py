@@ -14,33 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from core.models import AuditLog
 from facilities.models import Booking, Closure, Gate, Slot, SlotTemplate
 from facilities.services import checkin, enrolments
 from tests.fixtures.facilities import book, create_programme, create_slot, kst, now
-from tests.fixtures.pages import csrf_of, log_in
+from tests.fixtures.pages import audited, field_error, log_in, signed_in, text
 from tests.fixtures.users import create_user
 
 SECRET = "test-checkin-secret"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, name: str) -> str | None:
-    found = re.search(rf'id="f-{re.escape(name)}-error"[^>]*>([^<]*)<', text(response))
-    return found[1].strip() if found else None
-
-
-def signed_in(client, user) -> str:
-    assert log_in(client, user.email).status_code == 302
-    return csrf_of(client.get("/staff/"))
-
-
-def audited(action: str) -> list[AuditLog]:
-    db.session.commit()
-    return db.session.scalars(select(AuditLog).filter_by(action=action).order_by(AuditLog.id)).all()
 
 
 def confirmed(manager, slot, party=None):
