@@ -564,7 +564,6 @@ def _round_figures(app: dict, floor: dict, bare: dict) -> dict:
                 run["rush_cpu_seconds"]["workers"] * 1000 / run["booking_requests"], 2
             )
             for name, run in runs.items()
-            if "rush_cpu_seconds" in run
         },
         "overbooked_slots": sum(run["overbooked_slots"] for run in runs.values()),
         "app_to_bare": round(per_second["app"] / per_second["bare"], 3),
